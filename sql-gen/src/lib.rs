@@ -1,1 +1,25 @@
-//! vegalake-sql-gen
+//! Lowering of Vega to DataFusion: expressions to [`datafusion::logical_expr::Expr`]
+//! with JavaScript semantics, and transforms to logical plans.
+//!
+//! Two registries drive it: [`functions`] (one entry per expression function) and
+//! [`transforms`] (one module per transform). Each says whether the server evaluates
+//! a given use, and how; anything else is reported as unsupported and the dataset is
+//! cut there, so a spec is never rejected for using something we do not lower.
+
+pub mod coerce;
+pub mod env;
+pub mod error;
+pub mod functions;
+pub mod lower;
+pub mod lowered;
+pub mod plan;
+pub mod transforms;
+pub mod udf;
+pub mod vtype;
+
+pub use env::{Environment, SignalValue};
+pub use error::{LowerError, Result};
+pub use lowered::{json_number, Lowered, Typed};
+pub use transforms::{lower_transform, Step, ROW};
+pub use udf::register_udfs;
+pub use vtype::VType;

@@ -1,0 +1,108 @@
+//! Parsed values and their conversion to Arrow columns.
+
+use crate::error::{ConnectorError, Result};
+use datafusion::arrow::array::{ArrayRef, BooleanBuilder, Float64Builder, Int64Array, StringBuilder, TimestampMillisecondBuilder};
+use datafusion::arrow::datatypes::{DataType, Field, Schema, TimeUnit};
+use datafusion::arrow::record_batch::RecordBatch;
+use std::sync::Arc;
+
+/// One value after Vega's format parsing.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Cell {
+    Null,
+    Num(f64),
+    Str(String),
+    Bool(bool),
+    /// A `Date`, as epoch ms (NaN: an invalid date).
+    Date(f64),
+    /// An array or object: kept only to report the field as unsupported.
+    Nested,
+}
+
+impl Cell {
+    pub fn from_json(v: &serde_json::Value) -> Cell {
+        match v {
+            serde_json::Value::Null => Cell::Null,
+            serde_json::Value::Bool(b) => Cell::Bool(*b),
+            serde_json::Value::Number(n) => Cell::Num(n.as_f64().unwrap_or(f64::NAN)),
+            serde_json::Value::String(s) => Cell::Str(s.clone()),
+            _ => Cell::Nested,
+        }
+    }
+
+    fn kind(&self) -> Option<&'static str> {
+        match self {
+            Cell::Null => None,
+            Cell::Num(_) => Some("number"),
+            Cell::Str(_) => Some("string"),
+            Cell::Bool(_) => Some("boolean"),
+            Cell::Date(_) => Some("date"),
+            Cell::Nested => Some("object"),
+        }
+    }
+}
+
+/// Column-wise parsed data: field names in first-appearance order.
+#[derive(Debug, Default)]
+pub struct Table {
+    pub fields: Vec<String>,
+    pub columns: Vec<Vec<Cell>>,
+    pub rows: usize,
+}
+
+impl Table {
+    /// Builds a record batch, with the hidden row-order column named `row_column`.
+    pub fn into_batch(self, row_column: &str) -> Result<RecordBatch> {
+        let mut fields = Vec::new();
+        let mut arrays: Vec<ArrayRef> = Vec::new();
+        for (name, cells) in self.fields.iter().zip(self.columns) {
+            let kinds: Vec<&str> = {
+                let mut k: Vec<&str> = cells.iter().filter_map(Cell::kind).collect();
+                k.sort();
+                k.dedup();
+                k
+            };
+            let (dt, array): (DataType, ArrayRef) = match kinds.as_slice() {
+                [] | ["number"] => {
+                    let mut b = Float64Builder::with_capacity(cells.len());
+                    cells.iter().for_each(|c| b.append_option(if let Cell::Num(v) = c { Some(*v) } else { None }));
+                    (DataType::Float64, Arc::new(b.finish()))
+                }
+                ["string"] => {
+                    let mut b = StringBuilder::new();
+                    cells.iter().for_each(|c| b.append_option(if let Cell::Str(s) = c { Some(s) } else { None }));
+                    (DataType::Utf8, Arc::new(b.finish()))
+                }
+                ["boolean"] => {
+                    let mut b = BooleanBuilder::with_capacity(cells.len());
+                    cells.iter().for_each(|c| b.append_option(if let Cell::Bool(v) = c { Some(*v) } else { None }));
+                    (DataType::Boolean, Arc::new(b.finish()))
+                }
+                ["date"] => {
+                    let mut b = TimestampMillisecondBuilder::with_capacity(cells.len());
+                    cells.iter().for_each(|c| {
+                        b.append_option(match c {
+                            Cell::Date(v) if v.is_finite() => Some(*v as i64),
+                            _ => None,
+                        })
+                    });
+                    (DataType::Timestamp(TimeUnit::Millisecond, None), Arc::new(b.finish()))
+                }
+                ["object", ..] | [.., "object"] => {
+                    return Err(ConnectorError::Unsupported(format!("field '{name}' holds arrays or objects")));
+                }
+                mixed => {
+                    return Err(ConnectorError::Unsupported(format!("field '{name}' mixes {} values", mixed.join(" and "))));
+                }
+            };
+            if cells.iter().any(|c| matches!(c, Cell::Date(v) if !v.is_finite())) {
+                return Err(ConnectorError::Unsupported(format!("field '{name}' holds invalid dates")));
+            }
+            fields.push(Field::new(name, dt, true));
+            arrays.push(array);
+        }
+        fields.push(Field::new(row_column, DataType::Int64, false));
+        arrays.push(Arc::new(Int64Array::from_iter_values(0..self.rows as i64)));
+        Ok(RecordBatch::try_new(Arc::new(Schema::new(fields)), arrays).map_err(datafusion::error::DataFusionError::from)?)
+    }
+}

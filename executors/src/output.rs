@@ -1,0 +1,41 @@
+//! Arrow results as the JSON rows of the eval contract.
+
+use datafusion::arrow::array::{Array, AsArray, RecordBatch};
+use datafusion::arrow::datatypes::{DataType, Float64Type, Int64Type, TimeUnit, TimestampMillisecondType};
+use serde_json::{Map, Value as Json};
+use vegalake_sql_gen::{json_number, ROW};
+
+/// One cell as JSON: dates as epoch ms, non-finite numbers as strings.
+fn cell(a: &dyn Array, i: usize) -> Json {
+    if a.is_null(i) {
+        return Json::Null;
+    }
+    match a.data_type() {
+        DataType::Float64 => json_number(a.as_primitive::<Float64Type>().value(i)),
+        DataType::Int64 => json_number(a.as_primitive::<Int64Type>().value(i) as f64),
+        DataType::Utf8 => Json::String(a.as_string::<i32>().value(i).to_string()),
+        DataType::Boolean => Json::Bool(a.as_boolean().value(i)),
+        DataType::Timestamp(TimeUnit::Millisecond, None) => json_number(a.as_primitive::<TimestampMillisecondType>().value(i) as f64),
+        _ => match datafusion::arrow::util::display::array_value_to_string(a, i) {
+            Ok(s) => Json::String(s),
+            Err(_) => Json::Null,
+        },
+    }
+}
+
+/// Rows as JSON objects, without the hidden row-order column.
+pub fn batches_to_rows(batches: &[RecordBatch]) -> Vec<Map<String, Json>> {
+    let mut rows = Vec::new();
+    for b in batches {
+        let schema = b.schema();
+        let cols: Vec<(usize, &str)> = schema.fields().iter().enumerate().filter(|(_, f)| f.name() != ROW).map(|(i, f)| (i, f.name().as_str())).collect();
+        for r in 0..b.num_rows() {
+            let mut row = Map::new();
+            for (i, name) in &cols {
+                row.insert(name.to_string(), cell(b.column(*i).as_ref(), r));
+            }
+            rows.push(row);
+        }
+    }
+    rows
+}

@@ -1,0 +1,113 @@
+//! Date-time functions, in local time (the evaluation's zone) and UTC.
+
+use super::{scalar, scalars, FunctionDef, ANY};
+use crate::coerce::to_number;
+use crate::error::{invalid, Result};
+use crate::lower::Lowerer;
+use crate::lowered::{Lowered, Typed};
+use crate::udf;
+use crate::vtype::VType;
+use datafusion::logical_expr::{lit, Expr};
+use vegalake_planner::expr::Expr as Ast;
+use vegalake_planner::values::time::{TimeUnit, Zone};
+
+/// `new Date(x)` as epoch ms: numbers and dates as they are, strings parsed
+/// (`Date.parse`), null as 0.
+pub(crate) fn date_ms(l: &Lowerer, t: &Typed) -> Expr {
+    match t.ty {
+        VType::String => udf::call("vl_date_parse", vec![zone_lit(l.env.zone()), t.expr.clone()]),
+        _ => to_number(t),
+    }
+}
+
+fn zone_lit(z: Zone) -> Expr {
+    lit(z.name())
+}
+
+fn zone(l: &Lowerer, utc: bool) -> Expr {
+    zone_lit(if utc { Zone::Utc } else { l.env.zone() })
+}
+
+fn part(l: &Lowerer, a: &[Ast], name: &str, utc: bool) -> Result<Lowered> {
+    let t = l.scalar(&a[0])?;
+    let ms = date_ms(l, &t);
+    scalar(Typed::number(udf::call("vl_date_part", vec![zone(l, utc), lit(name), ms])))
+}
+
+macro_rules! date_part {
+    ($fname:literal, $part:literal, $utc:literal) => {
+        FunctionDef { name: $fname, arity: (1, 1), lower: |l, a| part(l, a, $part, $utc) }
+    };
+}
+
+/// `new Date(y, m, d, H, M, S, L)` or `Date.UTC(...)`; missing parts default.
+fn components(l: &Lowerer, a: &[Ast], utc: bool) -> Result<Expr> {
+    let args = scalars(l, a)?;
+    let defaults = [0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0];
+    let mut call_args = vec![zone(l, utc)];
+    for (i, d) in defaults.iter().enumerate() {
+        call_args.push(args.get(i).map(to_number).unwrap_or(lit(*d)));
+    }
+    Ok(udf::call("vl_datetime", call_args))
+}
+
+fn offset(l: &Lowerer, a: &[Ast], utc: bool) -> Result<Lowered> {
+    let args = scalars(l, a)?;
+    let Some(unit) = args[0].literal_str() else {
+        return invalid("the unit must be a constant string");
+    };
+    if TimeUnit::parse(unit).is_none() {
+        return invalid(format!("invalid time unit '{unit}'"));
+    }
+    let ms = date_ms(l, &args[1]);
+    let step = args.get(2).map(to_number).unwrap_or(lit(1.0));
+    scalar(Typed::new(udf::call("vl_time_offset", vec![zone(l, utc), lit(unit.to_string()), ms, step]), VType::Date))
+}
+
+pub(super) const FUNCTIONS: &[FunctionDef] = &[
+    date_part!("year", "year", false),
+    date_part!("quarter", "quarter", false),
+    date_part!("month", "month", false),
+    date_part!("date", "date", false),
+    date_part!("day", "day", false),
+    date_part!("hours", "hours", false),
+    date_part!("minutes", "minutes", false),
+    date_part!("seconds", "seconds", false),
+    date_part!("milliseconds", "milliseconds", false),
+    date_part!("dayofyear", "dayofyear", false),
+    date_part!("week", "week", false),
+    date_part!("utcyear", "year", true),
+    date_part!("utcquarter", "quarter", true),
+    date_part!("utcmonth", "month", true),
+    date_part!("utcdate", "date", true),
+    date_part!("utcday", "day", true),
+    date_part!("utchours", "hours", true),
+    date_part!("utcminutes", "minutes", true),
+    date_part!("utcseconds", "seconds", true),
+    date_part!("utcmilliseconds", "milliseconds", true),
+    date_part!("utcdayofyear", "dayofyear", true),
+    date_part!("utcweek", "week", true),
+    FunctionDef {
+        name: "time",
+        arity: (1, 1),
+        lower: |l, a| {
+            let t = l.scalar(&a[0])?;
+            scalar(Typed::number(date_ms(l, &t)))
+        },
+    },
+    FunctionDef {
+        name: "datetime",
+        arity: (0, 7),
+        lower: |l, a| match a.len() {
+            0 => crate::error::unsupported("datetime() without arguments is the current time"),
+            1 => {
+                let t = l.scalar(&a[0])?;
+                scalar(Typed::new(date_ms(l, &t), VType::Date))
+            }
+            _ => scalar(Typed::new(components(l, a, false)?, VType::Date)),
+        },
+    },
+    FunctionDef { name: "utc", arity: (1, ANY), lower: |l, a| scalar(Typed::number(components(l, &a[..a.len().min(7)], true)?)) },
+    FunctionDef { name: "timeOffset", arity: (2, 3), lower: |l, a| offset(l, a, false) },
+    FunctionDef { name: "utcOffset", arity: (2, 3), lower: |l, a| offset(l, a, true) },
+];

@@ -1,0 +1,193 @@
+//! The registry of Vega expression functions.
+//!
+//! Each function is one [`FunctionDef`]: its name and how it lowers. A function the
+//! server cannot evaluate is still registered, with a lowering that answers
+//! [`LowerError::Unsupported`] and says why; a name that is not registered at all
+//! is an error, as in vega.js ("Unrecognized function").
+
+mod array;
+mod data;
+mod date;
+mod math;
+mod string;
+mod types;
+
+use crate::error::{invalid, unsupported, Result};
+use crate::lower::Lowerer;
+use crate::lowered::{Lowered, Typed};
+use std::collections::HashMap;
+use std::sync::OnceLock;
+use vegalake_planner::expr::Expr as Ast;
+
+pub(crate) use array::d3_range;
+pub(crate) use date::date_ms;
+pub(crate) use string::string_length;
+
+/// How a function lowers: from its argument expressions to a lowered value.
+pub type LowerFn = fn(&Lowerer, &[Ast]) -> Result<Lowered>;
+
+/// One expression function.
+pub struct FunctionDef {
+    pub name: &'static str,
+    /// Accepted argument counts (inclusive).
+    pub arity: (usize, usize),
+    pub lower: LowerFn,
+}
+
+const ANY: usize = usize::MAX;
+
+fn registry() -> &'static HashMap<&'static str, &'static FunctionDef> {
+    static REGISTRY: OnceLock<HashMap<&'static str, &'static FunctionDef>> = OnceLock::new();
+    REGISTRY.get_or_init(|| {
+        [math::FUNCTIONS, string::FUNCTIONS, date::FUNCTIONS, types::FUNCTIONS, array::FUNCTIONS, data::FUNCTIONS, CLIENT_ONLY]
+            .into_iter()
+            .flatten()
+            .map(|f| (f.name, f))
+            .collect()
+    })
+}
+
+/// The definition of a function, if Vega has one by that name.
+pub fn function(name: &str) -> Option<&'static FunctionDef> {
+    registry().get(name).copied()
+}
+
+/// Every registered function name (for documentation and tests).
+pub fn function_names() -> Vec<&'static str> {
+    let mut names: Vec<_> = registry().keys().copied().collect();
+    names.sort();
+    names
+}
+
+pub(crate) fn lower_call(l: &Lowerer, name: &str, args: &[Ast]) -> Result<Lowered> {
+    let Some(def) = function(name) else {
+        return invalid(format!("unrecognized function '{name}'"));
+    };
+    let (lo, hi) = def.arity;
+    if args.len() < lo || args.len() > hi {
+        let expected = if lo == hi { lo.to_string() } else if hi == ANY { format!("at least {lo}") } else { format!("{lo} to {hi}") };
+        return invalid(format!("{name}() takes {expected} arguments, got {}", args.len()));
+    }
+    (def.lower)(l, args)
+}
+
+/// Lowers every argument to a scalar.
+fn scalars(l: &Lowerer, args: &[Ast]) -> Result<Vec<Typed>> {
+    args.iter().map(|a| l.scalar(a)).collect()
+}
+
+fn scalar(t: Typed) -> Result<Lowered> {
+    Ok(Lowered::Scalar(t))
+}
+
+/// Functions of the expression language that only make sense in a browser or are
+/// not deterministic: registered so that they split rather than fail.
+const CLIENT_ONLY: &[FunctionDef] = &{
+    const fn client(name: &'static str) -> FunctionDef {
+        FunctionDef { name, arity: (0, ANY), lower: |_, _| unsupported("this function is evaluated on the client") }
+    }
+    [
+        client("random"),
+        client("now"),
+        client("sampleNormal"),
+        client("sampleLogNormal"),
+        client("sampleUniform"),
+        client("scale"),
+        client("invert"),
+        client("range"),
+        client("domain"),
+        client("bandwidth"),
+        client("bandspace"),
+        client("copy"),
+        client("gradient"),
+        client("panLinear"),
+        client("panLog"),
+        client("panPow"),
+        client("panSymlog"),
+        client("zoomLinear"),
+        client("zoomLog"),
+        client("zoomPow"),
+        client("zoomSymlog"),
+        client("geoArea"),
+        client("geoBounds"),
+        client("geoCentroid"),
+        client("geoShape"),
+        client("geoScale"),
+        client("pathShape"),
+        client("intersect"),
+        client("containerSize"),
+        client("screen"),
+        client("windowSize"),
+        client("inScope"),
+        client("encode"),
+        client("modify"),
+        client("setdata"),
+        client("merge"),
+        client("warn"),
+        client("info"),
+        client("debug"),
+        client("rgb"),
+        client("hsl"),
+        client("hcl"),
+        client("lab"),
+        client("luminance"),
+        client("contrast"),
+        client("treePath"),
+        client("treeAncestors"),
+        client("pinchDistance"),
+        client("pinchAngle"),
+        client("lassoAppend"),
+        client("lassoPath"),
+        client("intersectLasso"),
+        client("btoa"),
+        client("atob"),
+        client("encodeURIComponent"),
+        client("pluck"),
+        client("sort"),
+        client("flush"),
+        client("interpolateLinear"),
+        client("isTuple"),
+        client("vlSelectionResolve"),
+        client("vlSelectionTuples"),
+        client("timezoneoffset"),
+        client("format"),
+        client("timeFormat"),
+        client("utcFormat"),
+        client("timeParse"),
+        client("utcParse"),
+        client("monthFormat"),
+        client("monthAbbrevFormat"),
+        client("dayFormat"),
+        client("dayAbbrevFormat"),
+        client("timeUnitSpecifier"),
+        client("timeSequence"),
+        client("utcSequence"),
+        client("cumulativeNormal"),
+        client("cumulativeLogNormal"),
+        client("cumulativeUniform"),
+        client("densityNormal"),
+        client("densityLogNormal"),
+        client("densityUniform"),
+        client("quantileNormal"),
+        client("quantileLogNormal"),
+        client("quantileUniform"),
+        client("indata"),
+        client("isoweek"),
+        client("utcisoweek"),
+    ]
+};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_name_is_registered_once() {
+        let total: usize = [math::FUNCTIONS, string::FUNCTIONS, date::FUNCTIONS, types::FUNCTIONS, array::FUNCTIONS, data::FUNCTIONS, CLIENT_ONLY]
+            .iter()
+            .map(|f| f.len())
+            .sum();
+        assert_eq!(total, registry().len(), "a function is registered twice");
+    }
+}
+

@@ -1,0 +1,176 @@
+//! Lowering of Vega expressions to DataFusion expressions over one input schema.
+
+use std::ops::Not;
+use crate::coerce;
+use crate::env::{Environment, SignalValue};
+use crate::error::{invalid, unsupported, LowerError, Result};
+use crate::functions;
+use crate::lowered::{Lowered, Typed};
+use crate::vtype::VType;
+use datafusion::arrow::datatypes::DataType;
+use datafusion::common::{Column, DFSchema};
+use datafusion::logical_expr::{cast, lit, try_cast, Expr};
+use vegalake_planner::expr::{self, ExprKind, LogicalOp, UnaryOp};
+
+/// Constants of the expression language (vega-expression's `constants`).
+fn constant(name: &str) -> Option<f64> {
+    Some(match name {
+        "NaN" => f64::NAN,
+        "E" => std::f64::consts::E,
+        "LN2" => std::f64::consts::LN_2,
+        "LN10" => std::f64::consts::LN_10,
+        "LOG2E" => std::f64::consts::LOG2_E,
+        "LOG10E" => std::f64::consts::LOG10_E,
+        "PI" => std::f64::consts::PI,
+        "SQRT1_2" => std::f64::consts::FRAC_1_SQRT_2,
+        "SQRT2" => std::f64::consts::SQRT_2,
+        "MIN_VALUE" => 5e-324,
+        "MAX_VALUE" => f64::MAX,
+        _ => return None,
+    })
+}
+
+/// Lowers expressions that read rows of one schema.
+pub struct Lowerer<'a> {
+    pub schema: &'a DFSchema,
+    pub env: &'a dyn Environment,
+}
+
+/// A reference to a column, read as an expression value.
+pub fn column(schema: &DFSchema, name: &str) -> Result<Typed> {
+    let Ok(field) = schema.field_with_unqualified_name(name) else {
+        let available: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
+        return invalid(format!("unknown field '{name}' (fields: {})", available.join(", ")));
+    };
+    let ty = VType::of_arrow(field.data_type())
+        .ok_or_else(|| LowerError::Unsupported(format!("field '{name}' of type {}", field.data_type())))?;
+    let col = Expr::Column(Column::new_unqualified(name));
+    let expr = match (ty, field.data_type()) {
+        (VType::Date, _) => cast(try_cast(col, DataType::Int64), DataType::Float64),
+        (_, dt) if dt != &ty.expr_type() && ty != VType::Null => cast(col, ty.expr_type()),
+        _ => col,
+    };
+    Ok(Typed::new(expr, ty))
+}
+
+impl Lowerer<'_> {
+    /// Parses and lowers `source` as a scalar value.
+    pub fn parse_scalar(&self, source: &str) -> Result<Typed> {
+        let ast = expr::parse(source).map_err(|e| LowerError::Invalid(format!("{e} in expression {source:?}")))?;
+        self.lower(&ast)?.into_scalar(source)
+    }
+
+    /// Parses and lowers `source` as a condition (JavaScript truthiness).
+    pub fn parse_condition(&self, source: &str) -> Result<Expr> {
+        let ast = expr::parse(source).map_err(|e| LowerError::Invalid(format!("{e} in expression {source:?}")))?;
+        self.condition(&ast)
+    }
+
+    pub fn scalar(&self, e: &expr::Expr) -> Result<Typed> {
+        self.lower(e)?.into_scalar(&e.to_string())
+    }
+
+    /// A non-null boolean that is true where `e` is truthy.
+    pub fn condition(&self, e: &expr::Expr) -> Result<Expr> {
+        match &e.kind {
+            ExprKind::Logical { op, left, right } => {
+                let (l, r) = (self.condition(left)?, self.condition(right)?);
+                Ok(if *op == LogicalOp::And { l.and(r) } else { l.or(r) })
+            }
+            ExprKind::Unary { op: UnaryOp::Not, arg } => Ok(self.condition(arg)?.not()),
+            _ => Ok(coerce::truthy(&self.scalar(e)?)),
+        }
+    }
+
+    pub fn lower(&self, e: &expr::Expr) -> Result<Lowered> {
+        Ok(match &e.kind {
+            ExprKind::Number(n) => Lowered::Scalar(Typed::number(lit(*n))),
+            ExprKind::String(s) => Lowered::Scalar(Typed::string(lit(s.as_str()))),
+            ExprKind::Boolean(b) => Lowered::Scalar(Typed::boolean(lit(*b))),
+            ExprKind::Null => Lowered::Scalar(Typed::null()),
+            ExprKind::Regex { pattern, flags } => Lowered::Regex { pattern: pattern.clone(), flags: flags.clone() },
+            ExprKind::Identifier(name) => self.identifier(name)?,
+            ExprKind::Member { object, property, .. } => self.member(object, property)?,
+            ExprKind::Call { callee, args } => functions::lower_call(self, callee, args).map_err(|err| match err {
+                LowerError::Invalid(m) if !m.contains(callee.as_str()) => LowerError::Invalid(format!("{callee}(): {m}")),
+                other => other,
+            })?,
+            ExprKind::Unary { op, arg } => {
+                let v = self.scalar(arg)?;
+                Lowered::Scalar(match op {
+                    UnaryOp::Neg => Typed::number(Expr::Negative(Box::new(coerce::to_number(&v)))),
+                    UnaryOp::Plus => Typed::number(coerce::to_number(&v)),
+                    UnaryOp::Not => Typed::boolean(self.condition(arg)?.not()),
+                    UnaryOp::BitNot => return unsupported("bitwise operator '~'"),
+                })
+            }
+            ExprKind::Binary { op, left, right } => {
+                Lowered::Scalar(coerce::binary(*op, &self.scalar(left)?, &self.scalar(right)?)?)
+            }
+            ExprKind::Logical { op, left, right } => {
+                let l = self.scalar(left)?;
+                let r = self.scalar(right)?;
+                let test = coerce::truthy(&l);
+                // a && b is b when a is truthy, else a; a || b is a when a is truthy.
+                Lowered::Scalar(match op {
+                    LogicalOp::And => coerce::conditional(test, r, l)?,
+                    LogicalOp::Or => coerce::conditional(test, l, r)?,
+                })
+            }
+            ExprKind::Conditional { test, consequent, alternate } => {
+                let test = self.condition(test)?;
+                Lowered::Scalar(coerce::conditional(test, self.scalar(consequent)?, self.scalar(alternate)?)?)
+            }
+            ExprKind::Array(items) => Lowered::List(items.iter().map(|i| self.lower(i)).collect::<Result<_>>()?),
+            ExprKind::Object(props) => {
+                Lowered::Object(props.iter().map(|(k, v)| Ok((k.clone(), self.lower(v)?))).collect::<Result<_>>()?)
+            }
+        })
+    }
+
+    fn identifier(&self, name: &str) -> Result<Lowered> {
+        if name == "datum" {
+            return Ok(Lowered::Datum);
+        }
+        if let Some(v) = constant(name) {
+            return Ok(Lowered::Scalar(Typed::number(lit(v))));
+        }
+        match self.env.signal(name) {
+            Some(SignalValue::Known(v)) => Ok(Lowered::from_json(&v)),
+            Some(SignalValue::ClientOnly) => unsupported(format!("signal '{name}' has a value only on the client")),
+            None if matches!(name, "event" | "item" | "parent" | "undefined") => {
+                unsupported(format!("'{name}' is only known on the client"))
+            }
+            None => invalid(format!("unrecognized signal name '{name}'")),
+        }
+    }
+
+    fn member(&self, object: &expr::Expr, property: &expr::Expr) -> Result<Lowered> {
+        let obj = self.lower(object)?;
+        let prop = self.lower(property)?;
+        let key = prop.as_scalar().and_then(|t| t.literal().cloned());
+        match (obj, key) {
+            (Lowered::Datum, Some(datafusion::common::ScalarValue::Utf8(Some(name)))) => {
+                Ok(Lowered::Scalar(column(self.schema, &name)?))
+            }
+            (Lowered::Datum, Some(datafusion::common::ScalarValue::Float64(Some(n)))) => {
+                Ok(Lowered::Scalar(column(self.schema, &vegalake_planner::values::number::js_number_to_string(n))?))
+            }
+            (Lowered::Datum, _) => unsupported("a computed field name on datum"),
+            (Lowered::Object(props), Some(datafusion::common::ScalarValue::Utf8(Some(name)))) => {
+                Ok(props.into_iter().find(|(k, _)| *k == name).map(|(_, v)| v).unwrap_or(Lowered::Scalar(Typed::null())))
+            }
+            (Lowered::List(items), Some(datafusion::common::ScalarValue::Utf8(Some(name)))) if name == "length" => {
+                Ok(Lowered::Scalar(Typed::number(lit(items.len() as f64))))
+            }
+            (Lowered::List(items), Some(datafusion::common::ScalarValue::Float64(Some(i)))) => {
+                let idx = (i >= 0.0 && i.fract() == 0.0).then_some(i as usize);
+                Ok(idx.and_then(|i| items.into_iter().nth(i)).unwrap_or(Lowered::Scalar(Typed::null())))
+            }
+            (Lowered::Scalar(t), Some(datafusion::common::ScalarValue::Utf8(Some(name)))) if name == "length" && t.ty == VType::String => {
+                functions::string_length(&t)
+            }
+            _ => unsupported(format!("property access {object}[{property}]")),
+        }
+    }
+}

@@ -1,0 +1,56 @@
+//! `aggregate`: group rows and compute measures per group.
+
+use super::measure::{measure, measure_name};
+use super::{Step, TransformDef, TransformInput, ROW};
+use crate::error::{unsupported, Result};
+use crate::plan::{col, has_column};
+use datafusion::functions_aggregate::expr_fn::min;
+use datafusion::logical_expr::{Expr, LogicalPlanBuilder};
+
+fn lower(input: TransformInput) -> Result<Step> {
+    let p = &input.params;
+    p.only(&["groupby", "fields", "ops", "as", "cross", "drop", "key"])?;
+    if p.boolean("cross")? == Some(true) {
+        return unsupported("aggregate with cross: true");
+    }
+    if p.boolean("drop")? == Some(false) {
+        return unsupported("aggregate with drop: false");
+    }
+    if p.get("key")?.is_some() {
+        return unsupported("aggregate with a key");
+    }
+    let groupby: Vec<String> = p.fields("groupby")?.into_iter().flatten().collect();
+    let fields = p.fields("fields")?;
+    let ops: Vec<String> = p.strings("ops")?.into_iter().map(|o| o.unwrap_or_else(|| "count".into())).collect();
+    let names = p.strings("as")?;
+    let schema = input.plan.schema().clone();
+    // No ops: vega counts.
+    let ops = if ops.is_empty() && fields.is_empty() { vec!["count".to_string()] } else { ops };
+
+    let mut aggregates: Vec<(String, Expr)> = Vec::new();
+    let mut outputs: Vec<(String, Expr)> = Vec::new();
+    for (i, op) in ops.iter().enumerate() {
+        let field = fields.get(i).cloned().flatten();
+        let m = measure(&schema, op, field.as_deref(), i)?;
+        let name = names.get(i).cloned().flatten().unwrap_or_else(|| measure_name(op, field.as_deref()));
+        aggregates.extend(m.aggregates);
+        outputs.push((name, m.output));
+    }
+    let ordered = has_column(&input.plan, ROW);
+    if ordered {
+        // Groups come out in order of first appearance, as in vega.
+        aggregates.push((ROW.to_string(), min(col(ROW))));
+    }
+    let group_exprs: Vec<Expr> = groupby.iter().map(|g| crate::lower::column(&schema, g).map(|_| col(g))).collect::<Result<_>>()?;
+    let plan = LogicalPlanBuilder::from(input.plan)
+        .aggregate(group_exprs, aggregates.into_iter().map(|(a, e)| e.alias(a)))?
+        .build()?;
+    let mut project: Vec<Expr> = groupby.iter().map(|g| col(g)).collect();
+    project.extend(outputs.into_iter().map(|(n, e)| e.alias(n)));
+    if ordered {
+        project.push(col(ROW));
+    }
+    Step::plan(LogicalPlanBuilder::from(plan).project(project)?.build()?)
+}
+
+pub(super) const DEF: TransformDef = TransformDef { name: "aggregate", lower };

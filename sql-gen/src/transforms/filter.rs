@@ -1,0 +1,16 @@
+//! `filter`: keeps the rows where an expression is truthy.
+
+use super::{Step, TransformDef, TransformInput};
+use crate::error::{invalid, Result};
+use crate::lower::Lowerer;
+use datafusion::logical_expr::LogicalPlanBuilder;
+
+fn lower(input: TransformInput) -> Result<Step> {
+    input.params.only(&["expr"])?;
+    let Some(expr) = input.params.string("expr")? else { return invalid("filter needs 'expr'") };
+    let lowerer = Lowerer { schema: input.plan.schema(), env: input.env };
+    let cond = lowerer.parse_condition(&expr).map_err(|e| e.at("expr"))?;
+    Step::plan(LogicalPlanBuilder::from(input.plan).filter(cond)?.build()?)
+}
+
+pub(super) const DEF: TransformDef = TransformDef { name: "filter", lower };

@@ -1,0 +1,149 @@
+//! Vega's aggregate operations (vega-transforms' `AggregateOps`) as DataFusion
+//! aggregates, shared by `aggregate`, `joinaggregate` and `window`.
+//!
+//! A value is *missing* when null or `''`, *valid* when neither missing nor NaN;
+//! numeric ops see only valid values, coerced with `+v`, and give null (vega's
+//! `undefined`) when there are none.
+
+use std::ops::Not;
+use crate::coerce::to_number;
+use crate::error::{unsupported, Result};
+use crate::lower::column;
+use crate::plan::col;
+use crate::vtype::VType;
+use datafusion::arrow::datatypes::DataType;
+use datafusion::common::tree_node::{Transformed, TreeNode};
+use datafusion::common::{DFSchema, ScalarValue};
+use datafusion::functions::expr_fn::{isnan, sqrt};
+use datafusion::functions_aggregate::expr_fn as agg;
+use datafusion::logical_expr::expr::{AggregateFunction, WindowFunction};
+use datafusion::logical_expr::{cast, lit, when, Expr, ExprFunctionExt, SortExpr, WindowFrame};
+
+/// The default output name of a measure: `op_field`, or `op` without a field.
+pub fn measure_name(op: &str, field: Option<&str>) -> String {
+    match field {
+        Some(f) => format!("{op}_{f}"),
+        None => op.to_string(),
+    }
+}
+
+/// One measure: aggregate expressions (each aliased) and the output over them.
+pub struct Measure {
+    pub aggregates: Vec<(String, Expr)>,
+    /// The value, in terms of `col(alias)` of the aggregates.
+    pub output: Expr,
+}
+
+struct Value {
+    /// The raw column (original Arrow type; dates stay timestamps).
+    raw: Expr,
+    missing: Expr,
+    valid: Expr,
+    /// `+v` over valid values, null elsewhere.
+    number: Expr,
+}
+
+fn value(schema: &DFSchema, field: &str) -> Result<Value> {
+    let t = column(schema, field)?;
+    let raw = col(field);
+    let missing = match t.ty {
+        VType::String => raw.clone().is_null().or(raw.clone().eq(lit(""))),
+        _ => raw.clone().is_null(),
+    };
+    let valid = match t.ty {
+        VType::Number => missing.clone().not().and(isnan(t.expr.clone()).is_false()),
+        _ => missing.clone().not(),
+    };
+    let number = when(valid.clone(), to_number(&t)).otherwise(lit(ScalarValue::Float64(None)))?;
+    Ok(Value { raw, missing, valid, number })
+}
+
+fn as_f64(e: Expr) -> Expr {
+    cast(e, DataType::Float64)
+}
+
+/// Builds the measure for `op` over `field`; `id` makes aliases unique.
+pub fn measure(schema: &DFSchema, op: &str, field: Option<&str>, id: usize) -> Result<Measure> {
+    let a = |k: &str| format!("__vl_m{id}_{k}");
+    let single = |e: Expr| -> Measure {
+        let alias = a("v");
+        Measure { output: col(&alias), aggregates: vec![(alias, e)] }
+    };
+    if op == "count" {
+        return Ok(Measure { output: as_f64(col(&a("v"))), aggregates: vec![(a("v"), agg::count(lit(1)))] });
+    }
+    let Some(field) = field else {
+        return unsupported(format!("aggregate op '{op}' without a field"));
+    };
+    let v = value(schema, field)?;
+    let count_if = |cond: Expr| agg::count(when(cond, lit(1)).otherwise(lit(ScalarValue::Int32(None))).expect("valid CASE"));
+    Ok(match op {
+        "valid" => Measure { output: as_f64(col(&a("v"))), aggregates: vec![(a("v"), count_if(v.valid))] },
+        "missing" => Measure { output: as_f64(col(&a("v"))), aggregates: vec![(a("v"), count_if(v.missing))] },
+        "distinct" => {
+            // vega counts distinct String(v), null included as one more value.
+            let nulls = agg::max(when(v.raw.clone().is_null(), lit(1.0)).otherwise(lit(0.0))?);
+            Measure {
+                output: as_f64(col(&a("d"))) + col(&a("n")),
+                aggregates: vec![(a("d"), agg::count_distinct(v.raw)), (a("n"), nulls)],
+            }
+        }
+        "sum" => single(agg::sum(v.number)),
+        "mean" | "average" => single(agg::avg(v.number)),
+        "variance" => single(agg::var_sample(v.number)),
+        "variancep" => single(agg::var_pop(v.number)),
+        "stdev" => single(agg::stddev(v.number)),
+        "stdevp" => single(agg::stddev_pop(v.number)),
+        "stderr" => Measure {
+            output: col(&a("s")) / sqrt(as_f64(col(&a("n")))),
+            aggregates: vec![(a("s"), agg::stddev(v.number.clone())), (a("n"), agg::count(v.number))],
+        },
+        "median" => single(agg::median(v.number)),
+        "q1" | "q3" => {
+            let p = if op == "q1" { 0.25 } else { 0.75 };
+            single(datafusion::functions_aggregate::percentile_cont::percentile_cont(v.number.sort(true, false), lit(p)))
+        }
+        "min" | "max" => {
+            let valid_raw = when(v.valid, v.raw.clone()).otherwise(Expr::Literal(null_of(schema, field)?, None))?;
+            single(if op == "min" { agg::min(valid_raw) } else { agg::max(valid_raw) })
+        }
+        "values" | "argmin" | "argmax" => return unsupported(format!("aggregate op '{op}' returns objects; evaluated on the client")),
+        "ci0" | "ci1" => return unsupported(format!("aggregate op '{op}' is a random bootstrap; evaluated on the client")),
+        "product" | "exponential" | "exponentialb" => return unsupported(format!("aggregate op '{op}'")),
+        other => return crate::error::invalid(format!("unknown aggregate op '{other}'")),
+    })
+}
+
+fn null_of(schema: &DFSchema, field: &str) -> Result<ScalarValue> {
+    let f = schema.field_with_unqualified_name(field).map_err(crate::error::LowerError::from)?;
+    Ok(ScalarValue::try_from(f.data_type())?)
+}
+
+/// The measure's output with every aggregate turned into a window function over
+/// `partition_by`, ordered by `order_by` within `frame`.
+pub fn as_window(m: &Measure, partition_by: &[Expr], order_by: &[SortExpr], frame: Option<WindowFrame>) -> Result<Expr> {
+    let output = m.output.clone().transform_up(|e| {
+        if let Expr::Column(c) = &e {
+            if let Some((_, agg_expr)) = m.aggregates.iter().find(|(alias, _)| *alias == c.name) {
+                return Ok(Transformed::yes(window_of(agg_expr, partition_by, order_by, frame.clone())?));
+            }
+        }
+        Ok(Transformed::no(e))
+    })?;
+    Ok(output.data)
+}
+
+pub(crate) fn window_of(e: &Expr, partition_by: &[Expr], order_by: &[SortExpr], frame: Option<WindowFrame>) -> datafusion::common::Result<Expr> {
+    let Expr::AggregateFunction(AggregateFunction { func, params }) = e else {
+        return datafusion::common::plan_err!("not an aggregate: {e}");
+    };
+    if params.distinct || !params.order_by.is_empty() {
+        return datafusion::common::not_impl_err!("DISTINCT or ordered aggregates as window functions");
+    }
+    let w = Expr::from(WindowFunction::new(func.clone(), params.args.clone()));
+    let mut b = w.partition_by(partition_by.to_vec()).order_by(order_by.to_vec());
+    if let Some(f) = frame {
+        b = b.window_frame(f);
+    }
+    b.build()
+}

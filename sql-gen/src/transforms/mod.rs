@@ -1,0 +1,164 @@
+//! The registry of Vega transforms.
+//!
+//! Each transform is one [`TransformDef`] in its own module: its name and its
+//! lowering from the transform's JSON parameters and the input plan to a [`Step`].
+//! A transform the server does not evaluate (or a parameter form it does not) answers
+//! [`LowerError::Unsupported`]; the dataset is then cut there.
+//!
+//! Lowering never runs queries. A transform that needs data to plan (the extent of a
+//! field, to choose bins) returns [`Step::Query`]; the executor runs the query on
+//! whatever engine it drives and resumes the lowering with the result.
+
+mod aggregate;
+mod bin;
+mod collect;
+mod extent;
+mod filter;
+mod fold;
+mod formula;
+mod identifier;
+mod joinaggregate;
+mod measure;
+mod params;
+mod project;
+mod sequence;
+mod sort;
+mod stack;
+mod timeunit;
+mod window;
+
+pub use params::{field_name, Params};
+
+use crate::env::Environment;
+use crate::error::{invalid, unsupported, Result};
+use datafusion::arrow::record_batch::RecordBatch;
+use datafusion::logical_expr::LogicalPlan;
+use serde_json::Value as Json;
+use std::collections::HashMap;
+use std::sync::OnceLock;
+use vegalake_planner::Transform;
+
+/// The hidden column that carries input order, where a source has one.
+pub const ROW: &str = "__vl_row";
+
+/// Continues a lowering with the rows of a query.
+pub type Resume = Box<dyn FnOnce(Vec<RecordBatch>, &dyn Environment) -> Result<Step> + Send>;
+
+/// The outcome of lowering one transform.
+pub enum Step {
+    /// The transform's output plan and the signals it defines (`extent`'s `signal`).
+    Plan { plan: LogicalPlan, signals: Vec<(String, Json)> },
+    /// Run `query`, then call `resume` with its rows.
+    Query { query: LogicalPlan, resume: Resume },
+}
+
+impl Step {
+    pub fn plan(plan: LogicalPlan) -> Result<Step> {
+        Ok(Step::Plan { plan, signals: Vec::new() })
+    }
+}
+
+/// The input of a transform's lowering.
+pub struct TransformInput<'a> {
+    pub params: Params<'a>,
+    pub plan: LogicalPlan,
+    pub env: &'a dyn Environment,
+}
+
+/// How a transform lowers.
+pub type LowerTransform = fn(TransformInput) -> Result<Step>;
+
+/// One transform.
+pub struct TransformDef {
+    pub name: &'static str,
+    pub lower: LowerTransform,
+}
+
+/// Transforms the server leaves to the client, with why.
+const CLIENT_ONLY: &[(&str, &str)] = &[
+    ("sample", "random sampling is evaluated on the client"),
+    ("crossfilter", "crossfilter indexes are evaluated on the client"),
+    ("resolvefilter", "crossfilter indexes are evaluated on the client"),
+    ("force", "layout transforms are evaluated on the client"),
+    ("voronoi", "layout transforms are evaluated on the client"),
+    ("wordcloud", "layout transforms are evaluated on the client"),
+    ("label", "layout transforms are evaluated on the client"),
+    ("geojson", "geographic transforms are evaluated on the client"),
+    ("geopath", "geographic transforms are evaluated on the client"),
+    ("geopoint", "geographic transforms are evaluated on the client"),
+    ("geoshape", "geographic transforms are evaluated on the client"),
+    ("graticule", "geographic transforms are evaluated on the client"),
+    ("contour", "geographic transforms are evaluated on the client"),
+    ("isocontour", "geographic transforms are evaluated on the client"),
+    ("heatmap", "image transforms are evaluated on the client"),
+    ("kde2d", "2D density estimation is evaluated on the client"),
+    ("linkpath", "layout transforms are evaluated on the client"),
+    ("pie", "layout transforms are evaluated on the client"),
+    ("nest", "hierarchy transforms are evaluated on the client"),
+    ("stratify", "hierarchy transforms are evaluated on the client"),
+    ("treelinks", "hierarchy transforms are evaluated on the client"),
+    ("pack", "hierarchy transforms are evaluated on the client"),
+    ("partition", "hierarchy transforms are evaluated on the client"),
+    ("tree", "hierarchy transforms are evaluated on the client"),
+    ("treemap", "hierarchy transforms are evaluated on the client"),
+    ("cross", "cross products are evaluated on the client"),
+    ("countpattern", "not yet lowered"),
+    ("density", "not yet lowered"),
+    ("dotbin", "not yet lowered"),
+    ("flatten", "not yet lowered"),
+    ("impute", "not yet lowered"),
+    ("kde", "not yet lowered"),
+    ("loess", "not yet lowered"),
+    ("lookup", "not yet lowered"),
+    ("pivot", "not yet lowered"),
+    ("quantile", "not yet lowered"),
+    ("regression", "not yet lowered"),
+];
+
+fn registry() -> &'static HashMap<&'static str, TransformDef> {
+    static REGISTRY: OnceLock<HashMap<&'static str, TransformDef>> = OnceLock::new();
+    REGISTRY.get_or_init(|| {
+        [
+            aggregate::DEF,
+            bin::DEF,
+            collect::DEF,
+            extent::DEF,
+            filter::DEF,
+            fold::DEF,
+            formula::DEF,
+            identifier::DEF,
+            joinaggregate::DEF,
+            project::DEF,
+            sequence::DEF,
+            stack::DEF,
+            timeunit::DEF,
+            window::DEF,
+        ]
+        .into_iter()
+        .map(|d| (d.name, d))
+        .collect()
+    })
+}
+
+/// True if `kind` names a transform Vega knows.
+pub fn is_known(kind: &str) -> bool {
+    registry().contains_key(kind) || CLIENT_ONLY.iter().any(|(k, _)| *k == kind)
+}
+
+/// Lowers one transform on top of `plan`.
+pub fn lower_transform(t: &Transform, plan: LogicalPlan, env: &dyn Environment) -> Result<Step> {
+    match registry().get(t.kind.as_str()) {
+        Some(def) => (def.lower)(TransformInput { params: Params::new(t, env), plan, env }),
+        None => match CLIENT_ONLY.iter().find(|(k, _)| *k == t.kind) {
+            Some((_, why)) => unsupported(format!("transform '{}': {why}", t.kind)),
+            None => invalid(format!("unknown transform type '{}'", t.kind)),
+        },
+    }
+}
+
+/// Names of the transforms lowered on the server.
+pub fn server_transforms() -> Vec<&'static str> {
+    let mut v: Vec<_> = registry().keys().copied().collect();
+    v.sort();
+    v
+}

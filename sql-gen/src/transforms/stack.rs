@@ -1,0 +1,82 @@
+//! `stack`: running sums within groups (zero, center and normalize offsets).
+
+use super::sort::sort_param;
+use super::{Step, TransformDef, TransformInput, ROW};
+use crate::coerce::to_number;
+use crate::error::{invalid, unsupported, Result};
+use crate::lower::column;
+use crate::plan::{col, has_column, with_window_columns};
+use datafusion::common::ScalarValue;
+use datafusion::functions::expr_fn::{abs, coalesce};
+use datafusion::functions_aggregate::expr_fn::{max, sum};
+use super::measure::window_of;
+use datafusion::logical_expr::{lit, when, Expr, SortExpr, WindowFrame, WindowFrameBound, WindowFrameUnits};
+
+fn running(v: Expr, partition: &[Expr], order: &[SortExpr], include_current: bool) -> Result<Expr> {
+    let end = if include_current { WindowFrameBound::CurrentRow } else { WindowFrameBound::Preceding(ScalarValue::UInt64(Some(1))) };
+    let frame = WindowFrame::new_bounds(WindowFrameUnits::Rows, WindowFrameBound::Preceding(ScalarValue::UInt64(None)), end);
+    let e = window_of(&sum(v), partition, order, Some(frame))?;
+    Ok(coalesce(vec![e, lit(0.0)]))
+}
+
+fn group_total(v: Expr, partition: &[Expr]) -> Result<Expr> {
+    Ok(coalesce(vec![window_of(&sum(v), partition, &[], None)?, lit(0.0)]))
+}
+
+fn lower(input: TransformInput) -> Result<Step> {
+    let p = &input.params;
+    p.only(&["field", "groupby", "sort", "offset", "as"])?;
+    let schema = input.plan.schema().clone();
+    let value = match p.field("field")? {
+        Some(f) => to_number(&column(&schema, &f)?),
+        None => lit(1.0),
+    };
+    let groupby: Vec<String> = p.fields("groupby")?.into_iter().flatten().collect();
+    let partition: Vec<Expr> = groupby.iter().map(|g| column(&schema, g).map(|_| col(g))).collect::<Result<_>>()?;
+    if p.get("sort")?.is_none() && !has_column(&input.plan, ROW) {
+        return unsupported("stack without sort over a source without a known row order");
+    }
+    let order = sort_param(p, &input.plan)?;
+    let as_ = p.strings("as")?;
+    let y0 = as_.first().cloned().flatten().unwrap_or("y0".into());
+    let y1 = as_.get(1).cloned().flatten().unwrap_or("y1".into());
+    let (e0, e1) = match p.string("offset")?.as_deref().unwrap_or("zero") {
+        "zero" => {
+            let neg = value.clone().lt(lit(0.0));
+            let pos_v = when(neg.clone(), lit(0.0)).otherwise(value.clone())?;
+            let neg_v = when(neg.clone(), value.clone()).otherwise(lit(0.0))?;
+            let (pos_before, pos_incl) = (running(pos_v.clone(), &partition, &order, false)?, running(pos_v, &partition, &order, true)?);
+            let (neg_before, neg_incl) = (running(neg_v.clone(), &partition, &order, false)?, running(neg_v, &partition, &order, true)?);
+            (when(neg.clone(), neg_before).otherwise(pos_before)?, when(neg, neg_incl).otherwise(pos_incl)?)
+        }
+        "center" => {
+            // (largest group sum - this group's sum) / 2, then running sums of |v|.
+            const TOTAL: &str = "__vl_stack_total";
+            let a = abs(value);
+            let names = crate::plan::column_names(&input.plan);
+            let plan = with_window_columns(input.plan, vec![(TOTAL.to_string(), group_total(a.clone(), &partition)?)])?;
+            let widest = window_of(&max(col(TOTAL)), &[], &[], None)?;
+            let last = (widest - col(TOTAL)) / lit(2.0);
+            let e0 = last.clone() + running(a.clone(), &partition, &order, false)?;
+            let e1 = last + running(a, &partition, &order, true)?;
+            let plan = with_window_columns(plan, vec![(y0.clone(), e0), (y1.clone(), e1)])?;
+            let mut keep: Vec<String> = names;
+            for n in [y0, y1] {
+                if !keep.contains(&n) {
+                    keep.push(n);
+                }
+            }
+            return Step::plan(crate::plan::select(plan, &keep)?);
+        }
+        "normalize" => {
+            let a = abs(value);
+            let total = group_total(a.clone(), &partition)?;
+            let scale = lit(1.0) / total;
+            (scale.clone() * running(a.clone(), &partition, &order, false)?, scale * running(a, &partition, &order, true)?)
+        }
+        other => return invalid(format!("unknown stack offset '{other}'")),
+    };
+    Step::plan(with_window_columns(input.plan, vec![(y0, e0), (y1, e1)])?)
+}
+
+pub(super) const DEF: TransformDef = TransformDef { name: "stack", lower };

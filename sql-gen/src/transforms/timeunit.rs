@@ -1,0 +1,53 @@
+//! `timeunit`: truncates dates to time units (local time or UTC) and the interval end.
+
+use super::{Step, TransformDef, TransformInput};
+use crate::error::{invalid, unsupported, LowerError, Result};
+use crate::functions::date_ms;
+use crate::lower::{column, Lowerer};
+use crate::lowered::Typed;
+use crate::plan::with_columns;
+use crate::udf;
+use crate::vtype::VType;
+use datafusion::common::ScalarValue;
+use datafusion::logical_expr::{lit, when};
+use vegalake_planner::values::time::{canonical_units, Zone};
+
+fn lower(input: TransformInput) -> Result<Step> {
+    let p = &input.params;
+    p.only(&["field", "units", "step", "timezone", "as", "interval", "maxbins", "extent", "signal"])?;
+    let field = p.required_field("field")?;
+    let units: Vec<String> = p.strings("units")?.into_iter().flatten().collect();
+    if units.is_empty() {
+        return unsupported("timeunit without units (chosen from the data's extent)");
+    }
+    let units = canonical_units(&units).map_err(LowerError::Invalid)?;
+    let step = p.number("step")?.unwrap_or(1.0);
+    let zone = match p.string("timezone")?.as_deref().unwrap_or("local") {
+        "local" => input.env.zone(),
+        "utc" => Zone::Utc,
+        other => return invalid(format!("timezone must be 'local' or 'utc', got '{other}'")),
+    };
+    let as_ = p.strings("as")?;
+    let u0 = as_.first().cloned().flatten().unwrap_or("unit0".into());
+    let u1 = as_.get(1).cloned().flatten().unwrap_or("unit1".into());
+    let interval = p.boolean("interval")?.unwrap_or(true);
+
+    let t = column(input.plan.schema(), &field)?;
+    let lowerer = Lowerer { schema: input.plan.schema(), env: input.env };
+    let ms = date_ms(&lowerer, &t);
+    let names: Vec<&str> = units.iter().map(|u| u.name()).collect();
+    let zone_name = lit(zone.name());
+    let floor = udf::call("vl_time_floor", vec![zone_name.clone(), lit(names.join(",")), lit(step), ms]);
+    let null = lit(ScalarValue::Float64(None));
+    let start = when(t.expr.clone().is_null(), null.clone()).otherwise(floor)?;
+    let last = units.last().expect("units is not empty").name();
+    let end = udf::call("vl_time_offset", vec![zone_name, lit(last), start.clone(), lit(step)]);
+    let end = when(t.expr.is_null(), null).otherwise(end)?;
+    let mut cols = vec![(u0, Typed::new(start, VType::Date).into_column_expr())];
+    if interval {
+        cols.push((u1, Typed::new(end, VType::Date).into_column_expr()));
+    }
+    Step::plan(with_columns(input.plan, cols)?)
+}
+
+pub(super) const DEF: TransformDef = TransformDef { name: "timeunit", lower };

@@ -1,0 +1,205 @@
+//! Scalar functions with JavaScript/Vega semantics that DataFusion has no built-in
+//! for. Every one is named `vl_*`, registered by [`register_udfs`] on each session
+//! that runs lowered plans, and built row by row from the shared value semantics in
+//! `vegalake_planner::values`.
+
+use datafusion::arrow::array::{Array, ArrayRef, AsArray, Float64Builder, StringBuilder};
+use datafusion::arrow::datatypes::{DataType, Float64Type};
+use datafusion::common::{exec_err, Result as DFResult};
+use datafusion::logical_expr::{create_udf, ColumnarValue, Expr, ScalarUDF, Volatility};
+use datafusion::prelude::SessionContext;
+use std::collections::HashMap;
+use std::sync::{Arc, OnceLock};
+use vegalake_planner::values::number::{js_number_to_string, js_parse_float, js_parse_int, js_string_to_number};
+use vegalake_planner::values::date_parse::parse_js_date;
+use vegalake_planner::values::time::{self, Zone};
+
+/// One argument of a row: numbers arrive as `f64` (null as NaN), strings as options.
+#[derive(Debug, Clone, Copy)]
+enum Cell<'a> {
+    Num(f64),
+    Str(Option<&'a str>),
+}
+
+impl<'a> Cell<'a> {
+    fn num(self) -> f64 {
+        match self {
+            Cell::Num(v) => v,
+            Cell::Str(_) => f64::NAN,
+        }
+    }
+    fn str(self) -> Option<&'a str> {
+        match self {
+            Cell::Str(s) => s,
+            Cell::Num(_) => None,
+        }
+    }
+}
+
+enum Out {
+    Num(f64),
+    Str(Option<String>),
+}
+
+type RowFn = dyn Fn(&[Cell]) -> Out + Send + Sync;
+
+/// A UDF evaluated row by row. Inputs are `Float64` or `Utf8`.
+fn row_udf(name: &str, inputs: Vec<DataType>, ret: DataType, f: Arc<RowFn>) -> ScalarUDF {
+    let ret_type = ret.clone();
+    let fun = Arc::new(move |args: &[ColumnarValue]| -> DFResult<ColumnarValue> {
+        let all_scalar = args.iter().all(|a| matches!(a, ColumnarValue::Scalar(_)));
+        let arrays = ColumnarValue::values_to_arrays(args)?;
+        let n = arrays.first().map_or(1, |a| a.len());
+        let out = eval_rows(&arrays, n, &ret_type, &*f)?;
+        Ok(if all_scalar {
+            ColumnarValue::Scalar(datafusion::common::ScalarValue::try_from_array(&out, 0)?)
+        } else {
+            ColumnarValue::Array(out)
+        })
+    });
+    create_udf(name, inputs, ret, Volatility::Immutable, fun)
+}
+
+fn eval_rows(arrays: &[ArrayRef], n: usize, ret: &DataType, f: &RowFn) -> DFResult<ArrayRef> {
+    let mut cells = Vec::with_capacity(arrays.len());
+    let mut nums = Float64Builder::with_capacity(n);
+    let mut strs = StringBuilder::new();
+    for row in 0..n {
+        cells.clear();
+        for a in arrays {
+            cells.push(match a.data_type() {
+                DataType::Float64 => {
+                    let a = a.as_primitive::<Float64Type>();
+                    Cell::Num(if a.is_null(row) { f64::NAN } else { a.value(row) })
+                }
+                DataType::Utf8 => {
+                    let a = a.as_string::<i32>();
+                    Cell::Str((!a.is_null(row)).then(|| a.value(row)))
+                }
+                DataType::Null => Cell::Str(None),
+                other => return exec_err!("unexpected argument type {other}"),
+            });
+        }
+        match f(&cells) {
+            Out::Num(v) => nums.append_value(v),
+            Out::Str(s) => strs.append_option(s),
+        }
+    }
+    Ok(match ret {
+        DataType::Float64 => Arc::new(nums.finish()),
+        _ => Arc::new(strs.finish()),
+    })
+}
+
+fn zone_of(c: Cell) -> Zone {
+    c.str().and_then(|z| Zone::parse(z).ok()).unwrap_or(Zone::Utc)
+}
+
+fn num_fn(f: impl Fn(&[Cell]) -> f64 + Send + Sync + 'static) -> Arc<RowFn> {
+    Arc::new(move |c| Out::Num(f(c)))
+}
+
+fn str_fn(f: impl Fn(&[Cell]) -> Option<String> + Send + Sync + 'static) -> Arc<RowFn> {
+    Arc::new(move |c| Out::Str(f(c)))
+}
+
+fn date_part(zone: Zone, part: &str, ms: f64) -> f64 {
+    let Some(f) = zone.fields(ms) else { return f64::NAN };
+    match part {
+        "year" => f.year as f64,
+        "quarter" => (f.month / 3) as f64 + 1.0,
+        "month" => f.month as f64,
+        "date" => f.date as f64,
+        "day" => f.day as f64,
+        "hours" => f.hours as f64,
+        "minutes" => f.minutes as f64,
+        "seconds" => f.seconds as f64,
+        "milliseconds" => f.milliseconds as f64,
+        "dayofyear" => zone.day_of_year(ms),
+        "week" => zone.week(ms),
+        _ => f64::NAN,
+    }
+}
+
+fn build_all() -> Vec<ScalarUDF> {
+    use DataType::{Float64 as F, Utf8 as S};
+    vec![
+        row_udf("vl_to_number", vec![S], F, num_fn(|c| c[0].str().map_or(0.0, js_string_to_number))),
+        row_udf("vl_to_string", vec![F], S, str_fn(|c| Some(js_number_to_string(c[0].num())))),
+        row_udf("vl_parse_float", vec![S], F, num_fn(|c| c[0].str().map_or(f64::NAN, js_parse_float))),
+        row_udf(
+            "vl_parse_int",
+            vec![S, F],
+            F,
+            num_fn(|c| {
+                let radix = c[1].num();
+                let radix = radix.is_finite().then_some(radix as u32);
+                c[0].str().map_or(f64::NAN, |s| js_parse_int(s, radix))
+            }),
+        ),
+        // vl_date_parse(zone, text): Date.parse
+        row_udf(
+            "vl_date_parse",
+            vec![S, S],
+            F,
+            num_fn(|c| c[1].str().map_or(f64::NAN, |s| parse_js_date(s, zone_of(c[0])))),
+        ),
+        // vl_date_part(zone, part, ms)
+        row_udf(
+            "vl_date_part",
+            vec![S, S, F],
+            F,
+            num_fn(|c| date_part(zone_of(c[0]), c[1].str().unwrap_or(""), c[2].num())),
+        ),
+        // vl_datetime(zone, y, m, d, H, M, S, L)
+        row_udf(
+            "vl_datetime",
+            vec![S, F, F, F, F, F, F, F],
+            F,
+            num_fn(|c| zone_of(c[0]).make(c[1].num(), c[2].num(), c[3].num(), c[4].num(), c[5].num(), c[6].num(), c[7].num())),
+        ),
+        // vl_time_floor(zone, "year,month", step, ms)
+        row_udf(
+            "vl_time_floor",
+            vec![S, S, F, F],
+            F,
+            num_fn(|c| {
+                let names: Vec<String> = c[1].str().unwrap_or("").split(',').map(str::to_string).collect();
+                match time::canonical_units(&names) {
+                    Ok(units) => time::floor(zone_of(c[0]), &units, c[2].num(), c[3].num()),
+                    Err(_) => f64::NAN,
+                }
+            }),
+        ),
+        // vl_time_offset(zone, unit, ms, step)
+        row_udf(
+            "vl_time_offset",
+            vec![S, S, F, F],
+            F,
+            num_fn(|c| match c[1].str().and_then(time::TimeUnit::parse) {
+                Some(u) => time::offset(zone_of(c[0]), u, c[2].num(), c[3].num()),
+                None => f64::NAN,
+            }),
+        ),
+    ]
+}
+
+fn registry() -> &'static HashMap<String, Arc<ScalarUDF>> {
+    static UDFS: OnceLock<HashMap<String, Arc<ScalarUDF>>> = OnceLock::new();
+    UDFS.get_or_init(|| build_all().into_iter().map(|u| (u.name().to_string(), Arc::new(u))).collect())
+}
+
+/// A call of the vegalake UDF `name`.
+///
+/// # Panics
+/// If `name` is not one of this module's functions (a programming error).
+pub fn call(name: &str, args: Vec<Expr>) -> Expr {
+    registry().get(name).unwrap_or_else(|| panic!("no vegalake UDF named {name}")).call(args)
+}
+
+/// Registers every vegalake UDF on a session.
+pub fn register_udfs(ctx: &SessionContext) {
+    for udf in registry().values() {
+        ctx.register_udf(udf.as_ref().clone());
+    }
+}
