@@ -1,7 +1,7 @@
 //! Parsed values and their conversion to Arrow columns.
 
 use crate::error::{ConnectorError, Result};
-use datafusion::arrow::array::{ArrayRef, BooleanBuilder, Float64Builder, Int64Array, StringBuilder, TimestampMillisecondBuilder};
+use datafusion::arrow::array::{Array, ArrayRef, BooleanBuilder, Float64Builder, Int64Array, StringBuilder, TimestampMillisecondBuilder};
 use datafusion::arrow::datatypes::{DataType, Field, Schema, TimeUnit};
 use datafusion::arrow::record_batch::RecordBatch;
 use std::sync::Arc;
@@ -98,7 +98,8 @@ impl Table {
             if cells.iter().any(|c| matches!(c, Cell::Date(v) if !v.is_finite())) {
                 return Err(ConnectorError::Unsupported(format!("field '{name}' holds invalid dates")));
             }
-            fields.push(Field::new(name, dt, true));
+            let nullable = array.null_count() > 0;
+            fields.push(Field::new(name, dt, nullable));
             arrays.push(array);
         }
         fields.push(Field::new(row_column, DataType::Int64, false));

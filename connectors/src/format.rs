@@ -129,7 +129,8 @@ fn parse_cell(c: Cell, ty: &str, zone: Zone) -> Cell {
             other => !(to_num(other) == 0.0 || to_num(other).is_nan()),
         }),
         "integer" | "number" => Cell::Num(to_num(&c)),
-        "date" => Cell::Date(match &c {
+        // vega-util's toDate answers Date.parse's number, not a Date object.
+        "date" => Cell::Num(match &c {
             Cell::Str(s) => parse_js_date(s, zone),
             other => to_num(other),
         }),
@@ -197,7 +198,7 @@ mod tests {
         assert_eq!(t.columns[0], vec![Cell::Num(1.0), Cell::Num(2.5)]);
         assert_eq!(t.columns[1], vec![Cell::Str("x".into()), Cell::Null]);
         assert_eq!(t.columns[2], vec![Cell::Bool(true), Cell::Bool(false)]);
-        assert_eq!(t.columns[3], vec![Cell::Date(1577836800000.0), Cell::Null]);
+        assert_eq!(t.columns[3], vec![Cell::Num(1577836800000.0), Cell::Null]);
     }
 
     #[test]

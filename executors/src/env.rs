@@ -68,7 +68,7 @@ impl SpecEnvironment {
     /// Every signal whose value is known on the server, in declaration order.
     pub fn known_signals(&self) -> Map<String, Json> {
         let mut out = Map::new();
-        for name in &self.order {
+        for name in self.order.iter().filter(|n| !n.starts_with("__vl_")) {
             if let Some(SignalValue::Known(v)) = self.signal(name) {
                 out.insert(name.clone(), v);
             }

@@ -98,13 +98,20 @@ impl From<ConnectorError> for Skip {
 
 impl From<datafusion::error::DataFusionError> for Skip {
     fn from(e: datafusion::error::DataFusionError) -> Skip {
-        Skip::Unsupported(format!("execution failed: {}", e.to_string().lines().next().unwrap_or_default()))
+        Skip::Unsupported(format!("execution failed: {e}"))
     }
 }
 
 /// A new DataFusion session with vegalake's functions registered.
 pub fn new_session() -> SessionContext {
-    let ctx = SessionContext::new();
+    use datafusion::execution::SessionStateBuilder;
+    let state = SessionStateBuilder::new().with_default_features().build();
+    // Common subexpression elimination mislabels the nullability of the columns it
+    // introduces for our coalesce-heavy expressions (DataFusion 55), failing the
+    // physical planner's schema check; the lowered plans gain little from it.
+    let rules = state.optimizers().iter().filter(|r| r.name() != "common_sub_expression_eliminate").cloned().collect();
+    let state = SessionStateBuilder::new_from_existing(state).with_optimizer_rules(rules).build();
+    let ctx = SessionContext::new_with_state(state);
     vegalake_sql_gen::register_udfs(&ctx);
     ctx
 }
@@ -119,6 +126,11 @@ pub async fn evaluate(spec: &Spec, opts: &EvalOptions) -> Result<Evaluation, Eva
     for (i, data) in spec.data().iter().enumerate() {
         let place = format!("data[{i}] \"{}\"", data.name);
         let data = with_store(data, &opts.stores);
+        if let Some(rows) = passthrough_rows(&data) {
+            env.set_dataset_rows(&data.name, rows.clone());
+            out.datasets.insert(data.name.clone(), Json::Array(rows.into_iter().map(Json::Object).collect()));
+            continue;
+        }
         let result = match dataset_plan(&ctx, &data, &plans, &mut env, &source_opts).await {
             Ok(plan) => collect(&ctx, plan.clone()).await.map(|b| (plan, b)),
             Err(e) => Err(e),
@@ -140,6 +152,41 @@ pub async fn evaluate(spec: &Spec, opts: &EvalOptions) -> Result<Evaluation, Eva
     }
     out.signals = env.known_signals();
     Ok(out)
+}
+
+/// Inline values with nested fields (a selection store's `fields` and `values`) and
+/// no transforms: the dataset is its rows, as vega ingests them.
+fn passthrough_rows(data: &Data) -> Option<Vec<Map<String, Json>>> {
+    let Some(Json::Array(values)) = &data.values else { return None };
+    if !data.transforms().is_empty() || data.format.is_some() || data.source.is_some() {
+        return None;
+    }
+    let nested = |v: &Json| v.as_object().is_some_and(|o| o.values().any(|x| x.is_array() || x.is_object()));
+    if !values.iter().any(nested) {
+        return None;
+    }
+    Some(
+        values
+            .iter()
+            .map(|v| match v {
+                Json::Object(o) => with_selection_getters(o.clone()),
+                other => Map::from_iter([("data".to_string(), other.clone())]),
+            })
+            .collect(),
+    )
+}
+
+/// A selection store entry as vega.js shows it once a selection test has read it:
+/// vega-selections caches an accessor (`getter`) on every field entry.
+fn with_selection_getters(mut row: Map<String, Json>) -> Map<String, Json> {
+    if let Some(Json::Array(fields)) = row.get_mut("fields") {
+        for f in fields.iter_mut().filter_map(Json::as_object_mut) {
+            if let Some(Json::String(name)) = f.get("field").cloned() {
+                f.entry("getter").or_insert_with(|| serde_json::json!({"fields": [name], "fname": name}));
+            }
+        }
+    }
+    row
 }
 
 /// The data entry with a `--store` replacement of its values applied.

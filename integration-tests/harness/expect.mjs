@@ -1,10 +1,14 @@
 #!/usr/bin/env node
 // Writes what the official Vega runtime computes for a spec: every top-level dataset
-// and signal, in the JSON shape of `vegalake eval`. The conformance suite's expected
-// files are produced by this script (see regenerate.sh) and committed, so the Rust
-// tests never need Node.
+// and signal, in the JSON shape of `vegalake eval`, plus the Vega spec itself (compiled
+// first when the input is Vega-Lite). The conformance suite's expected files are
+// produced by this script (see regenerate.sh) and committed, so the Rust tests never
+// need Node.
 //
 //   node expect.mjs SPEC.json [--data-dir DIR] [--timezone TZ] [--set F] [--store F]
+//
+// A spec may carry its own options in `usermeta.vegalake`: `timezone`, `set`
+// ({signal: value}) and `store` ({dataset: rows}); flags win over them.
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,12 +20,13 @@ for (let i = 0; i < argv.length; i++) {
   if (argv[i].startsWith('--')) flags[argv[i].slice(2)] = argv[++i];
   else positional.push(argv[i]);
 }
+let spec = JSON.parse(fs.readFileSync(positional[0], 'utf8'));
+const meta = spec.usermeta?.vegalake || {};
 // The zone must be set before any date code runs.
-process.env.TZ = flags.timezone || 'UTC';
+process.env.TZ = flags.timezone || meta.timezone || 'UTC';
 const here = path.dirname(fileURLToPath(import.meta.url));
 const vega = await import('vega');
 
-let spec = JSON.parse(fs.readFileSync(positional[0], 'utf8'));
 if ((spec.$schema || '').includes('vega-lite')) {
   const vl = await import('vega-lite');
   spec = vl.compile(spec).spec;
@@ -50,13 +55,16 @@ await inlineParquet(spec);
 
 const loader = vega.loader({ baseURL: dataDir + '/', mode: 'file' });
 const view = new vega.View(vega.parse(spec), { renderer: 'none', loader });
-await view.runAsync();
-const read = (f) => (f ? JSON.parse(fs.readFileSync(f, 'utf8')) : {});
-const stores = read(flags.store);
-const sets = read(flags.set);
+// A spec whose expressions throw (vega.js stops the dataflow) has no expected output.
+const fail = (e) => { console.error(String(e?.stack || e)); process.exit(1); };
+view.logger({ level: () => 0, error: fail, warn: () => {}, info: () => {}, debug: () => {} });
+await view.runAsync().catch(fail);
+const read = (f) => (f ? JSON.parse(fs.readFileSync(f, 'utf8')) : undefined);
+const stores = read(flags.store) || meta.store || {};
+const sets = read(flags.set) || meta.set || {};
 for (const [name, rows] of Object.entries(stores)) view.data(name, rows);
 for (const [name, value] of Object.entries(sets)) view.signal(name, value);
-if (Object.keys(stores).length + Object.keys(sets).length) await view.runAsync();
+if (Object.keys(stores).length + Object.keys(sets).length) await view.runAsync().catch(fail);
 
 // Dates as epoch ms, non-finite numbers as strings, functions with properties
 // (a bin signal) as plain objects, scenegraph items dropped.
@@ -81,7 +89,7 @@ const inner = new Set();
     walk(m);
   }
 })(spec);
-const out = { datasets: {}, signals: {} };
+const out = { spec, datasets: {}, signals: {} };
 for (const d of spec.data || []) {
   if (!inner.has(d.name)) out.datasets[d.name] = view.data(d.name).map((r) => plain(r));
 }

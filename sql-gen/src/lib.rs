@@ -14,6 +14,7 @@ pub mod lower;
 pub mod lowered;
 pub mod plan;
 pub mod transforms;
+pub mod udaf;
 pub mod udf;
 pub mod vtype;
 

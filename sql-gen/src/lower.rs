@@ -10,7 +10,8 @@ use crate::vtype::VType;
 use datafusion::arrow::datatypes::DataType;
 use datafusion::common::{Column, DFSchema};
 use datafusion::logical_expr::{cast, lit, try_cast, Expr};
-use vegalake_planner::expr::{self, ExprKind, LogicalOp, UnaryOp};
+use datafusion::logical_expr::ExprSchemable;
+use vegalake_planner::expr::{self, BinaryOp, ExprKind, LogicalOp, UnaryOp};
 
 /// Constants of the expression language (vega-expression's `constants`).
 fn constant(name: &str) -> Option<f64> {
@@ -28,6 +29,30 @@ fn constant(name: &str) -> Option<f64> {
         "MAX_VALUE" => f64::MAX,
         _ => return None,
     })
+}
+
+/// True if `e` is never null: a conservative structural check (DataFusion's own
+/// nullability answers "maybe" for every function call).
+fn never_null(e: &Expr, schema: &DFSchema) -> bool {
+    use datafusion::logical_expr::expr::ScalarFunction;
+    match e {
+        Expr::Literal(v, _) => !v.is_null(),
+        Expr::Alias(a) => never_null(&a.expr, schema),
+        Expr::Cast(c) => never_null(&c.expr, schema),
+        Expr::Column(_) => !e.nullable(schema).unwrap_or(true),
+        Expr::Case(c) => {
+            c.when_then_expr.iter().all(|(_, t)| never_null(t, schema)) && c.else_expr.as_ref().is_some_and(|x| never_null(x, schema))
+        }
+        Expr::ScalarFunction(ScalarFunction { func, args }) => match func.name() {
+            "coalesce" => args.iter().any(|a| never_null(a, schema)),
+            "concat" => true,
+            "upper" | "lower" | "btrim" | "substr" | "regexp_replace" | "repeat" | "left" | "right" | "reverse" | "vl_to_string" => {
+                args.iter().all(|a| never_null(a, schema))
+            }
+            _ => false,
+        },
+        _ => false,
+    }
 }
 
 /// Lowers expressions that read rows of one schema.
@@ -95,6 +120,10 @@ impl Lowerer<'_> {
                 LowerError::Invalid(m) if !m.contains(callee.as_str()) => LowerError::Invalid(format!("{callee}(): {m}")),
                 other => other,
             })?,
+            ExprKind::Unary { op: UnaryOp::Neg, arg } if matches!(arg.kind, ExprKind::Number(_)) => {
+                let ExprKind::Number(n) = arg.kind else { unreachable!() };
+                Lowered::Scalar(Typed::number(lit(-n)))
+            }
             ExprKind::Unary { op, arg } => {
                 let v = self.scalar(arg)?;
                 Lowered::Scalar(match op {
@@ -105,7 +134,11 @@ impl Lowerer<'_> {
                 })
             }
             ExprKind::Binary { op, left, right } => {
-                Lowered::Scalar(coerce::binary(*op, &self.scalar(left)?, &self.scalar(right)?)?)
+                let (l, r) = (self.scalar(left)?, self.scalar(right)?);
+                if *op == BinaryOp::Add {
+                    self.check_concatenation(&l, &r)?;
+                }
+                Lowered::Scalar(coerce::binary(*op, &l, &r)?)
             }
             ExprKind::Logical { op, left, right } => {
                 let l = self.scalar(left)?;
@@ -126,6 +159,20 @@ impl Lowerer<'_> {
                 Lowered::Object(props.iter().map(|(k, v)| Ok((k.clone(), self.lower(v)?))).collect::<Result<_>>()?)
             }
         })
+    }
+
+    /// JavaScript's `+` concatenates only when an operand is a string at run time; a
+    /// null string column adds numbers instead, which would make a mixed column.
+    fn check_concatenation(&self, l: &Typed, r: &Typed) -> Result<()> {
+        let stringish = |t: &Typed| t.ty == VType::String;
+        if !stringish(l) && !stringish(r) {
+            return Ok(());
+        }
+        let sure_string = |t: &Typed| stringish(t) && never_null(&t.expr, self.schema);
+        if sure_string(l) || sure_string(r) {
+            return Ok(());
+        }
+        unsupported("'+' with a string that may be null (JavaScript adds numbers on those rows)")
     }
 
     fn identifier(&self, name: &str) -> Result<Lowered> {

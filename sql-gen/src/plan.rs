@@ -48,29 +48,57 @@ pub fn select(plan: LogicalPlan, names: &[String]) -> Result<LogicalPlan> {
     Ok(LogicalPlanBuilder::from(plan).project(names.iter().map(|n| col(n)))?.build()?)
 }
 
+/// Plans aliased window functions, one Window node per distinct partitioning and
+/// ordering (DataFusion's `window_plan` does the same, but drops aliases).
+fn window_nodes(mut plan: LogicalPlan, windows: Vec<Expr>) -> Result<LogicalPlan> {
+    let mut groups: Vec<(String, Vec<Expr>)> = Vec::new();
+    for w in windows {
+        let key = match &w {
+            Expr::Alias(a) => match a.expr.as_ref() {
+                Expr::WindowFunction(f) => format!("{:?}{:?}", f.params.partition_by, f.params.order_by),
+                _ => String::new(),
+            },
+            _ => String::new(),
+        };
+        match groups.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, g)) => g.push(w),
+            None => groups.push((key, vec![w])),
+        }
+    }
+    for (_, group) in groups {
+        plan = LogicalPlanBuilder::from(plan).window(group)?.build()?;
+    }
+    Ok(plan)
+}
+
 /// Adds columns computed by expressions that contain window functions: the window
 /// functions are planned in Window nodes, then the expressions are projected.
 pub fn with_window_columns(plan: LogicalPlan, columns: Vec<(String, Expr)>) -> Result<LogicalPlan> {
     use datafusion::common::tree_node::{Transformed, TreeNode};
-    let exprs: Vec<Expr> = columns.iter().map(|(_, e)| e.clone()).collect();
-    let windows = datafusion::logical_expr::utils::find_window_exprs(exprs.iter());
-    let plan = if windows.is_empty() { plan } else { LogicalPlanBuilder::window_plan(plan, windows)? };
+    let original = column_names(&plan);
+    // Each window function becomes a column `__vl_w{i}` of a Window node.
+    let mut windows: Vec<Expr> = Vec::new();
     let columns = columns
         .into_iter()
         .map(|(name, e)| {
             let e = e.transform_up(|e| match &e {
-                Expr::WindowFunction(_) => Ok(Transformed::yes(col(&e.schema_name().to_string()))),
+                Expr::WindowFunction(_) => {
+                    let alias = format!("__vl_w{}", windows.len());
+                    windows.push(e.alias(&alias));
+                    Ok(Transformed::yes(col(&alias)))
+                }
                 _ => Ok(Transformed::no(e)),
             })?;
             Ok((name, e.data))
         })
         .collect::<Result<Vec<_>>>()?;
-    let keep: Vec<String> = column_names(&plan).into_iter().filter(|n| !n.contains('(')).collect();
+    let plan = window_nodes(plan, windows)?;
+    let new_names: Vec<String> = columns.iter().map(|(n, _)| n.clone()).collect();
     let plan = with_columns(plan, columns)?;
-    // Drop the window nodes' own output columns.
-    let mut names = keep;
-    for n in column_names(&plan) {
-        if !names.contains(&n) && !n.contains('(') {
+    // Drop the window nodes' own columns.
+    let mut names = original;
+    for n in new_names {
+        if !names.contains(&n) {
             names.push(n);
         }
     }

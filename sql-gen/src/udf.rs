@@ -197,9 +197,12 @@ pub fn call(name: &str, args: Vec<Expr>) -> Expr {
     registry().get(name).unwrap_or_else(|| panic!("no vegalake UDF named {name}")).call(args)
 }
 
-/// Registers every vegalake UDF on a session.
+/// Registers every vegalake UDF and UDAF on a session.
 pub fn register_udfs(ctx: &SessionContext) {
     for udf in registry().values() {
         ctx.register_udf(udf.as_ref().clone());
+    }
+    for udaf in crate::udaf::all() {
+        ctx.register_udaf(udaf.as_ref().clone());
     }
 }

@@ -51,6 +51,11 @@ fn extreme(l: &Lowerer, a: &[Ast], max: bool) -> Result<Lowered> {
     scalar(Typed::number(nan_if_any(&xs, e)?))
 }
 
+/// `Math.sqrt`: NaN below zero (DataFusion's sqrt rejects negative input).
+fn js_sqrt(x: Expr) -> Expr {
+    when(x.clone().lt(lit(0.0)), lit(f64::NAN)).otherwise(f::sqrt(x)).expect("valid CASE")
+}
+
 /// `Math.round`: halves round up (towards +Infinity).
 fn js_round(x: Expr) -> Expr {
     f::floor(x + lit(0.5))
@@ -67,7 +72,7 @@ pub(super) const FUNCTIONS: &[FunctionDef] = &[
     unary_math!("floor", f::floor),
     unary_math!("log", f::ln),
     unary_math!("sin", f::sin),
-    unary_math!("sqrt", f::sqrt),
+    unary_math!("sqrt", js_sqrt),
     unary_math!("tan", f::tan),
     unary_math!("round", js_round),
     FunctionDef {

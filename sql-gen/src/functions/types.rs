@@ -149,14 +149,15 @@ pub(super) const FUNCTIONS: &[FunctionDef] = &[
         arity: (1, 1),
         lower: |l, a| {
             let t = scalars(l, a)?.remove(0);
+            // vega-util's toDate answers a number (Date.parse), not a Date object.
             let ms = match t.ty {
                 VType::Date => return scalar(t),
-                VType::Number => t.expr.clone(),
+                VType::Number => return scalar(t),
                 VType::String => super::date::date_ms(l, &t),
                 VType::Boolean => to_number(&t),
-                VType::Null => return scalar(Typed::new(t.expr, VType::Date)),
+                VType::Null => return scalar(Typed::new(t.expr, VType::Number)),
             };
-            scalar(null_or_empty(&t, ms, VType::Date)?)
+            scalar(null_or_empty(&t, ms, VType::Number)?)
         },
     },
     FunctionDef {

@@ -1,11 +1,13 @@
 //! `aggregate`: group rows and compute measures per group.
 
-use super::measure::{measure, measure_name};
+use super::measure::{measure, measure_name, Arithmetic};
 use super::{Step, TransformDef, TransformInput, ROW};
 use crate::error::{unsupported, Result};
 use crate::plan::{col, has_column};
 use datafusion::functions_aggregate::expr_fn::min;
 use datafusion::logical_expr::{Expr, LogicalPlanBuilder};
+
+const EMPTY_GUARD: &str = "__vl_rows";
 
 fn lower(input: TransformInput) -> Result<Step> {
     let p = &input.params;
@@ -31,10 +33,15 @@ fn lower(input: TransformInput) -> Result<Step> {
     let mut outputs: Vec<(String, Expr)> = Vec::new();
     for (i, op) in ops.iter().enumerate() {
         let field = fields.get(i).cloned().flatten();
-        let m = measure(&schema, op, field.as_deref(), i)?;
+        let m = measure(&schema, op, field.as_deref(), i, Arithmetic::Sequential)?;
         let name = names.get(i).cloned().flatten().unwrap_or_else(|| measure_name(op, field.as_deref()));
         aggregates.extend(m.aggregates);
         outputs.push((name, m.output));
+    }
+    // Without groupby, vega emits no row for empty input (SQL emits one).
+    let guard_empty = groupby.is_empty();
+    if guard_empty {
+        aggregates.push((EMPTY_GUARD.to_string(), datafusion::functions_aggregate::expr_fn::count(datafusion::logical_expr::lit(1))));
     }
     let ordered = has_column(&input.plan, ROW);
     if ordered {
@@ -45,6 +52,11 @@ fn lower(input: TransformInput) -> Result<Step> {
     let plan = LogicalPlanBuilder::from(input.plan)
         .aggregate(group_exprs, aggregates.into_iter().map(|(a, e)| e.alias(a)))?
         .build()?;
+    let plan = if guard_empty {
+        LogicalPlanBuilder::from(plan).filter(col(EMPTY_GUARD).gt(datafusion::logical_expr::lit(0_i64)))?.build()?
+    } else {
+        plan
+    };
     let mut project: Vec<Expr> = groupby.iter().map(|g| col(g)).collect();
     project.extend(outputs.into_iter().map(|(n, e)| e.alias(n)));
     if ordered {

@@ -1,9 +1,9 @@
 //! `joinaggregate`: measures per group, added to every row of the group.
 
-use super::measure::{as_window, measure, measure_name};
+use super::measure::{as_window, measure, measure_name, Arithmetic};
 use super::{Step, TransformDef, TransformInput};
 use crate::error::Result;
-use crate::plan::{col, with_columns};
+use crate::plan::{col, with_window_columns};
 use datafusion::logical_expr::Expr;
 
 fn lower(input: TransformInput) -> Result<Step> {
@@ -21,12 +21,12 @@ fn lower(input: TransformInput) -> Result<Step> {
     let mut cols = Vec::new();
     for (i, op) in ops.iter().enumerate() {
         let field = fields.get(i).cloned().flatten();
-        let m = measure(&schema, op, field.as_deref(), i)?;
+        let m = measure(&schema, op, field.as_deref(), i, Arithmetic::Sequential)?;
         let name = names.get(i).cloned().flatten().unwrap_or_else(|| measure_name(op, field.as_deref()));
         let e = as_window(&m, &partition, &[], None).map_err(|_| crate::error::LowerError::Unsupported(format!("joinaggregate op '{op}'")))?;
         cols.push((name, e));
     }
-    Step::plan(with_columns(input.plan, cols)?)
+    Step::plan(with_window_columns(input.plan, cols)?)
 }
 
 pub(super) const DEF: TransformDef = TransformDef { name: "joinaggregate", lower };

@@ -62,8 +62,17 @@ fn as_f64(e: Expr) -> Expr {
     cast(e, DataType::Float64)
 }
 
+/// How sums and moments are computed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Arithmetic {
+    /// vega's own loop in input order (see [`crate::udaf`]): exact, for aggregates.
+    Sequential,
+    /// The engine's built-ins: for sliding window frames, which need retraction.
+    Engine,
+}
+
 /// Builds the measure for `op` over `field`; `id` makes aliases unique.
-pub fn measure(schema: &DFSchema, op: &str, field: Option<&str>, id: usize) -> Result<Measure> {
+pub fn measure(schema: &DFSchema, op: &str, field: Option<&str>, id: usize, arithmetic: Arithmetic) -> Result<Measure> {
     let a = |k: &str| format!("__vl_m{id}_{k}");
     let single = |e: Expr| -> Measure {
         let alias = a("v");
@@ -76,6 +85,10 @@ pub fn measure(schema: &DFSchema, op: &str, field: Option<&str>, id: usize) -> R
         return unsupported(format!("aggregate op '{op}' without a field"));
     };
     let v = value(schema, field)?;
+    if let (Arithmetic::Sequential, Some(moment)) = (arithmetic, crate::udaf::Moment::from_op(op)) {
+        let row = if schema.field_with_unqualified_name(super::ROW).is_ok() { col(super::ROW) } else { lit(0_i64) };
+        return Ok(single(crate::udaf::call(moment, v.number, row)));
+    }
     let count_if = |cond: Expr| agg::count(when(cond, lit(1)).otherwise(lit(ScalarValue::Int32(None))).expect("valid CASE"));
     Ok(match op {
         "valid" => Measure { output: as_f64(col(&a("v"))), aggregates: vec![(a("v"), count_if(v.valid))] },
@@ -141,6 +154,14 @@ pub(crate) fn window_of(e: &Expr, partition_by: &[Expr], order_by: &[SortExpr], 
         return datafusion::common::not_impl_err!("DISTINCT or ordered aggregates as window functions");
     }
     let w = Expr::from(WindowFunction::new(func.clone(), params.args.clone()));
+    // Without ORDER BY the frame must be spelled out as the whole partition.
+    let frame = frame.or_else(|| {
+        order_by.is_empty().then(|| {
+            use datafusion::logical_expr::{WindowFrameBound, WindowFrameUnits};
+            let unbounded = ScalarValue::UInt64(None);
+            WindowFrame::new_bounds(WindowFrameUnits::Rows, WindowFrameBound::Preceding(unbounded.clone()), WindowFrameBound::Following(unbounded))
+        })
+    });
     let mut b = w.partition_by(partition_by.to_vec()).order_by(order_by.to_vec());
     if let Some(f) = frame {
         b = b.window_frame(f);

@@ -5,7 +5,7 @@
 //! map to SQL `RANGE` frames only when each bound is unbounded or the current row;
 //! other widened frames are left to the client.
 
-use super::measure::{as_window, measure, measure_name};
+use super::measure::{as_window, measure, measure_name, Arithmetic};
 use super::sort::compare_keys;
 use super::{Step, TransformDef, TransformInput, ROW};
 use crate::error::{invalid, unsupported, LowerError, Result};
@@ -116,7 +116,7 @@ fn op_expr(o: &Ordering, schema: &datafusion::common::DFSchema, op: &str, field:
         }
         "first_value" | "last_value" | "nth_value" => return unsupported(format!("window op '{op}' over a frame widened to sort peers")),
         "prev_value" | "next_value" => return unsupported(format!("window op '{op}'")),
-        _ => o.aggregate(&measure(schema, op, field, id)?)?,
+        _ => o.aggregate(&measure(schema, op, field, id, Arithmetic::Engine)?)?,
     })
 }
 

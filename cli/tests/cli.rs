@@ -1,0 +1,99 @@
+//! The `vegalake` binary: output contract and one-line errors with exit code 1.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+fn vegalake(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_vegalake")).args(args).output().expect("runs");
+    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into(), String::from_utf8_lossy(&out.stderr).into())
+}
+
+fn temp_spec(name: &str, text: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("vegalake-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+}
+
+/// A failure is one line on stderr, naming the place, with exit code 1.
+fn assert_one_line_error(args: &[&str], needle: &str) {
+    let (code, stdout, stderr) = vegalake(args);
+    assert_eq!(code, 1, "stderr: {stderr}");
+    assert!(stdout.is_empty(), "stdout: {stdout}");
+    assert_eq!(stderr.trim_end().lines().count(), 1, "one line: {stderr}");
+    assert!(stderr.contains(needle), "{needle:?} not in {stderr:?}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+#[test]
+fn evaluates_the_shipped_example() {
+    let spec = repo().join("examples/histogram.vg.json");
+    let data = repo().join("integration-tests/datasets");
+    let (code, stdout, stderr) = vegalake(&["eval", spec.to_str().unwrap(), "--data-dir", data.to_str().unwrap()]);
+    assert_eq!(code, 0, "{stderr}");
+    let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let bins = v["datasets"]["binned"].as_array().unwrap();
+    let cars: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(data.join("data/cars.json")).unwrap()).unwrap();
+    let total: f64 = bins.iter().map(|r| r["count"].as_f64().unwrap()).sum();
+    assert_eq!(total as usize, cars.as_array().unwrap().len(), "every car counted once");
+    assert_eq!(v["signals"]["hp_bins"]["step"], 10);
+    assert!(v["unsupported"].as_object().unwrap().is_empty());
+}
+
+#[test]
+fn invalid_json() {
+    let p = temp_spec("bad.json", "{\"data\": [");
+    assert_one_line_error(&["eval", p.to_str().unwrap()], "invalid JSON");
+}
+
+#[test]
+fn syntax_error_in_expression() {
+    let p = temp_spec("syntax.vg.json", r#"{"data":[{"name":"t","values":[{"a":1}],"transform":[{"type":"filter","expr":"datum.a >"}]}]}"#);
+    assert_one_line_error(&["eval", p.to_str().unwrap()], "data[0] \"t\": transform[0] (filter): expr: Unexpected end of input at column 10");
+}
+
+#[test]
+fn unknown_field() {
+    let p = temp_spec("field.vg.json", r#"{"data":[{"name":"t","values":[{"a":1}],"transform":[{"type":"formula","expr":"datum.b * 2","as":"c"}]}]}"#);
+    assert_one_line_error(&["eval", p.to_str().unwrap()], "unknown field 'b' (fields: a");
+}
+
+#[test]
+fn unknown_transform_and_function() {
+    let p = temp_spec("tx.vg.json", r#"{"data":[{"name":"t","values":[{"a":1}],"transform":[{"type":"frobnicate"}]}]}"#);
+    assert_one_line_error(&["eval", p.to_str().unwrap()], "unknown transform type 'frobnicate'");
+    let p = temp_spec("fn.vg.json", r#"{"data":[{"name":"t","values":[{"a":1}],"transform":[{"type":"filter","expr":"nosuch(datum.a)"}]}]}"#);
+    assert_one_line_error(&["eval", p.to_str().unwrap()], "unrecognized function 'nosuch'");
+}
+
+#[test]
+fn missing_and_forbidden_files() {
+    let p = temp_spec("missing.vg.json", r#"{"data":[{"name":"t","url":"data/nope.csv"}]}"#);
+    assert_one_line_error(&["eval", p.to_str().unwrap()], "data[0] \"t\": ");
+    assert_one_line_error(&["eval", "/nonexistent/spec.json"], "cannot read spec");
+    let p = temp_spec("escape.vg.json", r#"{"data":[{"name":"t","url":"../../../../etc/passwd","format":{"type":"csv"}}]}"#);
+    assert_one_line_error(&["eval", p.to_str().unwrap()], "outside the data directory");
+}
+
+#[test]
+fn unsupported_is_reported_not_an_error() {
+    let p = temp_spec("split.vg.json", r#"{"data":[{"name":"t","values":[{"a":1}],"transform":[{"type":"sample","size":1}]},{"name":"u","values":[{"a":2}]}]}"#);
+    let (code, stdout, _) = vegalake(&["eval", p.to_str().unwrap()]);
+    assert_eq!(code, 0);
+    let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert!(v["unsupported"]["t"].as_str().unwrap().contains("sample"));
+    assert_eq!(v["datasets"]["u"][0]["a"], 2);
+}
+
+#[test]
+fn bad_timezone_and_set_file() {
+    let p = temp_spec("ok.vg.json", r#"{"data":[{"name":"t","values":[{"a":1}]}]}"#);
+    assert_one_line_error(&["eval", p.to_str().unwrap(), "--timezone", "Mars/Olympus"], "unknown time zone");
+    let s = temp_spec("set.json", "[1]");
+    assert_one_line_error(&["eval", p.to_str().unwrap(), "--set", s.to_str().unwrap()], "must be a JSON object");
+}

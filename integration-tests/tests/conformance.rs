@@ -1,0 +1,106 @@
+//! The conformance suite: every spec under `specs/` evaluated by vegalake and
+//! compared with what vega.js computed for it (`expected/`, made by
+//! `harness/regenerate.sh`). A dataset may be left to the client only where
+//! `unsupported.json` says so, with the reason it must give.
+
+use serde_json::{Map, Value as Json};
+use std::path::{Path, PathBuf};
+use vegalake_executors::{evaluate, EvalOptions};
+use vegalake_integration_tests::{compare_datasets, values_agree};
+use vegalake_planner::values::time::Zone;
+use vegalake_planner::Spec;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn read_json(path: &Path) -> Json {
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display())))
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// vega.js prints rows read from Arrow (vega-loader-arrow's proxy objects) as `{}`:
+/// for those the reference only tells the row count.
+fn arrow_proxies(rows: &Json) -> bool {
+    rows.as_array().is_some_and(|r| !r.is_empty() && r.iter().all(|x| x.as_object().is_some_and(|o| o.is_empty())))
+}
+
+struct Outcome {
+    checked: usize,
+    on_server: usize,
+    failures: Vec<String>,
+}
+
+async fn check_spec(name: &str, expected: &Json, allowed: &Map<String, Json>, out: &mut Outcome) {
+    let spec_json = &expected["spec"];
+    let meta = &spec_json["usermeta"]["vegalake"];
+    let spec: Spec = serde_json::from_value(spec_json.clone()).expect("expected files hold valid specs");
+    let opts = EvalOptions {
+        data_dir: root().join("datasets"),
+        zone: Zone::parse(meta["timezone"].as_str().unwrap_or("UTC")).expect("valid zone"),
+        signals: meta["set"].as_object().cloned().unwrap_or_default(),
+        stores: meta["store"].as_object().cloned().unwrap_or_default(),
+    };
+    let result = match evaluate(&spec, &opts).await {
+        Ok(r) => r,
+        Err(e) => {
+            out.failures.push(format!("{name}: evaluation failed: {e}"));
+            return;
+        }
+    };
+    let theirs = expected["datasets"].as_object().expect("datasets");
+    for (ds, rows) in theirs {
+        out.checked += 1;
+        match (result.datasets.get(ds), result.unsupported.get(ds), allowed.get(ds)) {
+            // vega.js's view.data() returns the dataset's own (unsorted) collect, so
+            // even sorted datasets compare as multisets.
+            (Some(ours), _, None) if arrow_proxies(rows) => {
+                if ours.as_array().map(Vec::len) == rows.as_array().map(Vec::len) {
+                    out.on_server += 1;
+                } else {
+                    out.failures.push(format!("{name}/{ds}: row count differs"));
+                }
+            }
+            (Some(ours), _, None) => match compare_datasets(ours, rows, false) {
+                None => out.on_server += 1,
+                Some(diff) => out.failures.push(format!("{name}/{ds}: {diff}")),
+            },
+            (Some(_), _, Some(_)) => out.failures.push(format!("{name}/{ds}: evaluated on the server but listed in unsupported.json")),
+            (None, Some(reason), Some(want)) => {
+                let (reason, want) = (reason.as_str().unwrap_or(""), want.as_str().unwrap_or(""));
+                if !reason.contains(want) {
+                    out.failures.push(format!("{name}/{ds}: unsupported because {reason:?}, expected a reason containing {want:?}"));
+                }
+            }
+            (None, Some(reason), None) => out.failures.push(format!("{name}/{ds}: unsupported: {reason}")),
+            (None, None, _) => out.failures.push(format!("{name}/{ds}: missing from the result")),
+        }
+    }
+    let their_signals = expected["signals"].as_object().expect("signals");
+    for (sig, ours) in &result.signals {
+        if let Some(theirs) = their_signals.get(sig) {
+            if !values_agree(ours, theirs) {
+                out.failures.push(format!("{name}: signal {sig}: ours {ours} vs vega.js {theirs}"));
+            }
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn conformance_with_vega_js() {
+    let allowed_all = read_json(&root().join("unsupported.json"));
+    let mut files: Vec<PathBuf> = std::fs::read_dir(root().join("expected")).expect("expected/").map(|e| e.unwrap().path()).collect();
+    files.sort();
+    assert!(files.len() >= 150, "the suite has {} specs", files.len());
+    let mut out = Outcome { checked: 0, on_server: 0, failures: Vec::new() };
+    for f in &files {
+        let name = f.file_stem().unwrap().to_str().unwrap().to_string();
+        let allowed = allowed_all[&name].as_object().cloned().unwrap_or_default();
+        check_spec(&name, &read_json(f), &allowed, &mut out).await;
+    }
+    for name in allowed_all.as_object().expect("object").keys() {
+        assert!(files.iter().any(|f| f.file_stem().unwrap() == name.as_str()), "unsupported.json names unknown spec {name}");
+    }
+    println!("conformance: {} specs, {} datasets, {} evaluated on the server and equal to vega.js", files.len(), out.checked, out.on_server);
+    assert!(out.failures.is_empty(), "{} failures:\n{}", out.failures.len(), out.failures.join("\n"));
+}
