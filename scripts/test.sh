@@ -6,4 +6,4 @@ cd "$(dirname "$0")/.."
 # Builds persist outside the clone so repeated runs (and CI) reuse them.
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/var/tmp/vegalake-target}"
 # --nocapture shows the conformance summary line ("conformance: N specs, ...").
-cargo test --workspace --locked -- --nocapture
+cargo test --workspace --locked --no-fail-fast -- --nocapture

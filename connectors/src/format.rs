@@ -198,7 +198,11 @@ mod tests {
         assert_eq!(t.columns[0], vec![Cell::Num(1.0), Cell::Num(2.5)]);
         assert_eq!(t.columns[1], vec![Cell::Str("x".into()), Cell::Null]);
         assert_eq!(t.columns[2], vec![Cell::Bool(true), Cell::Bool(false)]);
-        assert_eq!(t.columns[3], vec![Cell::Num(1577836800000.0), Cell::Null]);
+        // '' counts as a valid value in vega's inference, and is no date: strings.
+        assert_eq!(t.columns[3], vec![Cell::Str("2020-01-01".into()), Cell::Null]);
+        let mut t = read_dsv("d\n2020-01-01\nJan 2 2020\n", b',', None).unwrap();
+        apply_parse(&mut t, Some(&Json::String("auto".into())), Zone::Utc).unwrap();
+        assert_eq!(t.columns[0], vec![Cell::Num(1577836800000.0), Cell::Num(1577923200000.0)]);
     }
 
     #[test]

@@ -4,6 +4,8 @@
 //! and deviation). SQL engines add in any order and average as `sum / count`, which
 //! can differ in the last bit, enough to flip a `datum.x > datum.mean_x` filter.
 //! These aggregates collect `(row, value)` pairs and replay vega's loop in row order.
+//! vega's quantiles (`q1`, `median`, `q3`) are here too: exact, and usable as window
+//! aggregates (DataFusion's `percentile_cont` is not).
 
 use datafusion::arrow::array::{Array, ArrayRef, AsArray, Float64Array, Int64Array, ListArray};
 use datafusion::arrow::datatypes::{DataType, Field, FieldRef, Float64Type, Int64Type};
@@ -22,6 +24,10 @@ pub enum Moment {
     Stdev,
     StdevP,
     Stderr,
+    /// vega's quantiles (d3's `quantileSorted`: linear interpolation).
+    Q1,
+    Median,
+    Q3,
 }
 
 impl Moment {
@@ -34,6 +40,9 @@ impl Moment {
             "stdev" => Moment::Stdev,
             "stdevp" => Moment::StdevP,
             "stderr" => Moment::Stderr,
+            "q1" => Moment::Q1,
+            "median" => Moment::Median,
+            "q3" => Moment::Q3,
             _ => return None,
         })
     }
@@ -47,11 +56,23 @@ impl Moment {
             Moment::Stdev => "vl_stdev",
             Moment::StdevP => "vl_stdevp",
             Moment::Stderr => "vl_stderr",
+            Moment::Q1 => "vl_q1",
+            Moment::Median => "vl_median",
+            Moment::Q3 => "vl_q3",
         }
     }
 
     /// vega's result over valid values in input order; `None` is `undefined`.
     pub fn compute(self, values: &[f64]) -> Option<f64> {
+        let p = match self {
+            Moment::Q1 => Some(0.25),
+            Moment::Median => Some(0.5),
+            Moment::Q3 => Some(0.75),
+            _ => None,
+        };
+        if let Some(p) = p {
+            return quantile(values, p);
+        }
         let (mut valid, mut sum, mut mean, mut dev) = (0.0_f64, 0.0_f64, 0.0_f64, 0.0_f64);
         for &v in values {
             valid += 1.0;
@@ -69,8 +90,26 @@ impl Moment {
             Moment::Stdev => (valid > 1.0).then(|| (dev / (valid - 1.0)).sqrt()),
             Moment::StdevP => (valid > 0.0).then(|| (dev / valid).sqrt()),
             Moment::Stderr => (valid > 1.0).then(|| (dev / (valid * (valid - 1.0))).sqrt()),
+            Moment::Q1 | Moment::Median | Moment::Q3 => unreachable!("quantiles return above"),
         }
     }
+}
+
+/// d3's `quantileSorted` over the sorted values.
+fn quantile(values: &[f64], p: f64) -> Option<f64> {
+    let mut v = values.to_vec();
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    if n == 0 {
+        return None;
+    }
+    if n < 2 {
+        return Some(v[0]);
+    }
+    let i = (n - 1) as f64 * p;
+    let i0 = i.floor() as usize;
+    let (v0, v1) = (v[i0], v[(i0 + 1).min(n - 1)]);
+    Some(v0 + (v1 - v0) * (i - i0 as f64))
 }
 
 #[derive(Debug, PartialEq, Eq, Hash)]
@@ -163,7 +202,18 @@ impl Accumulator for MomentAccumulator {
 fn registry() -> &'static Vec<Arc<AggregateUDF>> {
     static UDAFS: OnceLock<Vec<Arc<AggregateUDF>>> = OnceLock::new();
     UDAFS.get_or_init(|| {
-        [Moment::Sum, Moment::Mean, Moment::Variance, Moment::VarianceP, Moment::Stdev, Moment::StdevP, Moment::Stderr]
+        [
+            Moment::Sum,
+            Moment::Mean,
+            Moment::Variance,
+            Moment::VarianceP,
+            Moment::Stdev,
+            Moment::StdevP,
+            Moment::Stderr,
+            Moment::Q1,
+            Moment::Median,
+            Moment::Q3,
+        ]
             .into_iter()
             .map(|moment| {
                 let signature = Signature::exact(vec![DataType::Float64, DataType::Int64], Volatility::Immutable);
@@ -198,5 +248,8 @@ mod tests {
         assert_eq!(Moment::VarianceP.compute(&[5.0]), Some(0.0));
         assert_eq!(Moment::Mean.compute(&[]), None);
         assert_eq!(Moment::Stderr.compute(&[1.0, 3.0]), Some(1.0));
+        assert_eq!(Moment::Median.compute(&[4.0, 1.0, 3.0, 2.0]), Some(2.5));
+        assert_eq!(Moment::Q1.compute(&[1.0, 2.0, 3.0, 4.0, 5.0]), Some(2.0));
+        assert_eq!(Moment::Q3.compute(&[7.0]), Some(7.0));
     }
 }

@@ -7,7 +7,7 @@ use super::{Step, TransformDef, TransformInput, ROW};
 use crate::env::SignalValue;
 use crate::error::{invalid, unsupported, Result};
 use crate::plan::{col, has_column, with_window_columns};
-use datafusion::arrow::array::{Array, AsArray};
+use datafusion::arrow::array::AsArray;
 use datafusion::arrow::datatypes::{DataType, Int64Type};
 use datafusion::functions_aggregate::expr_fn::count;
 use datafusion::functions_window::expr_fn::row_number;

@@ -58,6 +58,15 @@ fn value(schema: &DFSchema, field: &str) -> Result<Value> {
     Ok(Value { raw, missing, valid, number })
 }
 
+/// The input-order column, or a constant where the order is unknown.
+fn row_of(schema: &DFSchema) -> Expr {
+    if schema.field_with_unqualified_name(super::ROW).is_ok() {
+        col(super::ROW)
+    } else {
+        lit(0_i64)
+    }
+}
+
 fn as_f64(e: Expr) -> Expr {
     cast(e, DataType::Float64)
 }
@@ -85,9 +94,10 @@ pub fn measure(schema: &DFSchema, op: &str, field: Option<&str>, id: usize, arit
         return unsupported(format!("aggregate op '{op}' without a field"));
     };
     let v = value(schema, field)?;
-    if let (Arithmetic::Sequential, Some(moment)) = (arithmetic, crate::udaf::Moment::from_op(op)) {
-        let row = if schema.field_with_unqualified_name(super::ROW).is_ok() { col(super::ROW) } else { lit(0_i64) };
-        return Ok(single(crate::udaf::call(moment, v.number, row)));
+    let sequential = matches!(op, "sum" | "mean" | "average" | "variance" | "variancep" | "stdev" | "stdevp" | "stderr");
+    if let (Arithmetic::Sequential, true) = (arithmetic, sequential) {
+        let moment = crate::udaf::Moment::from_op(op).expect("a sequential op");
+        return Ok(single(crate::udaf::call(moment, v.number, row_of(schema))));
     }
     let count_if = |cond: Expr| agg::count(when(cond, lit(1)).otherwise(lit(ScalarValue::Int32(None))).expect("valid CASE"));
     Ok(match op {
@@ -111,10 +121,10 @@ pub fn measure(schema: &DFSchema, op: &str, field: Option<&str>, id: usize, arit
             output: col(&a("s")) / sqrt(as_f64(col(&a("n")))),
             aggregates: vec![(a("s"), agg::stddev(v.number.clone())), (a("n"), agg::count(v.number))],
         },
-        "median" => single(agg::median(v.number)),
-        "q1" | "q3" => {
-            let p = if op == "q1" { 0.25 } else { 0.75 };
-            single(datafusion::functions_aggregate::percentile_cont::percentile_cont(v.number.sort(true, false), lit(p)))
+        // vega's quantiles are exact (no SQL built-in matches them as a window).
+        "median" | "q1" | "q3" => {
+            let moment = crate::udaf::Moment::from_op(op).expect("a quantile");
+            single(crate::udaf::call(moment, v.number, row_of(schema)))
         }
         "min" | "max" => {
             let valid_raw = when(v.valid, v.raw.clone()).otherwise(Expr::Literal(null_of(schema, field)?, None))?;
