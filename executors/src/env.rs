@@ -3,6 +3,7 @@
 
 use serde_json::{Map, Value as Json};
 use std::collections::HashMap;
+use datafusion::logical_expr::LogicalPlan;
 use std::sync::Mutex;
 use vegalake_planner::values::time::Zone;
 use vegalake_planner::Signal;
@@ -24,6 +25,7 @@ pub struct SpecEnvironment {
     /// Declaration order, for printing.
     order: Vec<String>,
     datasets: HashMap<String, Vec<Map<String, Json>>>,
+    plans: HashMap<String, LogicalPlan>,
 }
 
 impl SpecEnvironment {
@@ -49,7 +51,7 @@ impl SpecEnvironment {
                 order.push(k.clone());
             }
         }
-        SpecEnvironment { zone, signals: Mutex::new(signals), order, datasets: HashMap::new() }
+        SpecEnvironment { zone, signals: Mutex::new(signals), order, datasets: HashMap::new(), plans: HashMap::new() }
     }
 
     /// Records a signal computed by a transform.
@@ -59,6 +61,14 @@ impl SpecEnvironment {
             self.order.push(name.to_string());
         }
         signals.insert(name.to_string(), SignalState::Known(value));
+    }
+
+    pub fn set_dataset_plan(&mut self, name: &str, plan: LogicalPlan) {
+        self.plans.insert(name.to_string(), plan);
+    }
+
+    pub fn dataset_plan(&self, name: &str) -> Option<&LogicalPlan> {
+        self.plans.get(name)
     }
 
     pub fn set_dataset_rows(&mut self, name: &str, rows: Vec<Map<String, Json>>) {
@@ -139,5 +149,9 @@ impl Environment for SpecEnvironment {
 
     fn zone(&self) -> Zone {
         self.zone
+    }
+
+    fn dataset_plan(&self, name: &str) -> Option<LogicalPlan> {
+        self.plans.get(name).cloned()
     }
 }

@@ -16,7 +16,6 @@ use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::logical_expr::{LogicalPlan, LogicalPlanBuilder};
 use datafusion::prelude::SessionContext;
 use serde_json::{Map, Value as Json};
-use std::collections::HashMap;
 use std::path::PathBuf;
 use thiserror::Error;
 use vegalake_connectors::{ConnectorError, SourceOptions};
@@ -120,7 +119,6 @@ pub fn new_session() -> SessionContext {
 pub async fn evaluate(spec: &Spec, opts: &EvalOptions) -> Result<Evaluation, EvalError> {
     let ctx = new_session();
     let mut env = SpecEnvironment::new(opts.zone, spec.signals(), &opts.signals);
-    let mut plans: HashMap<String, LogicalPlan> = HashMap::new();
     let mut out = Evaluation::default();
     let source_opts = SourceOptions { data_dir: opts.data_dir.clone(), zone: opts.zone };
     for (i, data) in spec.data().iter().enumerate() {
@@ -131,7 +129,7 @@ pub async fn evaluate(spec: &Spec, opts: &EvalOptions) -> Result<Evaluation, Eva
             out.datasets.insert(data.name.clone(), Json::Array(rows.into_iter().map(Json::Object).collect()));
             continue;
         }
-        let result = match dataset_plan(&ctx, &data, &plans, &mut env, &source_opts).await {
+        let result = match dataset_plan(&ctx, &data, &mut env, &source_opts).await {
             Ok(plan) => collect(&ctx, plan.clone()).await.map(|b| (plan, b)),
             Err(e) => Err(e),
         };
@@ -142,7 +140,7 @@ pub async fn evaluate(spec: &Spec, opts: &EvalOptions) -> Result<Evaluation, Eva
                     env.set_dataset_rows(&data.name, rows.clone());
                 }
                 out.datasets.insert(data.name.clone(), Json::Array(rows.into_iter().map(Json::Object).collect()));
-                plans.insert(data.name.clone(), plan);
+                env.set_dataset_plan(&data.name, plan);
             }
             Err(Skip::Unsupported(reason)) => {
                 out.unsupported.insert(data.name.clone(), Json::String(reason));
@@ -208,7 +206,7 @@ async fn collect(ctx: &SessionContext, plan: LogicalPlan) -> Result<Vec<RecordBa
 }
 
 /// The input of a dataset: its own data, or its source(s), or nothing.
-async fn input_plan(ctx: &SessionContext, data: &Data, plans: &HashMap<String, LogicalPlan>, opts: &SourceOptions) -> Result<LogicalPlan, Skip> {
+async fn input_plan(ctx: &SessionContext, data: &Data, env: &SpecEnvironment, opts: &SourceOptions) -> Result<LogicalPlan, Skip> {
     if let Some(plan) = vegalake_connectors::load(ctx, data, opts).await? {
         return Ok(plan);
     }
@@ -218,7 +216,7 @@ async fn input_plan(ctx: &SessionContext, data: &Data, plans: &HashMap<String, L
     };
     let mut inputs = Vec::new();
     for name in source.names() {
-        match plans.get(name) {
+        match env.dataset_plan(name) {
             Some(p) => inputs.push(p.clone()),
             None => return Err(Skip::Unsupported(format!("source '{name}' is evaluated on the client"))),
         }
@@ -247,11 +245,10 @@ async fn input_plan(ctx: &SessionContext, data: &Data, plans: &HashMap<String, L
 async fn dataset_plan(
     ctx: &SessionContext,
     data: &Data,
-    plans: &HashMap<String, LogicalPlan>,
     env: &mut SpecEnvironment,
     opts: &SourceOptions,
 ) -> Result<LogicalPlan, Skip> {
-    let mut plan = input_plan(ctx, data, plans, opts).await?;
+    let mut plan = input_plan(ctx, data, env, opts).await?;
     for (j, t) in data.transforms().iter().enumerate() {
         let at = |s: Skip| match s {
             Skip::Unsupported(m) => Skip::Unsupported(format!("transform[{j}] ({}): {m}", t.kind)),

@@ -22,4 +22,6 @@ pub trait Environment: Send + Sync {
     fn dataset_rows(&self, name: &str) -> Option<&[Map<String, Json>]>;
     /// The zone of local-time functions.
     fn zone(&self) -> Zone;
+    /// The plan of a dataset already lowered on the server (`lookup`'s `from`).
+    fn dataset_plan(&self, name: &str) -> Option<datafusion::logical_expr::LogicalPlan>;
 }

@@ -17,7 +17,9 @@ mod filter;
 mod fold;
 mod formula;
 mod identifier;
+mod impute;
 mod joinaggregate;
+mod lookup;
 mod measure;
 mod params;
 mod project;
@@ -106,10 +108,8 @@ const CLIENT_ONLY: &[(&str, &str)] = &[
     ("density", "not yet lowered"),
     ("dotbin", "not yet lowered"),
     ("flatten", "not yet lowered"),
-    ("impute", "not yet lowered"),
     ("kde", "not yet lowered"),
     ("loess", "not yet lowered"),
-    ("lookup", "not yet lowered"),
     ("pivot", "not yet lowered"),
     ("quantile", "not yet lowered"),
     ("regression", "not yet lowered"),
@@ -127,7 +127,9 @@ fn registry() -> &'static HashMap<&'static str, TransformDef> {
             fold::DEF,
             formula::DEF,
             identifier::DEF,
+            impute::DEF,
             joinaggregate::DEF,
+            lookup::DEF,
             project::DEF,
             sequence::DEF,
             stack::DEF,

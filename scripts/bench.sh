@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Benchmarks vegalake on large Parquet files (see executors/benches/flights.rs).
+# Installs the vega-datasets npm package (for flights-3m.parquet) if needed, builds in
+# release mode (the first build takes a while) and prints median timings.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/var/tmp/vegalake-target}"
+harness=integration-tests/harness
+[ -d "$harness/node_modules/vega-datasets" ] || (cd "$harness" && npm install --no-audit --no-fund --loglevel=error)
+cargo bench --locked -p vegalake-executors --bench flights
