@@ -311,6 +311,25 @@ vg("stack_negative", [{"name": "v", "values": [{"x": "a", "c": 1, "y": 3}, {"x":
                       {"name": "s", "source": "v", "transform": [{"type": "stack", "groupby": ["x"], "field": "y", "sort": {"field": "c"}}]},
                       {"name": "count_stack", "source": "v", "transform": [{"type": "stack", "groupby": ["x"]}]}])
 
+# --- impute and lookup ---------------------------------------------------------
+IMP = {"name": "v", "values": [
+    {"g": "a", "k": 1, "y": 10}, {"g": "a", "k": 2, "y": None}, {"g": "b", "k": 1, "y": 4}, {"g": None, "k": 3, "y": 7},
+    {"g": "b", "k": 3, "y": 2.5}, {"g": "a", "k": 4, "y": 1}, {"g": "b", "k": 1, "y": 8}]}
+vg("impute_methods", [IMP] + [
+    {"name": m, "source": "v", "transform": [{"type": "impute", "field": "y", "key": "k", "groupby": ["g"], "method": m}]}
+    for m in ["value", "mean", "median", "min", "max"]] + [
+    {"name": "value_9", "source": "v", "transform": [{"type": "impute", "field": "y", "key": "k", "groupby": ["g"], "value": 9}]},
+    {"name": "keyvals", "source": "v", "transform": [{"type": "impute", "field": "y", "key": "k", "keyvals": [0, 2, 5], "groupby": ["g"]}]},
+    {"name": "no_groupby", "source": "v", "transform": [{"type": "impute", "field": "y", "key": "k", "keyvals": [9]}]},
+    {"name": "then_aggregate", "source": "v", "transform": [{"type": "impute", "field": "y", "key": "k", "groupby": ["g"], "method": "mean"},
+                                                            {"type": "aggregate", "groupby": ["g"], "ops": ["sum", "count"], "fields": ["y", None]}]}])
+PEOPLE = {"name": "people", "values": [{"name": "ann", "age": 30, "city": "Oslo"}, {"name": "bob", "age": 41, "city": None},
+                                        {"name": "ann", "age": 31, "city": "Rome"}, {"name": None, "age": 1, "city": "Nil"}]}
+vg("lookup_cases", [PEOPLE, {"name": "groups", "values": [{"who": "ann", "g": 1}, {"who": "bob", "g": 1}, {"who": "cid", "g": 2}, {"who": None, "g": 3}]},
+    {"name": "plain", "source": "groups", "transform": [{"type": "lookup", "from": "people", "key": "name", "fields": ["who"], "values": ["age", "city"]}]},
+    {"name": "renamed", "source": "groups", "transform": [{"type": "lookup", "from": "people", "key": "name", "fields": ["who"], "values": ["age"], "as": ["years"], "default": -1}]},
+    {"name": "objects", "source": "groups", "transform": [{"type": "lookup", "from": "people", "key": "name", "fields": ["who"], "as": ["person"]}]}])
+
 # --- loading ------------------------------------------------------------------
 vg("load_csv_auto", [{"name": "w", "url": "data/seattle-weather.csv", "format": {"type": "csv", "parse": "auto"}}])
 vg("load_csv_strings", [{"name": "w", "url": "data/seattle-weather.csv", "format": {"type": "csv"}},

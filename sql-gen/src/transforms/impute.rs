@@ -16,7 +16,7 @@ use crate::vtype::VType;
 use datafusion::arrow::datatypes::DataType;
 use datafusion::common::{Column, NullEquality, ScalarValue};
 use datafusion::functions::expr_fn::isnan;
-use datafusion::functions_aggregate::expr_fn::{count, max, min};
+use datafusion::functions_aggregate::expr_fn::{count, first_value, max, min};
 use datafusion::functions_window::expr_fn::row_number;
 use datafusion::logical_expr::{cast, lit, when, Expr, ExprFunctionExt, JoinType, LogicalPlan, LogicalPlanBuilder};
 use serde_json::Value as Json;
@@ -29,25 +29,40 @@ fn qualified(q: &str, name: &str) -> Column {
     Column::new(Some(q), name)
 }
 
-/// The imputed value of a group: an aggregate over its valid field values.
-fn group_stat(plan: &LogicalPlan, field: &str, method: &str) -> Result<Option<Expr>> {
-    let t = column(plan.schema(), field)?;
+/// The groups, each with its imputed value (`STAT`) when the method computes one.
+///
+/// vega files each row of a group under its key, so only the last row per key counts,
+/// and d3 reads them in key-domain order (the key's first appearance).
+fn groups_with_stat(plan: &LogicalPlan, groupby: &[String], key: &str, field: &str, method: &str) -> Result<LogicalPlan> {
+    let first_row = |alias: &str| if has_column(plan, ROW) { min(col(ROW)).alias(alias) } else { lit(0_i64).alias(alias) };
+    let group_cols = || groupby.iter().map(|g| col(g));
     if method == "value" {
-        return Ok(None);
+        return Ok(LogicalPlanBuilder::from(plan.clone()).aggregate(group_cols(), vec![first_row(GROUP_ROW)])?.build()?);
     }
-    if t.ty != VType::Number {
+    if column(plan.schema(), field)?.ty != VType::Number {
         return unsupported(format!("impute method '{method}' over a non-numeric field"));
     }
-    let valid = when(t.expr.clone().is_null().or(isnan(t.expr.clone())), lit(ScalarValue::Float64(None))).otherwise(t.expr)?;
-    let row = if has_column(plan, ROW) { col(ROW) } else { lit(0_i64) };
-    Ok(Some(match method {
-        // d3's mean: a running sum in input order, over the count.
-        "mean" => udaf::call(Moment::Sum, valid.clone(), row) / cast(count(valid), DataType::Float64),
-        "median" => udaf::call(Moment::Median, valid, row),
+    if !has_column(plan, ROW) {
+        return unsupported(format!("impute method '{method}' over a source without a known row order"));
+    }
+    const LAST: &str = "__vl_last";
+    let key_first = datafusion::functions_aggregate::expr_fn::min(col(ROW));
+    let with_key_row = with_window_columns(plan.clone(), vec![(KEY_ROW.to_string(), super::measure::window_of(&key_first, &[col(key)], &[], None)?)])?;
+    let last = first_value(col(field), vec![col(ROW).sort(false, false)]).alias(LAST);
+    let per_key = LogicalPlanBuilder::from(with_key_row)
+        .aggregate(group_cols().chain([col(key)]), vec![last, min(col(KEY_ROW)).alias(KEY_ROW), min(col(ROW)).alias(ROW)])?
+        .build()?;
+    let v = col(LAST);
+    let valid = when(v.clone().is_null().or(isnan(v.clone())), lit(ScalarValue::Float64(None))).otherwise(v)?;
+    let stat = match method {
+        // d3's mean: a running sum in key order, over the count.
+        "mean" => udaf::call(Moment::Sum, valid.clone(), col(KEY_ROW)) / cast(count(valid), DataType::Float64),
+        "median" => udaf::call(Moment::Median, valid, col(KEY_ROW)),
         "min" => min(valid),
         "max" => max(valid),
         other => return invalid(format!("Unrecognized imputation method: {other}")),
-    }))
+    };
+    Ok(LogicalPlanBuilder::from(per_key).aggregate(group_cols(), vec![min(col(ROW)).alias(GROUP_ROW), stat.alias(STAT)])?.build()?)
 }
 
 fn lower(input: TransformInput) -> Result<Step> {
@@ -69,12 +84,7 @@ fn lower(input: TransformInput) -> Result<Step> {
     let ordered = has_column(&plan, ROW);
     let first_row = |alias: &str| if ordered { min(col(ROW)).alias(alias) } else { lit(0_i64).alias(alias) };
 
-    // Groups, with the imputed value of each.
-    let mut aggs = vec![first_row(GROUP_ROW)];
-    if let Some(stat) = group_stat(&plan, &field, &method)? {
-        aggs.push(stat.alias(STAT));
-    }
-    let groups = LogicalPlanBuilder::from(plan.clone()).aggregate(groupby.iter().map(|g| col(g)), aggs)?.build()?;
+    let groups = groups_with_stat(&plan, &groupby, &key, &field, &method)?;
 
     // The key domain: keyvals first, then keys in order of appearance.
     let mut keys = LogicalPlanBuilder::from(plan.clone()).aggregate(vec![col(&key)], vec![first_row(KEY_ROW)])?.build()?;
