@@ -116,8 +116,31 @@ fn infer_type(cells: &[Cell], zone: Zone) -> &'static str {
     "string"
 }
 
+/// A `date:'pattern'` pattern without its quotes.
+fn unquote(p: &str) -> &str {
+    let quoted = p.len() >= 2 && ((p.starts_with('\'') && p.ends_with('\'')) || (p.starts_with('"') && p.ends_with('"')));
+    if quoted {
+        &p[1..p.len() - 1]
+    } else {
+        p
+    }
+}
+
 /// Applies one parse type to a value (vega-loader's `typeParsers`).
 fn parse_cell(c: Cell, ty: &str, zone: Zone) -> Cell {
+    if let Some((kind, pattern)) = ty.split_once(':') {
+        // d3's timeParse/utcParse: a Date object, or null when the text does not match.
+        let zone = if kind == "utc" { Zone::Utc } else { zone };
+        let text = match &c {
+            Cell::Null => return Cell::Null,
+            Cell::Str(s) if s.is_empty() => return Cell::Null,
+            Cell::Str(s) => s.clone(),
+            Cell::Num(v) => js_number_to_string(*v),
+            Cell::Bool(b) => b.to_string(),
+            _ => return Cell::Null,
+        };
+        return vegalake_planner::values::d3time::parse(&text, unquote(pattern), zone).map_or(Cell::Null, Cell::Date);
+    }
     let missing = matches!(&c, Cell::Null) || matches!(&c, Cell::Str(s) if s.is_empty());
     if missing && ty != "unknown" {
         return Cell::Null;
@@ -158,10 +181,11 @@ pub fn apply_parse(table: &mut Table, parse: Option<&Json>, zone: Zone) -> Resul
                 let Some(ty) = ty.as_str() else {
                     return Err(ConnectorError::Invalid(format!("format.parse.{field}: expected a type name")));
                 };
-                if ty.starts_with("date:") || ty.starts_with("utc:") {
-                    return Err(ConnectorError::Unsupported(format!("format.parse.{field}: date patterns ('{ty}') are parsed on the client")));
-                }
-                if !matches!(ty, "boolean" | "integer" | "number" | "date" | "string") {
+                if let Some((_, pattern)) = ty.split_once(':').filter(|(k, _)| *k == "date" || *k == "utc") {
+                    let pattern = unquote(pattern);
+                    vegalake_planner::values::d3time::check_specifier(pattern, true)
+                        .map_err(|e| ConnectorError::Unsupported(format!("format.parse.{field}: {e}")))?;
+                } else if !matches!(ty, "boolean" | "integer" | "number" | "date" | "string") {
                     return Err(ConnectorError::Invalid(format!("Illegal format pattern: {field}:{ty}")));
                 }
                 let i = match table.fields.iter().position(|f| f == field) {

@@ -31,6 +31,8 @@ if ((spec.$schema || '').includes('vega-lite')) {
   const vl = await import('vega-lite');
   spec = vl.compile(spec).spec;
 }
+// vega.parse mutates inline values (format.parse): keep the spec as given.
+const pristine = JSON.parse(JSON.stringify(spec));
 const dataDir = flags['data-dir'] || path.join(here, 'node_modules', 'vega-datasets');
 
 // Vega has no Parquet reader: read Parquet with hyparquet and inline the rows.
@@ -89,7 +91,7 @@ const inner = new Set();
     walk(m);
   }
 })(spec);
-const out = { spec, datasets: {}, signals: {} };
+const out = { spec: pristine, datasets: {}, signals: {} };
 for (const d of spec.data || []) {
   if (!inner.has(d.name)) out.datasets[d.name] = view.data(d.name).map((r) => plain(r));
 }

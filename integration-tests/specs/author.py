@@ -122,6 +122,18 @@ for zone in ["UTC", "America/New_York", "Asia/Kolkata", "Australia/Lord_Howe", "
     formulas(f"expr_dates_{slug}", DATE_EXPRS, meta={"timezone": zone})
     formulas(f"expr_datetime_{slug}", DATE_MAKE, meta={"timezone": zone})
 
+TIME_FORMATS = [
+    "timeFormat(datum.d, '%Y-%m-%d %H:%M:%S.%L')", "utcFormat(datum.d, '%a %A %b %B %e %j')", "timeFormat(datum.d, '%I:%M %p %Z')",
+    "utcFormat(datum.d, '%U %W %V %u %w %G %g %q')", "timeFormat(datum.d, '%c')", "timeFormat(datum.d, '%x %X')",
+    "utcFormat(datum.d, '%-m/%_d/%y %Q %s %f %%')", "timeFormat(datum.a * 1e10, '%Y %B')", "monthFormat(datum.a)", "monthAbbrevFormat(3)",
+    "dayFormat(datum.a)", "dayAbbrevFormat(6)", "timeParse('2021-03-14 02:30', '%Y-%m-%d %H:%M')", "utcParse('14/03/2021', '%d/%m/%Y')",
+    "timeParse(datum.b, '%Y')", "utcParse('Mar 5 2020 11PM', '%b %e %Y %I%p')", "timeParse('2020-06-01T12:00:00+0530', '%Y-%m-%dT%H:%M:%S%Z')",
+    "utcParse('1577836800', '%s')", "year(utcParse('2020 Q3', '%Y Q%q'))", "timeParse('bad', '%Y')",
+]
+for zone in ["UTC", "America/New_York", "Asia/Kolkata"]:
+    slug = zone.split("/")[-1].lower()
+    formulas(f"expr_time_format_{slug}", TIME_FORMATS, meta={"timezone": zone})
+
 ARRAY_SIGNALS = [{"name": "r", "value": [0, 5]}, {"name": "names", "value": ["x", "y y"]}, {"name": "k", "value": 3},
                  {"name": "k2", "update": "k * 2 + 1"}, {"name": "label", "update": "'n=' + k2"}]
 formulas("expr_arrays", [
@@ -346,6 +358,13 @@ vg("load_values_parse", [{"name": "v", "values": [{"n": "1.5", "b": "true", "s":
                           "format": {"parse": {"n": "number", "b": "boolean", "s": "string", "d": "date"}}},
                          {"name": "prim", "values": [1, 2, 3]},
                          {"name": "empty", "values": []}])
+vg("load_parse_patterns", [
+    {"name": "a", "values": [{"t": "2021-03-14 01:30"}, {"t": "2021-11-07 01:30"}, {"t": "nope"}, {"t": ""}, {"t": None}],
+     "format": {"parse": {"t": "date:'%Y-%m-%d %H:%M'"}}},
+    {"name": "b", "values": [{"t": "14/03/2021"}, {"t": "01/01/1999"}], "format": {"parse": {"t": "utc:%d/%m/%Y"}}},
+    {"name": "c", "source": "a", "transform": [{"type": "formula", "expr": "isDate(datum.t) ? hours(datum.t) : -1", "as": "h"},
+                                              {"type": "timeunit", "field": "t", "units": ["year", "month", "date", "hours"]}]}],
+   meta={"timezone": "America/New_York"})
 vg("load_json_property", [{"name": "v", "values": {"a": {"rows": [{"x": 1}, {"x": 2}]}}, "format": {"property": "a.rows"}}])
 vg("load_sources", [{"name": "a", "values": [{"x": 1}, {"x": 2}]}, {"name": "b", "values": [{"x": 3, "y": "q"}]},
                     {"name": "ab", "source": ["a", "b"], "transform": [{"type": "formula", "expr": "datum.x * 10", "as": "z"}]}])

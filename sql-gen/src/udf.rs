@@ -11,6 +11,7 @@ use datafusion::prelude::SessionContext;
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
 use vegalake_planner::values::number::{js_number_to_string, js_parse_float, js_parse_int, js_string_to_number};
+use vegalake_planner::values::d3time;
 use vegalake_planner::values::date_parse::parse_js_date;
 use vegalake_planner::values::time::{self, Zone};
 
@@ -38,6 +39,8 @@ impl<'a> Cell<'a> {
 
 enum Out {
     Num(f64),
+    /// A null number (d3's parsers answer null for text that does not match).
+    NoNum,
     Str(Option<String>),
 }
 
@@ -82,6 +85,7 @@ fn eval_rows(arrays: &[ArrayRef], n: usize, ret: &DataType, f: &RowFn) -> DFResu
         }
         match f(&cells) {
             Out::Num(v) => nums.append_value(v),
+            Out::NoNum => nums.append_null(),
             Out::Str(s) => strs.append_option(s),
         }
     }
@@ -143,6 +147,23 @@ fn build_all() -> Vec<ScalarUDF> {
             vec![S, S],
             F,
             num_fn(|c| c[1].str().map_or(f64::NAN, |s| parse_js_date(s, zone_of(c[0])))),
+        ),
+        // vl_time_format(zone, d3 specifier, ms)
+        row_udf(
+            "vl_time_format",
+            vec![S, S, F],
+            S,
+            str_fn(|c| d3time::format(c[2].num(), c[1].str().unwrap_or(""), zone_of(c[0]))),
+        ),
+        // vl_time_parse(zone, d3 specifier, text): null where d3 answers null
+        row_udf(
+            "vl_time_parse",
+            vec![S, S, S],
+            F,
+            Arc::new(|c: &[Cell]| match c[2].str().and_then(|t| d3time::parse(t, c[1].str().unwrap_or(""), zone_of(c[0]))) {
+                Some(v) => Out::Num(v),
+                None => Out::NoNum,
+            }),
         ),
         // vl_date_part(zone, part, ms)
         row_udf(

@@ -7,7 +7,7 @@ use crate::lower::Lowerer;
 use crate::lowered::{Lowered, Typed};
 use crate::udf;
 use crate::vtype::VType;
-use datafusion::logical_expr::{lit, Expr};
+use datafusion::logical_expr::{lit, when, Expr};
 use vegalake_planner::expr::Expr as Ast;
 use vegalake_planner::values::time::{TimeUnit, Zone};
 
@@ -64,7 +64,61 @@ fn offset(l: &Lowerer, a: &[Ast], utc: bool) -> Result<Lowered> {
     scalar(Typed::new(udf::call("vl_time_offset", vec![zone(l, utc), lit(unit.to_string()), ms, step]), VType::Date))
 }
 
+/// d3's `timeFormat(spec)(x)`, with vega's wrapper: null prints as `"null"`, other
+/// values convert with `+x` (strings are not parsed).
+fn time_format(l: &Lowerer, a: &[Ast], utc: bool) -> Result<Lowered> {
+    let args = scalars(l, a)?;
+    let Some(spec) = args[1].literal_str() else { return crate::error::unsupported("a time format built from data") };
+    vegalake_planner::values::d3time::check_specifier(spec, false).map_err(crate::error::LowerError::Unsupported)?;
+    let ms = to_number(&args[0]);
+    let formatted = udf::call("vl_time_format", vec![zone(l, utc), lit(spec.to_string()), ms]);
+    scalar(Typed::string(when(args[0].expr.clone().is_null(), lit("null")).otherwise(formatted)?))
+}
+
+/// d3's `timeParse(spec)(String(x))`: a Date, or null when the text does not match.
+/// vega answers the string `"null"` for a null input: a mixed column, so the input
+/// must be known non-null.
+fn time_parse(l: &Lowerer, a: &[Ast], utc: bool) -> Result<Lowered> {
+    let args = scalars(l, a)?;
+    let Some(spec) = args[1].literal_str() else { return crate::error::unsupported("a time pattern built from data") };
+    vegalake_planner::values::d3time::check_specifier(spec, true).map_err(crate::error::LowerError::Unsupported)?;
+    if !matches!(args[0].literal(), Some(v) if !v.is_null()) {
+        return crate::error::unsupported("timeParse() of a field (vega answers the string \"null\" for null input)");
+    }
+    let text = crate::coerce::to_string(&args[0])?;
+    scalar(Typed::new(udf::call("vl_time_parse", vec![zone(l, utc), lit(spec.to_string()), text]), VType::Date))
+}
+
+/// vega's `monthFormat` & co: names of a month (0-11) or weekday (0 = Sunday) number;
+/// `''` unless the argument is an integer number.
+fn name_format(l: &Lowerer, a: &[Ast], spec: &str, month: bool) -> Result<Lowered> {
+    let t = l.scalar(&a[0])?;
+    // monthFormat tests its argument; dayFormat tests `2 + day` (null counts as 0).
+    let n = match (month, t.ty) {
+        (true, VType::Number) => t.expr.clone(),
+        (false, VType::Number | VType::Boolean | VType::Null) => to_number(&t),
+        _ => return scalar(Typed::string(lit(""))),
+    };
+    let integer = n.clone().is_not_null().and(datafusion::functions::expr_fn::isnan(n.clone()).is_false()).and(n.clone().eq(datafusion::functions::expr_fn::trunc(vec![n.clone()])));
+    let ms = if month {
+        udf::call("vl_datetime", vec![lit("UTC"), lit(2000.0), n, lit(1.0), lit(0.0), lit(0.0), lit(0.0), lit(0.0)])
+    } else {
+        // January 2nd, 2000 was a Sunday.
+        udf::call("vl_datetime", vec![lit("UTC"), lit(2000.0), lit(0.0), lit(2.0) + n, lit(0.0), lit(0.0), lit(0.0), lit(0.0)])
+    };
+    let name = udf::call("vl_time_format", vec![lit("UTC"), lit(spec), ms]);
+    scalar(Typed::string(when(integer, name).otherwise(lit(""))?))
+}
+
 pub(super) const FUNCTIONS: &[FunctionDef] = &[
+    FunctionDef { name: "timeFormat", arity: (2, 2), lower: |l, a| time_format(l, a, false) },
+    FunctionDef { name: "utcFormat", arity: (2, 2), lower: |l, a| time_format(l, a, true) },
+    FunctionDef { name: "timeParse", arity: (2, 2), lower: |l, a| time_parse(l, a, false) },
+    FunctionDef { name: "utcParse", arity: (2, 2), lower: |l, a| time_parse(l, a, true) },
+    FunctionDef { name: "monthFormat", arity: (1, 1), lower: |l, a| name_format(l, a, "%B", true) },
+    FunctionDef { name: "monthAbbrevFormat", arity: (1, 1), lower: |l, a| name_format(l, a, "%b", true) },
+    FunctionDef { name: "dayFormat", arity: (1, 1), lower: |l, a| name_format(l, a, "%A", false) },
+    FunctionDef { name: "dayAbbrevFormat", arity: (1, 1), lower: |l, a| name_format(l, a, "%a", false) },
     date_part!("year", "year", false),
     date_part!("quarter", "quarter", false),
     date_part!("month", "month", false),
