@@ -342,6 +342,16 @@ vg("lookup_cases", [PEOPLE, {"name": "groups", "values": [{"who": "ann", "g": 1}
     {"name": "renamed", "source": "groups", "transform": [{"type": "lookup", "from": "people", "key": "name", "fields": ["who"], "values": ["age"], "as": ["years"], "default": -1}]},
     {"name": "objects", "source": "groups", "transform": [{"type": "lookup", "from": "people", "key": "name", "fields": ["who"], "as": ["person"]}]}])
 
+vg("pivot_cases", [CARS,
+    {"name": "sum", "source": "cars", "transform": [{"type": "pivot", "field": "Origin", "value": "Horsepower", "groupby": ["Cylinders"]}]},
+    {"name": "count", "source": "cars", "transform": [{"type": "pivot", "field": "Cylinders", "value": "Acceleration", "op": "count"}]},
+    {"name": "mean_limited", "source": "cars", "transform": [{"type": "pivot", "field": "Origin", "value": "Miles_per_Gallon", "op": "mean", "limit": 2, "groupby": ["Year"]}]},
+    {"name": "max_null_keys", "source": "cars", "transform": [{"type": "formula", "expr": "datum.Horsepower > 200 ? null : datum.Origin", "as": "o"},
+                                                             {"type": "pivot", "field": "o", "value": "Weight_in_lbs", "op": "max"}]}])
+vl("vl_pivot", {"data": {"values": [{"c": "x", "k": "a", "v": 1}, {"c": "x", "k": "b", "v": 2}, {"c": "y", "k": "a", "v": 3}]},
+                "transform": [{"pivot": "k", "value": "v", "groupby": ["c"]}], "mark": "bar",
+                "encoding": {"x": {"field": "c"}, "y": {"field": "a", "type": "quantitative"}}})
+
 # --- loading ------------------------------------------------------------------
 vg("load_csv_auto", [{"name": "w", "url": "data/seattle-weather.csv", "format": {"type": "csv", "parse": "auto"}}])
 vg("load_csv_strings", [{"name": "w", "url": "data/seattle-weather.csv", "format": {"type": "csv"}},

@@ -28,6 +28,7 @@ pub fn measure_name(op: &str, field: Option<&str>) -> String {
 }
 
 /// One measure: aggregate expressions (each aliased) and the output over them.
+#[derive(Debug)]
 pub struct Measure {
     pub aggregates: Vec<(String, Expr)>,
     /// The value, in terms of `col(alias)` of the aggregates.

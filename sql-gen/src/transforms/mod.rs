@@ -22,6 +22,7 @@ mod joinaggregate;
 mod lookup;
 mod measure;
 mod params;
+mod pivot;
 mod project;
 mod sequence;
 mod sort;
@@ -110,7 +111,6 @@ const CLIENT_ONLY: &[(&str, &str)] = &[
     ("flatten", "not yet lowered"),
     ("kde", "not yet lowered"),
     ("loess", "not yet lowered"),
-    ("pivot", "not yet lowered"),
     ("quantile", "not yet lowered"),
     ("regression", "not yet lowered"),
 ];
@@ -130,6 +130,7 @@ fn registry() -> &'static HashMap<&'static str, TransformDef> {
             impute::DEF,
             joinaggregate::DEF,
             lookup::DEF,
+            pivot::DEF,
             project::DEF,
             sequence::DEF,
             stack::DEF,
