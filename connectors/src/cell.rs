@@ -5,6 +5,7 @@ use datafusion::arrow::array::{Array, ArrayRef, BooleanBuilder, Float64Builder, 
 use datafusion::arrow::datatypes::{DataType, Field, Schema, TimeUnit};
 use datafusion::arrow::record_batch::RecordBatch;
 use std::sync::Arc;
+use vegalake_planner::values::UNDEFINED_FIELD_METADATA;
 
 /// One value after Vega's format parsing.
 #[derive(Debug, Clone, PartialEq)]
@@ -48,7 +49,10 @@ pub struct Table {
     pub fields: Vec<String>,
     pub columns: Vec<Vec<Cell>>,
     pub rows: usize,
+    /// Fields that some rows lack entirely (JavaScript `undefined`, not `null`).
+    pub sometimes_undefined: Vec<String>,
 }
+
 
 impl Table {
     /// Builds a record batch, with the hidden row-order column named `row_column`.
@@ -99,7 +103,11 @@ impl Table {
                 return Err(ConnectorError::Unsupported(format!("field '{name}' holds invalid dates")));
             }
             let nullable = array.null_count() > 0;
-            fields.push(Field::new(name, dt, nullable));
+            let mut field = Field::new(name, dt, nullable);
+            if self.sometimes_undefined.contains(name) {
+                field = field.with_metadata([(UNDEFINED_FIELD_METADATA.to_string(), "true".to_string())].into());
+            }
+            fields.push(field);
             arrays.push(array);
         }
         fields.push(Field::new(row_column, DataType::Int64, false));

@@ -12,12 +12,14 @@ use vegalake_planner::values::time::Zone;
 fn rows_to_table(rows: Vec<Json>) -> Table {
     let mut table = Table { rows: rows.len(), ..Table::default() };
     let mut index: std::collections::HashMap<String, usize> = Default::default();
+    let mut present_counts: std::collections::HashMap<String, usize> = Default::default();
     for (r, row) in rows.into_iter().enumerate() {
         let obj: Map<String, Json> = match row {
             Json::Object(o) => o,
             other => Map::from_iter([("data".to_string(), other)]),
         };
         for (k, v) in obj {
+            *present_counts.entry(k.clone()).or_insert(0) += 1;
             let i = *index.entry(k.clone()).or_insert_with(|| {
                 table.fields.push(k);
                 table.columns.push(vec![Cell::Null; r]);
@@ -28,7 +30,12 @@ fn rows_to_table(rows: Vec<Json>) -> Table {
             col.push(Cell::from_json(&v));
         }
     }
-    for col in &mut table.columns {
+    // A row without a key has `undefined` there; fields whose rows all have the key
+    // (possibly null) are the ordinary case.
+    for (name, col) in table.fields.iter().zip(table.columns.iter_mut()) {
+        if present_counts.get(name).copied().unwrap_or(0) < table.rows {
+            table.sometimes_undefined.push(name.clone());
+        }
         col.resize(table.rows, Cell::Null);
     }
     table
@@ -67,7 +74,7 @@ pub fn read_dsv(text: &str, delimiter: u8, header: Option<&[String]>) -> Result<
             None => Vec::new(),
         },
     };
-    let mut table = Table { fields: names.clone(), columns: vec![Vec::new(); names.len()], rows: 0 };
+    let mut table = Table { fields: names.clone(), columns: vec![Vec::new(); names.len()], ..Table::default() };
     for rec in records {
         let rec = rec.map_err(|e| ConnectorError::Invalid(format!("invalid delimited text: {e}")))?;
         for (i, col) in table.columns.iter_mut().enumerate() {
@@ -234,6 +241,7 @@ mod tests {
         let t = read_json(r#"{"x": {"y": [{"a": 1}, {"b": "s"}]}}"#, &serde_json::from_str(r#"{"property": "x.y"}"#).unwrap()).unwrap();
         assert_eq!(t.fields, vec!["a", "b"]);
         assert_eq!(t.columns[0], vec![Cell::Num(1.0), Cell::Null]);
+        assert_eq!(t.sometimes_undefined, vec!["a", "b"]);
         let t = inline_values(serde_json::json!([1, 2])).unwrap();
         assert_eq!(t.fields, vec!["data"]);
     }

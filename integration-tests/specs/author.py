@@ -352,6 +352,15 @@ vl("vl_pivot", {"data": {"values": [{"c": "x", "k": "a", "v": 1}, {"c": "x", "k"
                 "transform": [{"pivot": "k", "value": "v", "groupby": ["c"]}], "mark": "bar",
                 "encoding": {"x": {"field": "c"}, "y": {"field": "a", "type": "quantitative"}}})
 
+vg("undefined_fields", [{"name": "w", "url": "data/wheat.json"},
+    {"name": "valid", "source": "w", "transform": [{"type": "filter", "expr": "isValid(datum.wages)"}]},
+    {"name": "doubled", "source": "w", "transform": [{"type": "formula", "expr": "datum.wages * 2", "as": "w2"}]},
+    {"name": "agg", "source": "w", "transform": [{"type": "aggregate", "ops": ["count", "valid", "missing", "mean"], "fields": [None, "wages", "wages", "wages"]}]},
+    {"name": "binned", "source": "w", "transform": [{"type": "bin", "field": "wages", "extent": [0, 40]}]}])
+vl("vl_wheat_wages", {"data": {"url": "data/wheat.json"}, "layer": [
+    {"mark": "bar", "encoding": {"x": {"field": "year", "type": "quantitative"}, "y": {"field": "wheat", "type": "quantitative"}}},
+    {"mark": "line", "encoding": {"x": {"field": "year", "type": "quantitative"}, "y": {"field": "wages", "type": "quantitative"}}}]})
+
 # --- loading ------------------------------------------------------------------
 vg("load_csv_auto", [{"name": "w", "url": "data/seattle-weather.csv", "format": {"type": "csv", "parse": "auto"}}])
 vg("load_csv_strings", [{"name": "w", "url": "data/seattle-weather.csv", "format": {"type": "csv"}},

@@ -61,6 +61,13 @@ pub struct Lowerer<'a> {
     pub env: &'a dyn Environment,
 }
 
+/// True if some of the column's nulls are `undefined` (see
+/// [`vegalake_planner::values::UNDEFINED_FIELD_METADATA`]).
+pub fn sometimes_undefined(schema: &DFSchema, name: &str) -> bool {
+    let key = vegalake_planner::values::UNDEFINED_FIELD_METADATA;
+    schema.field_with_unqualified_name(name).is_ok_and(|f| f.metadata().contains_key(key))
+}
+
 /// A reference to a column, read as an expression value.
 pub fn column(schema: &DFSchema, name: &str) -> Result<Typed> {
     let Ok(field) = schema.field_with_unqualified_name(name) else {
@@ -198,6 +205,9 @@ impl Lowerer<'_> {
         let key = prop.as_scalar().and_then(|t| t.literal().cloned());
         match (obj, key) {
             (Lowered::Datum, Some(datafusion::common::ScalarValue::Utf8(Some(name)))) => {
+                if sometimes_undefined(self.schema, &name) {
+                    return unsupported(format!("field '{name}' is missing (undefined) in some rows, which expressions treat unlike null"));
+                }
                 Ok(Lowered::Scalar(column(self.schema, &name)?))
             }
             (Lowered::Datum, Some(datafusion::common::ScalarValue::Float64(Some(n)))) => {

@@ -1,6 +1,11 @@
 //! Vega's value semantics, shared by the loaders and the lowering: JavaScript number
 //! and string conversions, dates in a time zone, and vega-time's units.
 
+/// Arrow field metadata key marking a column where some rows lack the field: their
+/// nulls are JavaScript `undefined`, which coerces unlike `null` (`+undefined` is NaN,
+/// `+null` is 0) though both print as null.
+pub const UNDEFINED_FIELD_METADATA: &str = "vegalake:undefined";
+
 pub mod d3time;
 pub mod date_parse;
 pub mod number;

@@ -67,7 +67,8 @@ pub(super) const FUNCTIONS: &[FunctionDef] = &[
     FunctionDef {
         name: "isValid",
         arity: (1, 1),
-        lower: |l, a| match arg(l, a)? {
+        // isValid(undefined) and isValid(null) agree: read the field directly.
+        lower: |l, a| match a[0].as_datum_field().map(|f| crate::lower::column(l.schema, f)).transpose()?.map(Lowered::Scalar).map_or_else(|| arg(l, a), Ok)? {
             Lowered::Scalar(t) => {
                 let valid = match t.ty {
                     VType::Number => t.expr.clone().is_not_null().and(not_nan(t.expr)),

@@ -28,6 +28,9 @@ fn lower(input: TransformInput) -> Result<Step> {
     p.only(&["field", "groupby", "sort", "offset", "as"])?;
     let schema = input.plan.schema().clone();
     let value = match p.field("field")? {
+        Some(f) if crate::lower::sometimes_undefined(&schema, &f) => {
+            return unsupported(format!("stack of field '{f}', missing (undefined) in some rows"));
+        }
         Some(f) => to_number(&column(&schema, &f)?),
         None => lit(1.0),
     };
