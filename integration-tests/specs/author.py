@@ -361,6 +361,15 @@ vl("vl_wheat_wages", {"data": {"url": "data/wheat.json"}, "layer": [
     {"mark": "bar", "encoding": {"x": {"field": "year", "type": "quantitative"}, "y": {"field": "wheat", "type": "quantitative"}}},
     {"mark": "line", "encoding": {"x": {"field": "year", "type": "quantitative"}, "y": {"field": "wages", "type": "quantitative"}}}]})
 
+vg("quantile_cases", [CARS,
+    {"name": "default", "source": "cars", "transform": [{"type": "quantile", "field": "Horsepower"}]},
+    {"name": "grouped", "source": "cars", "transform": [{"type": "quantile", "field": "Acceleration", "groupby": ["Origin"], "probs": [0, 0.1, 0.5, 0.9, 1]}]},
+    {"name": "step", "source": "cars", "transform": [{"type": "quantile", "field": "Miles_per_Gallon", "step": 0.2, "as": ["p", "v"]}]},
+    {"name": "empty", "source": "cars", "transform": [{"type": "filter", "expr": "false"}, {"type": "quantile", "field": "Horsepower"}]}])
+vl("vl_quantile_qq", {"data": {"url": "data/normal-2d.json"}, "transform": [{"quantile": "u", "step": 0.01, "as": ["p", "v"]},
+                      {"calculate": "quantileUniform(datum.p)", "as": "unif"}], "mark": "point",
+                      "encoding": {"x": {"field": "unif", "type": "quantitative"}, "y": {"field": "v", "type": "quantitative"}}})
+
 # --- loading ------------------------------------------------------------------
 vg("load_csv_auto", [{"name": "w", "url": "data/seattle-weather.csv", "format": {"type": "csv", "parse": "auto"}}])
 vg("load_csv_strings", [{"name": "w", "url": "data/seattle-weather.csv", "format": {"type": "csv"}},

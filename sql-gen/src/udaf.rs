@@ -96,7 +96,7 @@ impl Moment {
 }
 
 /// d3's `quantileSorted` over the sorted values.
-fn quantile(values: &[f64], p: f64) -> Option<f64> {
+pub(crate) fn quantile(values: &[f64], p: f64) -> Option<f64> {
     let mut v = values.to_vec();
     v.sort_by(f64::total_cmp);
     let n = v.len();

@@ -24,6 +24,7 @@ mod measure;
 mod params;
 mod pivot;
 mod project;
+mod quantile;
 mod sequence;
 mod sort;
 mod stack;
@@ -111,7 +112,6 @@ const CLIENT_ONLY: &[(&str, &str)] = &[
     ("flatten", "not yet lowered"),
     ("kde", "not yet lowered"),
     ("loess", "not yet lowered"),
-    ("quantile", "not yet lowered"),
     ("regression", "not yet lowered"),
 ];
 
@@ -132,6 +132,7 @@ fn registry() -> &'static HashMap<&'static str, TransformDef> {
             lookup::DEF,
             pivot::DEF,
             project::DEF,
+            quantile::DEF,
             sequence::DEF,
             stack::DEF,
             timeunit::DEF,
