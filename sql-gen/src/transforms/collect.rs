@@ -3,17 +3,18 @@
 use super::sort::sort_param;
 use super::{Step, TransformDef, TransformInput, ROW};
 use crate::error::Result;
-use crate::plan::{has_column, with_window_columns};
+use crate::plan::{col, has_column, with_window_columns};
 use datafusion::functions_window::expr_fn::row_number;
 use datafusion::logical_expr::{cast, ExprFunctionExt, LogicalPlanBuilder};
 use datafusion::arrow::datatypes::DataType;
 
 fn lower(input: TransformInput) -> Result<Step> {
     input.params.only(&["sort"])?;
-    if input.params.get("sort")?.is_none() {
+    let keys = sort_param(&input.params, &input.plan)?;
+    // No sort fields: the rows as they are.
+    if keys.iter().all(|k| k.expr == col(ROW)) {
         return Step::plan(input.plan);
     }
-    let keys = sort_param(&input.params, &input.plan)?;
     if has_column(&input.plan, ROW) {
         // The new order becomes the carried input order.
         let rn = cast(row_number().order_by(keys).build()?, DataType::Int64);

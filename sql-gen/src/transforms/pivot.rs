@@ -77,11 +77,19 @@ fn lower(input: TransformInput) -> Result<Step> {
                 aggregates.extend(m.aggregates);
                 outputs.push(m.output.alias(out));
             }
+            // Groups come out in order of first appearance, as from `aggregate`.
+            let ordered = crate::plan::has_column(&with_cells, super::ROW);
+            if ordered {
+                aggregates.push((super::ROW.to_string(), datafusion::functions_aggregate::expr_fn::min(col(super::ROW))));
+            }
             let plan = LogicalPlanBuilder::from(with_cells)
                 .aggregate(groupby.iter().map(|g| col(g)), aggregates.into_iter().map(|(a, e)| e.alias(a)))?
                 .build()?;
             let mut project: Vec<Expr> = groupby.iter().map(|g| col(g)).collect();
             project.extend(outputs);
+            if ordered {
+                project.push(col(super::ROW));
+            }
             Step::plan(LogicalPlanBuilder::from(plan).project(project)?.build()?)
         }),
     })

@@ -11,7 +11,7 @@ use crate::lower::column;
 use crate::plan::{col, has_column};
 use crate::udaf::quantile;
 use crate::vtype::VType;
-use datafusion::arrow::array::{Array, AsArray};
+use datafusion::arrow::array::AsArray;
 use datafusion::arrow::datatypes::Float64Type;
 use datafusion::common::ScalarValue;
 use datafusion::functions::expr_fn::isnan;

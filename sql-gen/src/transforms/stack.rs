@@ -1,11 +1,11 @@
 //! `stack`: running sums within groups (zero, center and normalize offsets).
 
 use super::sort::sort_param;
-use super::{Step, TransformDef, TransformInput, ROW};
+use super::{Step, TransformDef, TransformInput};
 use crate::coerce::to_number;
 use crate::error::{invalid, unsupported, Result};
 use crate::lower::column;
-use crate::plan::{col, has_column, with_window_columns};
+use crate::plan::{col, with_window_columns};
 use datafusion::common::ScalarValue;
 use datafusion::functions::expr_fn::{abs, coalesce};
 use datafusion::functions_aggregate::expr_fn::{max, sum};
@@ -36,10 +36,10 @@ fn lower(input: TransformInput) -> Result<Step> {
     };
     let groupby: Vec<String> = p.fields("groupby")?.into_iter().flatten().collect();
     let partition: Vec<Expr> = groupby.iter().map(|g| column(&schema, g).map(|_| col(g))).collect::<Result<_>>()?;
-    if p.get("sort")?.is_none() && !has_column(&input.plan, ROW) {
+    let order = sort_param(p, &input.plan)?;
+    if order.is_empty() {
         return unsupported("stack without sort over a source without a known row order");
     }
-    let order = sort_param(p, &input.plan)?;
     let as_ = p.strings("as")?;
     let y0 = as_.first().cloned().flatten().unwrap_or("y0".into());
     let y1 = as_.get(1).cloned().flatten().unwrap_or("y1".into());

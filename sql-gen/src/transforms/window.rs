@@ -126,13 +126,14 @@ fn lower(input: TransformInput) -> Result<Step> {
     let schema = input.plan.schema().clone();
     let groupby: Vec<String> = p.fields("groupby")?.into_iter().flatten().collect();
     let partition: Vec<Expr> = groupby.iter().map(|g| crate::lower::column(&schema, g).map(|_| col(g))).collect::<Result<_>>()?;
-    let sort = p.get("sort")?;
-    let peers = match &sort {
-        Some(c) => compare_keys(&schema, c)?,
+    let peers = match p.get("sort")? {
+        Some(c) => compare_keys(&schema, &c)?,
         None => Vec::new(),
     };
+    // A sort without fields (Vega-Lite writes `{"field": []}`) is no sort, as in vega.
+    let sorted = !peers.is_empty();
     let has_row = has_column(&input.plan, ROW);
-    if !has_row && peers.is_empty() {
+    if !has_row && !sorted {
         return unsupported("window without sort over a source without a known row order");
     }
     let mut stable = peers.clone();
@@ -145,7 +146,7 @@ fn lower(input: TransformInput) -> Result<Step> {
         Some(Json::Array(f)) if f.len() == 2 => (f[0].as_f64(), f[1].as_f64()),
         Some(other) => return invalid(format!("frame must be [start, end], got {other}")),
     };
-    let range = sort.is_some() && !p.boolean("ignorePeers")?.unwrap_or(false);
+    let range = sorted && !p.boolean("ignorePeers")?.unwrap_or(false);
     let o = Ordering { partition, peers, stable, range, frame };
 
     let ops = p.strings("ops")?;
