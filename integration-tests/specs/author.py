@@ -370,6 +370,15 @@ vl("vl_quantile_qq", {"data": {"url": "data/normal-2d.json"}, "transform": [{"qu
                       {"calculate": "quantileUniform(datum.p)", "as": "unif"}], "mark": "point",
                       "encoding": {"x": {"field": "unif", "type": "quantitative"}, "y": {"field": "v", "type": "quantitative"}}})
 
+vg("kde_cases", [CARS,
+    {"name": "plain", "source": "cars", "transform": [{"type": "kde", "field": "Acceleration"}]},
+    {"name": "nulls_counted", "source": "cars", "transform": [{"type": "kde", "field": "Horsepower", "groupby": ["Origin"]}]},
+    {"name": "shared_counts", "source": "cars", "transform": [{"type": "filter", "expr": "isValid(datum.Miles_per_Gallon)"},
+                                                             {"type": "kde", "field": "Miles_per_Gallon", "groupby": ["Cylinders"], "resolve": "shared", "counts": True, "steps": 50}]},
+    {"name": "cdf_bandwidth", "source": "cars", "transform": [{"type": "kde", "field": "Acceleration", "cumulative": True, "bandwidth": 0.5, "extent": [5, 30], "as": ["x", "p"]}]}])
+vl("vl_density_stacked", {"data": {"url": "data/penguins.json"}, "transform": [{"density": "Body Mass (g)", "groupby": ["Species"], "extent": [2500, 6500]}],
+                          "mark": {"type": "area", "opacity": 0.5}, "encoding": {"x": {"field": "value", "type": "quantitative"}, "y": {"field": "density", "type": "quantitative", "stack": True}, "color": {"field": "Species"}}})
+
 # --- loading ------------------------------------------------------------------
 vg("load_csv_auto", [{"name": "w", "url": "data/seattle-weather.csv", "format": {"type": "csv", "parse": "auto"}}])
 vg("load_csv_strings", [{"name": "w", "url": "data/seattle-weather.csv", "format": {"type": "csv"}},

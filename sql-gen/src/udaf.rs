@@ -95,21 +95,11 @@ impl Moment {
     }
 }
 
-/// d3's `quantileSorted` over the sorted values.
+/// vega's `quantiles`: d3's `quantileSorted` over the sorted values.
 pub(crate) fn quantile(values: &[f64], p: f64) -> Option<f64> {
     let mut v = values.to_vec();
     v.sort_by(f64::total_cmp);
-    let n = v.len();
-    if n == 0 {
-        return None;
-    }
-    if n < 2 {
-        return Some(v[0]);
-    }
-    let i = (n - 1) as f64 * p;
-    let i0 = i.floor() as usize;
-    let (v0, v1) = (v[i0], v[(i0 + 1).min(n - 1)]);
-    Some(v0 + (v1 - v0) * (i - i0 as f64))
+    vegalake_planner::values::statistics::quantile_sorted(&v, p)
 }
 
 #[derive(Debug, PartialEq, Eq, Hash)]

@@ -9,4 +9,5 @@ pub const UNDEFINED_FIELD_METADATA: &str = "vegalake:undefined";
 pub mod d3time;
 pub mod date_parse;
 pub mod number;
+pub mod statistics;
 pub mod time;

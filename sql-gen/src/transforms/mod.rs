@@ -19,6 +19,7 @@ mod formula;
 mod identifier;
 mod impute;
 mod joinaggregate;
+mod kde;
 mod lookup;
 mod measure;
 mod params;
@@ -110,7 +111,6 @@ const CLIENT_ONLY: &[(&str, &str)] = &[
     ("density", "not yet lowered"),
     ("dotbin", "not yet lowered"),
     ("flatten", "not yet lowered"),
-    ("kde", "not yet lowered"),
     ("loess", "not yet lowered"),
     ("regression", "not yet lowered"),
 ];
@@ -129,6 +129,7 @@ fn registry() -> &'static HashMap<&'static str, TransformDef> {
             identifier::DEF,
             impute::DEF,
             joinaggregate::DEF,
+            kde::DEF,
             lookup::DEF,
             pivot::DEF,
             project::DEF,
