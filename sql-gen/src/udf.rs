@@ -95,8 +95,27 @@ fn eval_rows(arrays: &[ArrayRef], n: usize, ret: &DataType, f: &RowFn) -> DFResu
     })
 }
 
+thread_local! {
+    /// Parsed constant arguments (zone names, unit lists): the same few strings
+    /// arrive on every row, so each is parsed once per thread.
+    static ZONES: std::cell::RefCell<HashMap<String, Zone>> = Default::default();
+    static UNITS: std::cell::RefCell<HashMap<String, Option<Vec<time::TimeUnit>>>> = Default::default();
+}
+
 fn zone_of(c: Cell) -> Zone {
-    c.str().and_then(|z| Zone::parse(z).ok()).unwrap_or(Zone::Utc)
+    let Some(name) = c.str() else { return Zone::Utc };
+    ZONES.with(|z| *z.borrow_mut().entry(name.to_string()).or_insert_with(|| Zone::parse(name).unwrap_or(Zone::Utc)))
+}
+
+/// A comma-separated unit list, canonicalized as vega-time does.
+fn units_of(c: Cell) -> Option<Vec<time::TimeUnit>> {
+    let list = c.str()?;
+    UNITS.with(|u| {
+        u.borrow_mut()
+            .entry(list.to_string())
+            .or_insert_with(|| time::canonical_units(&list.split(',').map(str::to_string).collect::<Vec<_>>()).ok())
+            .clone()
+    })
 }
 
 fn num_fn(f: impl Fn(&[Cell]) -> f64 + Send + Sync + 'static) -> Arc<RowFn> {
@@ -184,12 +203,9 @@ fn build_all() -> Vec<ScalarUDF> {
             "vl_time_floor",
             vec![S, S, F, F],
             F,
-            num_fn(|c| {
-                let names: Vec<String> = c[1].str().unwrap_or("").split(',').map(str::to_string).collect();
-                match time::canonical_units(&names) {
-                    Ok(units) => time::floor(zone_of(c[0]), &units, c[2].num(), c[3].num()),
-                    Err(_) => f64::NAN,
-                }
+            num_fn(|c| match units_of(c[1]) {
+                Some(units) => time::floor(zone_of(c[0]), &units, c[2].num(), c[3].num()),
+                None => f64::NAN,
             }),
         ),
         // vl_time_offset(zone, unit, ms, step)

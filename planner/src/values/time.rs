@@ -283,8 +283,9 @@ pub fn floor(zone: Zone, units: &[TimeUnit], step: f64, ms: f64) -> f64 {
     let weekday = |week: f64, day: f64| day + week * 7.0 - (first + 6.0) % 7.0;
     let iso_day = ((f.day + 6) % 7) as f64;
     let iso_weekday = |week: f64, day: f64| Zone::iso_week_one_date(yi) as f64 + (week - 1.0) * 7.0 + day;
-    let week_num = zone.week(ms);
-    let iso_num = zone.iso_week(ms).map_or(f64::NAN, |w| w.0 as f64);
+    // Week numbers cost a calendar computation: only when asked for.
+    let week_num = if has(Week) { zone.week(ms) } else { f64::NAN };
+    let iso_num = if iso { zone.iso_week(ms).map_or(f64::NAN, |w| w.0 as f64) } else { f64::NAN };
 
     let month = if has(Month) {
         stepped(Month, f.month as f64, 0.0)

@@ -76,6 +76,8 @@ fn as_f64(e: Expr) -> Expr {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Arithmetic {
     /// vega's own loop in input order (see [`crate::udaf`]): exact, for aggregates.
+    /// Where the input order is unknown (Parquet scans) there is no order to replay,
+    /// and the engine's built-ins answer within rounding.
     Sequential,
     /// The engine's built-ins: for sliding window frames, which need retraction.
     Engine,
@@ -96,7 +98,8 @@ pub fn measure(schema: &DFSchema, op: &str, field: Option<&str>, id: usize, arit
     };
     let v = value(schema, field)?;
     let sequential = matches!(op, "sum" | "mean" | "average" | "variance" | "variancep" | "stdev" | "stdevp" | "stderr");
-    if let (Arithmetic::Sequential, true) = (arithmetic, sequential) {
+    let ordered = schema.field_with_unqualified_name(super::ROW).is_ok();
+    if let (Arithmetic::Sequential, true, true) = (arithmetic, sequential, ordered) {
         let moment = crate::udaf::Moment::from_op(op).expect("a sequential op");
         return Ok(single(crate::udaf::call(moment, v.number, row_of(schema))));
     }
