@@ -376,6 +376,12 @@ vg("kde_cases", [CARS,
     {"name": "shared_counts", "source": "cars", "transform": [{"type": "filter", "expr": "isValid(datum.Miles_per_Gallon)"},
                                                              {"type": "kde", "field": "Miles_per_Gallon", "groupby": ["Cylinders"], "resolve": "shared", "counts": True, "steps": 50}]},
     {"name": "cdf_bandwidth", "source": "cars", "transform": [{"type": "kde", "field": "Acceleration", "cumulative": True, "bandwidth": 0.5, "extent": [5, 30], "as": ["x", "p"]}]}])
+vg("density_cases", [CARS,
+    {"name": "normal_pdf", "transform": [{"type": "density", "distribution": {"function": "normal", "mean": 2, "stdev": 0.5}, "extent": [0, 4]}]},
+    {"name": "normal_cdf_steps", "transform": [{"type": "density", "distribution": {"function": "normal"}, "extent": [-3, 3], "method": "cdf", "steps": 13}]},
+    {"name": "uniform", "transform": [{"type": "density", "distribution": {"function": "uniform", "min": 1, "max": 3}, "extent": [0, 4], "minsteps": 10, "maxsteps": 40, "as": ["x", "y"]}]},
+    {"name": "kde_field", "source": "cars", "transform": [{"type": "density", "distribution": {"function": "kde", "field": "Displacement"}}]},
+    {"name": "kde_bw_cdf", "source": "cars", "transform": [{"type": "density", "distribution": {"function": "kde", "field": "Weight_in_lbs", "bandwidth": 300}, "method": "cdf", "extent": [1500, 5500]}]}])
 vl("vl_density_stacked", {"data": {"url": "data/penguins.json"}, "transform": [{"density": "Body Mass (g)", "groupby": ["Species"], "extent": [2500, 6500]}],
                           "mark": {"type": "area", "opacity": 0.5}, "encoding": {"x": {"field": "value", "type": "quantitative"}, "y": {"field": "density", "type": "quantitative", "stack": True}, "color": {"field": "Species"}}})
 

@@ -12,9 +12,11 @@
 mod aggregate;
 mod bin;
 mod collect;
+mod density;
 mod extent;
 mod filter;
 mod fold;
+mod generated;
 mod formula;
 mod identifier;
 mod impute;
@@ -108,7 +110,6 @@ const CLIENT_ONLY: &[(&str, &str)] = &[
     ("treemap", "hierarchy transforms are evaluated on the client"),
     ("cross", "cross products are evaluated on the client"),
     ("countpattern", "not yet lowered"),
-    ("density", "not yet lowered"),
     ("dotbin", "not yet lowered"),
     ("flatten", "not yet lowered"),
     ("loess", "not yet lowered"),
@@ -122,6 +123,7 @@ fn registry() -> &'static HashMap<&'static str, TransformDef> {
             aggregate::DEF,
             bin::DEF,
             collect::DEF,
+            density::DEF,
             extent::DEF,
             filter::DEF,
             fold::DEF,

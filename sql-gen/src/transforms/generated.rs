@@ -1,0 +1,98 @@
+//! Shared by the transforms that compute their rows from a group's values outside
+//! the engine (`quantile`, `kde`, `density`): fetch the values per group with a
+//! query, then plan the computed rows as `VALUES`.
+
+use super::ROW;
+use crate::error::Result;
+use crate::lower::column;
+use crate::plan::{col, has_column};
+use crate::vtype::VType;
+use datafusion::arrow::array::{Array, AsArray};
+use datafusion::arrow::datatypes::{DataType, Float64Type};
+use datafusion::arrow::record_batch::RecordBatch;
+use datafusion::common::ScalarValue;
+use datafusion::logical_expr::{cast, lit, Expr, LogicalPlan, LogicalPlanBuilder};
+
+/// One group: its groupby values and its field values in input order (`None`: null).
+pub struct Group {
+    pub dims: Vec<ScalarValue>,
+    pub values: Vec<Option<f64>>,
+}
+
+impl Group {
+    /// The valid numbers (not null, not NaN).
+    pub fn valid(&self) -> Vec<f64> {
+        self.values.iter().flatten().copied().filter(|v| !v.is_nan()).collect()
+    }
+}
+
+/// The query returning the groupby columns and `value` (a Float64 expression), in
+/// input order where it is known.
+pub fn values_query(plan: &LogicalPlan, groupby: &[String], value: Expr) -> Result<LogicalPlan> {
+    let mut exprs: Vec<Expr> = groupby.iter().map(|g| col(g)).collect();
+    exprs.push(cast(value, DataType::Float64).alias("__vl_v"));
+    let mut query = LogicalPlanBuilder::from(plan.clone());
+    if has_column(plan, ROW) {
+        query = query.sort(vec![col(ROW).sort(true, true)])?;
+    }
+    Ok(query.project(exprs)?.build()?)
+}
+
+/// The groups of the query's rows, in order of first appearance.
+pub fn read_groups(batches: &[RecordBatch], n_groupby: usize) -> Result<Vec<Group>> {
+    let mut groups: Vec<Group> = Vec::new();
+    for b in batches {
+        let values = b.column(n_groupby).as_primitive::<Float64Type>();
+        for i in 0..b.num_rows() {
+            let dims = (0..n_groupby).map(|g| ScalarValue::try_from_array(b.column(g), i)).collect::<datafusion::common::Result<Vec<_>>>()?;
+            let v = values.is_valid(i).then(|| values.value(i));
+            match groups.iter_mut().find(|g| g.dims == dims) {
+                Some(g) => g.values.push(v),
+                None => groups.push(Group { dims, values: vec![v] }),
+            }
+        }
+    }
+    Ok(groups)
+}
+
+/// The types of the groupby columns, checked to exist.
+pub fn group_types(plan: &LogicalPlan, groupby: &[String]) -> Result<Vec<VType>> {
+    groupby.iter().map(|g| column(plan.schema(), g).map(|t| t.ty)).collect()
+}
+
+/// Output rows: each is a group's dims followed by numbers; planned as `VALUES`
+/// with columns `groupby..., names...` and the row order.
+pub struct Rows {
+    group_types: Vec<VType>,
+    rows: Vec<Vec<Expr>>,
+}
+
+impl Rows {
+    pub fn new(group_types: Vec<VType>) -> Rows {
+        Rows { group_types, rows: Vec::new() }
+    }
+
+    pub fn push(&mut self, dims: &[ScalarValue], numbers: &[Option<f64>]) {
+        let mut row: Vec<Expr> = dims.iter().zip(&self.group_types).map(|(d, t)| cast(lit(d.clone()), t.column_type())).collect();
+        row.extend(numbers.iter().map(|n| lit(ScalarValue::Float64(*n))));
+        row.push(lit(self.rows.len() as i64));
+        self.rows.push(row);
+    }
+
+    pub fn into_plan(mut self, groupby: &[String], names: &[String]) -> Result<LogicalPlan> {
+        let empty = self.rows.is_empty();
+        if empty {
+            // VALUES needs a row to know its types; this one is filtered out.
+            let dims: Vec<ScalarValue> = self.group_types.iter().map(|_| ScalarValue::Null).collect();
+            self.push(&dims, &vec![None; names.len()]);
+        }
+        let mut plan = LogicalPlanBuilder::values(self.rows)?;
+        if empty {
+            plan = plan.filter(lit(false))?;
+        }
+        let all: Vec<&String> = groupby.iter().chain(names).collect();
+        let mut exprs: Vec<Expr> = all.iter().enumerate().map(|(i, n)| col(&format!("column{}", i + 1)).alias(n.as_str())).collect();
+        exprs.push(col(&format!("column{}", all.len() + 1)).alias(ROW));
+        Ok(plan.project(exprs)?.build()?)
+    }
+}
