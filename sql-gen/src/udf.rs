@@ -50,39 +50,60 @@ type RowFn = dyn Fn(&[Cell]) -> Out + Send + Sync;
 fn row_udf(name: &str, inputs: Vec<DataType>, ret: DataType, f: Arc<RowFn>) -> ScalarUDF {
     let ret_type = ret.clone();
     let fun = Arc::new(move |args: &[ColumnarValue]| -> DFResult<ColumnarValue> {
-        let all_scalar = args.iter().all(|a| matches!(a, ColumnarValue::Scalar(_)));
-        let arrays = ColumnarValue::values_to_arrays(args)?;
-        let n = arrays.first().map_or(1, |a| a.len());
-        let out = eval_rows(&arrays, n, &ret_type, &*f)?;
-        Ok(if all_scalar {
-            ColumnarValue::Scalar(datafusion::common::ScalarValue::try_from_array(&out, 0)?)
-        } else {
-            ColumnarValue::Array(out)
+        let n = args.iter().find_map(|a| match a {
+            ColumnarValue::Array(a) => Some(a.len()),
+            ColumnarValue::Scalar(_) => None,
+        });
+        let out = eval_rows(args, n.unwrap_or(1), &ret_type, &*f)?;
+        Ok(match n {
+            None => ColumnarValue::Scalar(datafusion::common::ScalarValue::try_from_array(&out, 0)?),
+            Some(_) => ColumnarValue::Array(out),
         })
     });
     create_udf(name, inputs, ret, Volatility::Immutable, fun)
 }
 
-fn eval_rows(arrays: &[ArrayRef], n: usize, ret: &DataType, f: &RowFn) -> DFResult<ArrayRef> {
-    let mut cells = Vec::with_capacity(arrays.len());
+/// One argument, read without copying: constants stay scalars.
+enum Arg<'a> {
+    Nums(&'a datafusion::arrow::array::Float64Array),
+    Strs(&'a datafusion::arrow::array::StringArray),
+    Const(Cell<'a>),
+}
+
+impl<'a> Arg<'a> {
+    fn new(v: &'a ColumnarValue) -> DFResult<Arg<'a>> {
+        use datafusion::common::ScalarValue as S;
+        Ok(match v {
+            ColumnarValue::Array(a) => match a.data_type() {
+                DataType::Float64 => Arg::Nums(a.as_primitive::<Float64Type>()),
+                DataType::Utf8 => Arg::Strs(a.as_string::<i32>()),
+                DataType::Null => Arg::Const(Cell::Str(None)),
+                other => return exec_err!("unexpected argument type {other}"),
+            },
+            ColumnarValue::Scalar(S::Float64(x)) => Arg::Const(Cell::Num(x.unwrap_or(f64::NAN))),
+            ColumnarValue::Scalar(S::Utf8(s)) => Arg::Const(Cell::Str(s.as_deref())),
+            ColumnarValue::Scalar(S::Null) => Arg::Const(Cell::Str(None)),
+            ColumnarValue::Scalar(other) => return exec_err!("unexpected argument {other}"),
+        })
+    }
+
+    fn cell(&self, row: usize) -> Cell<'a> {
+        match self {
+            Arg::Nums(a) => Cell::Num(if a.is_null(row) { f64::NAN } else { a.value(row) }),
+            Arg::Strs(a) => Cell::Str((!a.is_null(row)).then(|| a.value(row))),
+            Arg::Const(c) => *c,
+        }
+    }
+}
+
+fn eval_rows(args: &[ColumnarValue], n: usize, ret: &DataType, f: &RowFn) -> DFResult<ArrayRef> {
+    let args: Vec<Arg> = args.iter().map(Arg::new).collect::<DFResult<_>>()?;
+    let mut cells = Vec::with_capacity(args.len());
     let mut nums = Float64Builder::with_capacity(n);
     let mut strs = StringBuilder::new();
     for row in 0..n {
         cells.clear();
-        for a in arrays {
-            cells.push(match a.data_type() {
-                DataType::Float64 => {
-                    let a = a.as_primitive::<Float64Type>();
-                    Cell::Num(if a.is_null(row) { f64::NAN } else { a.value(row) })
-                }
-                DataType::Utf8 => {
-                    let a = a.as_string::<i32>();
-                    Cell::Str((!a.is_null(row)).then(|| a.value(row)))
-                }
-                DataType::Null => Cell::Str(None),
-                other => return exec_err!("unexpected argument type {other}"),
-            });
-        }
+        cells.extend(args.iter().map(|a| a.cell(row)));
         match f(&cells) {
             Out::Num(v) => nums.append_value(v),
             Out::NoNum => nums.append_null(),
@@ -104,17 +125,25 @@ thread_local! {
 
 fn zone_of(c: Cell) -> Zone {
     let Some(name) = c.str() else { return Zone::Utc };
-    ZONES.with(|z| *z.borrow_mut().entry(name.to_string()).or_insert_with(|| Zone::parse(name).unwrap_or(Zone::Utc)))
+    ZONES.with(|z| {
+        if let Some(zone) = z.borrow().get(name) {
+            return *zone;
+        }
+        let zone = Zone::parse(name).unwrap_or(Zone::Utc);
+        z.borrow_mut().insert(name.to_string(), zone);
+        zone
+    })
 }
 
-/// A comma-separated unit list, canonicalized as vega-time does.
-fn units_of(c: Cell) -> Option<Vec<time::TimeUnit>> {
+/// Applies `f` to a comma-separated unit list, canonicalized as vega-time does.
+fn with_units<T>(c: Cell, f: impl FnOnce(&[time::TimeUnit]) -> T) -> Option<T> {
     let list = c.str()?;
     UNITS.with(|u| {
-        u.borrow_mut()
-            .entry(list.to_string())
-            .or_insert_with(|| time::canonical_units(&list.split(',').map(str::to_string).collect::<Vec<_>>()).ok())
-            .clone()
+        if !u.borrow().contains_key(list) {
+            let parsed = time::canonical_units(&list.split(',').map(str::to_string).collect::<Vec<_>>()).ok();
+            u.borrow_mut().insert(list.to_string(), parsed);
+        }
+        u.borrow().get(list).and_then(|units| units.as_deref().map(f))
     })
 }
 
@@ -203,9 +232,9 @@ fn build_all() -> Vec<ScalarUDF> {
             "vl_time_floor",
             vec![S, S, F, F],
             F,
-            num_fn(|c| match units_of(c[1]) {
-                Some(units) => time::floor(zone_of(c[0]), &units, c[2].num(), c[3].num()),
-                None => f64::NAN,
+            num_fn(|c| {
+                let zone = zone_of(c[0]);
+                with_units(c[1], |units| time::floor(zone, units, c[2].num(), c[3].num())).unwrap_or(f64::NAN)
             }),
         ),
         // vl_time_offset(zone, unit, ms, step)
