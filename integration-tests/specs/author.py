@@ -385,6 +385,20 @@ vg("density_cases", [CARS,
 vl("vl_density_stacked", {"data": {"url": "data/penguins.json"}, "transform": [{"density": "Body Mass (g)", "groupby": ["Species"], "extent": [2500, 6500]}],
                           "mark": {"type": "area", "opacity": 0.5}, "encoding": {"x": {"field": "value", "type": "quantitative"}, "y": {"field": "density", "type": "quantitative", "stack": True}, "color": {"field": "Species"}}})
 
+PQ = {"name": "flights", "url": "data/flights-2k.parquet"}
+vg("parquet_pipeline", [PQ,
+    {"name": "hist", "source": "flights", "transform": [{"type": "extent", "field": "delay", "signal": "delay_extent"},
+        {"type": "bin", "field": "delay", "extent": {"signal": "delay_extent"}, "maxbins": 20}, {"type": "aggregate", "groupby": ["bin0", "bin1"]}]},
+    {"name": "monthly", "source": "flights", "transform": [{"type": "timeunit", "field": "date", "units": ["month", "date"], "timezone": "utc"},
+        {"type": "aggregate", "groupby": ["unit0"], "ops": ["mean", "stdev", "median"], "fields": ["delay", "delay", "distance"]}]},
+    {"name": "stacked_unique", "source": "flights", "transform": [{"type": "aggregate", "groupby": ["origin", "destination"]},
+        {"type": "stack", "groupby": ["origin"], "field": "count", "sort": {"field": "destination"}}]},
+    {"name": "stacked_ties", "source": "flights", "transform": [{"type": "stack", "groupby": ["origin"], "field": "delay", "sort": {"field": "destination"}}]},
+    {"name": "ranked", "source": "flights", "transform": [{"type": "window", "groupby": ["origin"], "sort": {"field": "delay", "order": "descending"}, "ops": ["rank", "dense_rank"]}]},
+    {"name": "numbered", "source": "flights", "transform": [{"type": "window", "sort": {"field": "delay"}, "ops": ["row_number"]}]},
+    {"name": "filtered", "source": "flights", "transform": [{"type": "filter", "expr": "datum.origin === 'LAX' && hours(datum.date) < 9"}]}],
+   meta={"timezone": "America/Los_Angeles"})
+
 # --- loading ------------------------------------------------------------------
 vg("load_csv_auto", [{"name": "w", "url": "data/seattle-weather.csv", "format": {"type": "csv", "parse": "auto"}}])
 vg("load_csv_strings", [{"name": "w", "url": "data/seattle-weather.csv", "format": {"type": "csv"}},

@@ -156,6 +156,11 @@ fn lower(input: TransformInput) -> Result<Step> {
     let mut cols = Vec::new();
     for (i, op) in ops.iter().enumerate() {
         let Some(op) = op else { return invalid("window ops must be strings") };
+        // Without input order, rows tied on the sort keys have no defined order.
+        let tie_order_matters = !matches!(op.as_str(), "rank" | "dense_rank" | "percent_rank" | "cume_dist" | "ntile") && !(o.range && o.frame == (None, None));
+        if !has_row && tie_order_matters {
+            return unsupported(format!("window op '{op}' over a source without a known row order (ties would be in any order)"));
+        }
         let field = fields.get(i).cloned().flatten();
         let e = op_expr(&o, &schema, op, field.as_deref(), params.get(i).copied().flatten(), i).map_err(|e| e.at(&format!("ops[{i}]")))?;
         let name = names.get(i).cloned().flatten().unwrap_or_else(|| measure_name(op, field.as_deref()));
