@@ -82,7 +82,8 @@ fn missing_and_forbidden_files() {
 
 #[test]
 fn unsupported_is_reported_not_an_error() {
-    let p = temp_spec("split.vg.json", r#"{"data":[{"name":"t","values":[{"a":1}],"transform":[{"type":"sample","size":1}]},{"name":"u","values":[{"a":2}]}]}"#);
+    let p =
+        temp_spec("split.vg.json", r#"{"data":[{"name":"t","values":[{"a":1}],"transform":[{"type":"sample","size":1}]},{"name":"u","values":[{"a":2}]}]}"#);
     let (code, stdout, _) = vegalake(&["eval", p.to_str().unwrap()]);
     assert_eq!(code, 0);
     let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();

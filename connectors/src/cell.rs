@@ -53,7 +53,6 @@ pub struct Table {
     pub sometimes_undefined: Vec<String>,
 }
 
-
 impl Table {
     /// Builds a record batch, with the hidden row-order column named `row_column`.
     pub fn into_batch(self, row_column: &str) -> Result<RecordBatch> {

@@ -68,9 +68,8 @@ async fn bench(label: &str, spec: &Spec, dir: &Path) {
 fn main() {
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf();
-    let vega_data = std::env::var("VEGALAKE_VEGA_DATASETS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| repo.join("integration-tests/harness/node_modules/vega-datasets/data"));
+    let vega_data =
+        std::env::var("VEGALAKE_VEGA_DATASETS").map(PathBuf::from).unwrap_or_else(|_| repo.join("integration-tests/harness/node_modules/vega-datasets/data"));
     let work = PathBuf::from(std::env::var("VEGALAKE_BENCH_DIR").unwrap_or_else(|_| "/var/tmp/vegalake-bench".into()));
     std::fs::create_dir_all(&work).expect("bench dir");
     let big = work.join("flights-10m.parquet");

@@ -1,9 +1,9 @@
 //! The evaluation environment of one spec: signal values (declared, set by the
 //! caller, or produced by transforms) and the rows of evaluated datasets.
 
+use datafusion::logical_expr::LogicalPlan;
 use serde_json::{Map, Value as Json};
 use std::collections::HashMap;
-use datafusion::logical_expr::LogicalPlan;
 use std::sync::Mutex;
 use vegalake_planner::values::time::Zone;
 use vegalake_planner::Signal;
@@ -97,8 +97,8 @@ impl SpecEnvironment {
 
 /// Folds a constant expression (no columns) to a JSON value.
 fn fold_constant(e: &datafusion::logical_expr::Expr) -> Option<Json> {
-    use datafusion::optimizer::simplify_expressions::ExprSimplifier;
     use datafusion::logical_expr::simplify::SimplifyContext;
+    use datafusion::optimizer::simplify_expressions::ExprSimplifier;
     let schema = std::sync::Arc::new(datafusion::common::DFSchema::empty());
     let simplifier = ExprSimplifier::new(SimplifyContext::builder().with_schema(schema).build());
     let folded = simplifier.simplify(e.clone()).ok()?;

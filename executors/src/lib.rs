@@ -242,12 +242,7 @@ async fn input_plan(ctx: &SessionContext, data: &Data, env: &SpecEnvironment, op
 }
 
 /// Lowers a dataset's input and transforms to one plan.
-async fn dataset_plan(
-    ctx: &SessionContext,
-    data: &Data,
-    env: &mut SpecEnvironment,
-    opts: &SourceOptions,
-) -> Result<LogicalPlan, Skip> {
+async fn dataset_plan(ctx: &SessionContext, data: &Data, env: &mut SpecEnvironment, opts: &SourceOptions) -> Result<LogicalPlan, Skip> {
     let mut plan = input_plan(ctx, data, env, opts).await?;
     for (j, t) in data.transforms().iter().enumerate() {
         let at = |s: Skip| match s {

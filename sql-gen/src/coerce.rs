@@ -4,13 +4,13 @@
 //! chosen at planning time. Nulls follow JavaScript's `null`: `+null` is 0,
 //! `null == 0` is false, `null + "a"` is `"nulla"`.
 
-use std::ops::Not;
 use crate::error::{unsupported, Result};
 use crate::lowered::Typed;
 use crate::udf;
 use crate::vtype::VType;
 use datafusion::functions::expr_fn::{coalesce, concat, isnan};
 use datafusion::logical_expr::{cast, lit, when, Expr, Operator};
+use std::ops::Not;
 use vegalake_planner::expr::BinaryOp;
 
 /// `+v`: a non-null `Float64` (NaN where JavaScript gives NaN).
@@ -30,11 +30,8 @@ pub fn to_number(v: &Typed) -> Expr {
 pub fn to_string(v: &Typed) -> Result<Expr> {
     Ok(match v.ty {
         VType::String => coalesce(vec![v.expr.clone(), lit("null")]),
-        VType::Number => udf::call("vl_to_string", vec![coalesce(vec![v.expr.clone(), lit(f64::NAN)])])
-            .pipe(|e| null_as(v, e, "null")),
-        VType::Boolean => when(v.expr.clone().is_null(), lit("null"))
-            .when(v.expr.clone(), lit("true"))
-            .otherwise(lit("false"))?,
+        VType::Number => udf::call("vl_to_string", vec![coalesce(vec![v.expr.clone(), lit(f64::NAN)])]).pipe(|e| null_as(v, e, "null")),
+        VType::Boolean => when(v.expr.clone().is_null(), lit("null")).when(v.expr.clone(), lit("true")).otherwise(lit("false"))?,
         VType::Null => lit("null"),
         VType::Date => return unsupported("converting a date to a string (Date.toString) is evaluated on the client"),
     })

@@ -1,6 +1,5 @@
 //! Lowering of Vega expressions to DataFusion expressions over one input schema.
 
-use std::ops::Not;
 use crate::coerce;
 use crate::env::{Environment, SignalValue};
 use crate::error::{invalid, unsupported, LowerError, Result};
@@ -9,8 +8,9 @@ use crate::lowered::{Lowered, Typed};
 use crate::vtype::VType;
 use datafusion::arrow::datatypes::DataType;
 use datafusion::common::{Column, DFSchema};
-use datafusion::logical_expr::{cast, lit, try_cast, Expr};
 use datafusion::logical_expr::ExprSchemable;
+use datafusion::logical_expr::{cast, lit, try_cast, Expr};
+use std::ops::Not;
 use vegalake_planner::expr::{self, BinaryOp, ExprKind, LogicalOp, UnaryOp};
 
 /// Constants of the expression language (vega-expression's `constants`).
@@ -40,9 +40,7 @@ fn never_null(e: &Expr, schema: &DFSchema) -> bool {
         Expr::Alias(a) => never_null(&a.expr, schema),
         Expr::Cast(c) => never_null(&c.expr, schema),
         Expr::Column(_) => !e.nullable(schema).unwrap_or(true),
-        Expr::Case(c) => {
-            c.when_then_expr.iter().all(|(_, t)| never_null(t, schema)) && c.else_expr.as_ref().is_some_and(|x| never_null(x, schema))
-        }
+        Expr::Case(c) => c.when_then_expr.iter().all(|(_, t)| never_null(t, schema)) && c.else_expr.as_ref().is_some_and(|x| never_null(x, schema)),
         Expr::ScalarFunction(ScalarFunction { func, args }) => match func.name() {
             "coalesce" => args.iter().any(|a| never_null(a, schema)),
             "concat" => true,
@@ -74,8 +72,7 @@ pub fn column(schema: &DFSchema, name: &str) -> Result<Typed> {
         let available: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
         return invalid(format!("unknown field '{name}' (fields: {})", available.join(", ")));
     };
-    let ty = VType::of_arrow(field.data_type())
-        .ok_or_else(|| LowerError::Unsupported(format!("field '{name}' of type {}", field.data_type())))?;
+    let ty = VType::of_arrow(field.data_type()).ok_or_else(|| LowerError::Unsupported(format!("field '{name}' of type {}", field.data_type())))?;
     let col = Expr::Column(Column::new_unqualified(name));
     let expr = match (ty, field.data_type()) {
         (VType::Date, _) => cast(try_cast(col, DataType::Int64), DataType::Float64),
@@ -162,9 +159,7 @@ impl Lowerer<'_> {
                 Lowered::Scalar(coerce::conditional(test, self.scalar(consequent)?, self.scalar(alternate)?)?)
             }
             ExprKind::Array(items) => Lowered::List(items.iter().map(|i| self.lower(i)).collect::<Result<_>>()?),
-            ExprKind::Object(props) => {
-                Lowered::Object(props.iter().map(|(k, v)| Ok((k.clone(), self.lower(v)?))).collect::<Result<_>>()?)
-            }
+            ExprKind::Object(props) => Lowered::Object(props.iter().map(|(k, v)| Ok((k.clone(), self.lower(v)?))).collect::<Result<_>>()?),
         })
     }
 
@@ -192,9 +187,7 @@ impl Lowerer<'_> {
         match self.env.signal(name) {
             Some(SignalValue::Known(v)) => Ok(Lowered::from_json(&v)),
             Some(SignalValue::ClientOnly) => unsupported(format!("signal '{name}' has a value only on the client")),
-            None if matches!(name, "event" | "item" | "parent" | "undefined") => {
-                unsupported(format!("'{name}' is only known on the client"))
-            }
+            None if matches!(name, "event" | "item" | "parent" | "undefined") => unsupported(format!("'{name}' is only known on the client")),
             None => invalid(format!("unrecognized signal name '{name}'")),
         }
     }

@@ -80,7 +80,10 @@ pub enum Lowered {
     Object(Vec<(String, Lowered)>),
     /// The current row, `datum`.
     Datum,
-    Regex { pattern: String, flags: String },
+    Regex {
+        pattern: String,
+        flags: String,
+    },
 }
 
 impl Lowered {
@@ -132,11 +135,9 @@ impl Lowered {
                 _ => None,
             },
             Lowered::List(items) => items.iter().map(Lowered::to_json).collect::<Option<Vec<_>>>().map(Json::Array),
-            Lowered::Object(props) => props
-                .iter()
-                .map(|(k, v)| v.to_json().map(|v| (k.clone(), v)))
-                .collect::<Option<serde_json::Map<_, _>>>()
-                .map(Json::Object),
+            Lowered::Object(props) => {
+                props.iter().map(|(k, v)| v.to_json().map(|v| (k.clone(), v))).collect::<Option<serde_json::Map<_, _>>>().map(Json::Object)
+            }
             _ => None,
         }
     }

@@ -192,18 +192,7 @@ impl Accumulator for MomentAccumulator {
 fn registry() -> &'static Vec<Arc<AggregateUDF>> {
     static UDAFS: OnceLock<Vec<Arc<AggregateUDF>>> = OnceLock::new();
     UDAFS.get_or_init(|| {
-        [
-            Moment::Sum,
-            Moment::Mean,
-            Moment::Variance,
-            Moment::VarianceP,
-            Moment::Stdev,
-            Moment::StdevP,
-            Moment::Stderr,
-            Moment::Q1,
-            Moment::Median,
-            Moment::Q3,
-        ]
+        [Moment::Sum, Moment::Mean, Moment::Variance, Moment::VarianceP, Moment::Stdev, Moment::StdevP, Moment::Stderr, Moment::Q1, Moment::Median, Moment::Q3]
             .into_iter()
             .map(|moment| {
                 let signature = Signature::exact(vec![DataType::Float64, DataType::Int64], Volatility::Immutable);

@@ -10,9 +10,9 @@ use datafusion::logical_expr::{create_udf, ColumnarValue, Expr, ScalarUDF, Volat
 use datafusion::prelude::SessionContext;
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
-use vegalake_planner::values::number::{js_number_to_string, js_parse_float, js_parse_int, js_string_to_number};
 use vegalake_planner::values::d3time;
 use vegalake_planner::values::date_parse::parse_js_date;
+use vegalake_planner::values::number::{js_number_to_string, js_parse_float, js_parse_int, js_string_to_number};
 use vegalake_planner::values::time::{self, Zone};
 
 /// One argument of a row: numbers arrive as `f64` (null as NaN), strings as options.
@@ -190,19 +190,9 @@ fn build_all() -> Vec<ScalarUDF> {
             }),
         ),
         // vl_date_parse(zone, text): Date.parse
-        row_udf(
-            "vl_date_parse",
-            vec![S, S],
-            F,
-            num_fn(|c| c[1].str().map_or(f64::NAN, |s| parse_js_date(s, zone_of(c[0])))),
-        ),
+        row_udf("vl_date_parse", vec![S, S], F, num_fn(|c| c[1].str().map_or(f64::NAN, |s| parse_js_date(s, zone_of(c[0]))))),
         // vl_time_format(zone, d3 specifier, ms)
-        row_udf(
-            "vl_time_format",
-            vec![S, S, F],
-            S,
-            str_fn(|c| d3time::format(c[2].num(), c[1].str().unwrap_or(""), zone_of(c[0]))),
-        ),
+        row_udf("vl_time_format", vec![S, S, F], S, str_fn(|c| d3time::format(c[2].num(), c[1].str().unwrap_or(""), zone_of(c[0])))),
         // vl_time_parse(zone, d3 specifier, text): null where d3 answers null
         row_udf(
             "vl_time_parse",
@@ -214,12 +204,7 @@ fn build_all() -> Vec<ScalarUDF> {
             }),
         ),
         // vl_date_part(zone, part, ms)
-        row_udf(
-            "vl_date_part",
-            vec![S, S, F],
-            F,
-            num_fn(|c| date_part(zone_of(c[0]), c[1].str().unwrap_or(""), c[2].num())),
-        ),
+        row_udf("vl_date_part", vec![S, S, F], F, num_fn(|c| date_part(zone_of(c[0]), c[1].str().unwrap_or(""), c[2].num()))),
         // vl_datetime(zone, y, m, d, H, M, S, L)
         row_udf(
             "vl_datetime",

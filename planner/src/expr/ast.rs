@@ -16,17 +16,42 @@ pub enum ExprKind {
     Boolean(bool),
     Null,
     /// A regular expression literal `/pattern/flags`.
-    Regex { pattern: String, flags: String },
+    Regex {
+        pattern: String,
+        flags: String,
+    },
     /// A bare identifier: `datum`, `event`, a signal name or a constant (`PI`).
     Identifier(String),
     /// `object.name` (`computed: false`) or `object[expr]` (`computed: true`).
-    Member { object: Box<Expr>, property: Box<Expr>, computed: bool },
+    Member {
+        object: Box<Expr>,
+        property: Box<Expr>,
+        computed: bool,
+    },
     /// A call of a named function: Vega allows only named functions.
-    Call { callee: String, args: Vec<Expr> },
-    Unary { op: UnaryOp, arg: Box<Expr> },
-    Binary { op: BinaryOp, left: Box<Expr>, right: Box<Expr> },
-    Logical { op: LogicalOp, left: Box<Expr>, right: Box<Expr> },
-    Conditional { test: Box<Expr>, consequent: Box<Expr>, alternate: Box<Expr> },
+    Call {
+        callee: String,
+        args: Vec<Expr>,
+    },
+    Unary {
+        op: UnaryOp,
+        arg: Box<Expr>,
+    },
+    Binary {
+        op: BinaryOp,
+        left: Box<Expr>,
+        right: Box<Expr>,
+    },
+    Logical {
+        op: LogicalOp,
+        left: Box<Expr>,
+        right: Box<Expr>,
+    },
+    Conditional {
+        test: Box<Expr>,
+        consequent: Box<Expr>,
+        alternate: Box<Expr>,
+    },
     Array(Vec<Expr>),
     Object(Vec<(String, Expr)>),
 }
@@ -145,12 +170,10 @@ impl fmt::Display for Expr {
             ExprKind::Null => write!(f, "null"),
             ExprKind::Regex { pattern, flags } => write!(f, "/{pattern}/{flags}"),
             ExprKind::Identifier(name) => write!(f, "{name}"),
-            ExprKind::Member { object, property, computed: false } => {
-                match &property.kind {
-                    ExprKind::String(p) => write!(f, "{object}.{p}"),
-                    _ => write!(f, "{object}[{property}]"),
-                }
-            }
+            ExprKind::Member { object, property, computed: false } => match &property.kind {
+                ExprKind::String(p) => write!(f, "{object}.{p}"),
+                _ => write!(f, "{object}[{property}]"),
+            },
             ExprKind::Member { object, property, .. } => write!(f, "{object}[{property}]"),
             ExprKind::Call { callee, args } => {
                 write!(f, "{callee}(")?;

@@ -56,8 +56,8 @@ impl Token {
 }
 
 const PUNCTUATORS: [&str; 35] = [
-    ">>>", "===", "!==", "<<", ">>", "<=", ">=", "==", "!=", "&&", "||", "++", "--", "+", "-", "*", "/", "%",
-    "<", ">", "&", "|", "^", "!", "~", "?", ":", "(", ")", "[", "]", "{", "}", ",", ".",
+    ">>>", "===", "!==", "<<", ">>", "<=", ">=", "==", "!=", "&&", "||", "++", "--", "+", "-", "*", "/", "%", "<", ">", "&", "|", "^", "!", "~", "?", ":", "(",
+    ")", "[", "]", "{", "}", ",", ".",
 ];
 
 struct Parser<'a> {
@@ -143,9 +143,7 @@ impl Parser<'_> {
                 self.i += 1;
             }
             let text: String = self.chars[digits_start..self.i].iter().map(|c| c.1).collect();
-            return u64::from_str_radix(&text, 16)
-                .map(|v| Token::Num(v as f64))
-                .map_err(|_| self.error_here("Invalid hexadecimal number"));
+            return u64::from_str_radix(&text, 16).map(|v| Token::Num(v as f64)).map_err(|_| self.error_here("Invalid hexadecimal number"));
         }
         while self.peek_char(0).is_some_and(|c| c.is_ascii_digit()) {
             self.i += 1;
@@ -297,14 +295,7 @@ impl Parser<'_> {
         self.expect(":")?;
         let alternate = self.conditional()?;
         let pos = test.pos;
-        Ok(Expr {
-            kind: ExprKind::Conditional {
-                test: Box::new(test),
-                consequent: Box::new(consequent),
-                alternate: Box::new(alternate),
-            },
-            pos,
-        })
+        Ok(Expr { kind: ExprKind::Conditional { test: Box::new(test), consequent: Box::new(consequent), alternate: Box::new(alternate) }, pos })
     }
 
     /// The binary operator at the current token and its precedence (JS's table).

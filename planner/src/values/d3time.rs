@@ -198,7 +198,13 @@ pub fn parse(text: &str, spec: &str, zone: Zone) -> Option<f64> {
             's' => number(rest, usize::MAX).map(|(v, n)| (p.epoch_s = Some(v), n).1)?,
             'p' => {
                 let l = rest.to_lowercase();
-                let v = if l.starts_with("am") { 0.0 } else if l.starts_with("pm") { 1.0 } else { return None };
+                let v = if l.starts_with("am") {
+                    0.0
+                } else if l.starts_with("pm") {
+                    1.0
+                } else {
+                    return None;
+                };
                 p.p = Some(v);
                 2
             }

@@ -71,7 +71,13 @@ fn parse_iso(s: &str, zone: Zone) -> Option<f64> {
         "" => None,
         "Z" | "z" => Some(0.0),
         _ => {
-            let sign = if r.starts_with('-') { -1.0 } else if r.starts_with('+') { 1.0 } else { return None };
+            let sign = if r.starts_with('-') {
+                -1.0
+            } else if r.starts_with('+') {
+                1.0
+            } else {
+                return None;
+            };
             let (oh, r2) = digits(&r[1..], 2)?;
             let r2 = r2.strip_prefix(':').unwrap_or(r2);
             let (om, r3) = digits(r2, 2)?;
@@ -189,7 +195,13 @@ fn parse_legacy(s: &str, zone: Zone) -> Option<f64> {
         }
         _ => return None,
     };
-    let y = if y < 50.0 && date_nums.iter().all(|(_, l)| *l <= 2) { y + 2000.0 } else if y < 100.0 { y + 1900.0 } else { y };
+    let y = if y < 50.0 && date_nums.iter().all(|(_, l)| *l <= 2) {
+        y + 2000.0
+    } else if y < 100.0 {
+        y + 1900.0
+    } else {
+        y
+    };
     let (mut h, mi, sec) = (time.first().copied().unwrap_or(0.0), time.get(1).copied().unwrap_or(0.0), time.get(2).copied().unwrap_or(0.0));
     match pm {
         Some(true) if h < 12.0 => h += 12.0,

@@ -111,10 +111,7 @@ impl Zone {
         let [y, m, d, h, mi, s, ms] = parts.map(f64::trunc);
         let year = y + (m / 12.0).floor();
         let month = m.rem_euclid(12.0);
-        let Some(first) = (year.abs() < 400_000.0)
-            .then(|| NaiveDate::from_ymd_opt(year as i32, month as u32 + 1, 1))
-            .flatten()
-        else {
+        let Some(first) = (year.abs() < 400_000.0).then(|| NaiveDate::from_ymd_opt(year as i32, month as u32 + 1, 1)).flatten() else {
             return f64::NAN;
         };
         let days = first.signed_duration_since(NaiveDate::from_ymd_opt(1970, 1, 1).unwrap()).num_days() as f64 + d - 1.0;

@@ -99,16 +99,8 @@ pub(super) const FUNCTIONS: &[FunctionDef] = &[
             Ok(num(s))
         },
     },
-    FunctionDef {
-        name: "peek",
-        arity: (1, 1),
-        lower: |l, a| Ok(list(l, &a[0], "peek")?.pop().unwrap_or(Lowered::Scalar(Typed::null()))),
-    },
-    FunctionDef {
-        name: "reverse",
-        arity: (1, 1),
-        lower: |l, a| Ok(Lowered::List(list(l, &a[0], "reverse")?.into_iter().rev().collect())),
-    },
+    FunctionDef { name: "peek", arity: (1, 1), lower: |l, a| Ok(list(l, &a[0], "peek")?.pop().unwrap_or(Lowered::Scalar(Typed::null()))) },
+    FunctionDef { name: "reverse", arity: (1, 1), lower: |l, a| Ok(Lowered::List(list(l, &a[0], "reverse")?.into_iter().rev().collect())) },
     FunctionDef {
         name: "join",
         arity: (1, 2),

@@ -99,7 +99,11 @@ fn name_format(l: &Lowerer, a: &[Ast], spec: &str, month: bool) -> Result<Lowere
         (false, VType::Number | VType::Boolean | VType::Null) => to_number(&t),
         _ => return scalar(Typed::string(lit(""))),
     };
-    let integer = n.clone().is_not_null().and(datafusion::functions::expr_fn::isnan(n.clone()).is_false()).and(n.clone().eq(datafusion::functions::expr_fn::trunc(vec![n.clone()])));
+    let integer = n
+        .clone()
+        .is_not_null()
+        .and(datafusion::functions::expr_fn::isnan(n.clone()).is_false())
+        .and(n.clone().eq(datafusion::functions::expr_fn::trunc(vec![n.clone()])));
     let ms = if month {
         udf::call("vl_datetime", vec![lit("UTC"), lit(2000.0), n, lit(1.0), lit(0.0), lit(0.0), lit(0.0), lit(0.0)])
     } else {

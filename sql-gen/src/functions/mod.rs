@@ -65,7 +65,13 @@ pub(crate) fn lower_call(l: &Lowerer, name: &str, args: &[Ast]) -> Result<Lowere
     };
     let (lo, hi) = def.arity;
     if args.len() < lo || args.len() > hi {
-        let expected = if lo == hi { lo.to_string() } else if hi == ANY { format!("at least {lo}") } else { format!("{lo} to {hi}") };
+        let expected = if lo == hi {
+            lo.to_string()
+        } else if hi == ANY {
+            format!("at least {lo}")
+        } else {
+            format!("{lo} to {hi}")
+        };
         return invalid(format!("{name}() takes {expected} arguments, got {}", args.len()));
     }
     (def.lower)(l, args)
@@ -182,4 +188,3 @@ mod tests {
         assert_eq!(total, registry().len(), "a function is registered twice");
     }
 }
-

@@ -88,11 +88,7 @@ pub(super) const FUNCTIONS: &[FunctionDef] = &[
     },
     FunctionDef { name: "lower", arity: (1, 1), lower: |l, a| with_string(l, a, f::lower) },
     FunctionDef { name: "upper", arity: (1, 1), lower: |l, a| with_string(l, a, f::upper) },
-    FunctionDef {
-        name: "trim",
-        arity: (1, 1),
-        lower: |l, a| with_string(l, a, |s| f::regexp_replace(s, lit(r"^\s+|\s+$"), lit(""), Some(lit("g")))),
-    },
+    FunctionDef { name: "trim", arity: (1, 1), lower: |l, a| with_string(l, a, |s| f::regexp_replace(s, lit(r"^\s+|\s+$"), lit(""), Some(lit("g")))) },
     FunctionDef {
         name: "substring",
         arity: (1, 3),
@@ -127,10 +123,7 @@ pub(super) const FUNCTIONS: &[FunctionDef] = &[
             let s = string_arg(l, &a[0])?;
             let len = cast(f::character_length(s.clone()), DataType::Float64);
             let args = scalars(l, &a[1..])?;
-            let fix = |v: Expr| {
-                when(v.clone().lt(lit(0.0)), f::greatest(vec![len.clone() + v.clone(), lit(0.0)]))
-                    .otherwise(f::least(vec![v, len.clone()]))
-            };
+            let fix = |v: Expr| when(v.clone().lt(lit(0.0)), f::greatest(vec![len.clone() + v.clone(), lit(0.0)])).otherwise(f::least(vec![v, len.clone()]));
             let start = fix(args.first().map(js_int).unwrap_or(lit(0.0)))?;
             let end = match args.get(1) {
                 Some(t) => fix(js_int(t))?,
@@ -238,7 +231,9 @@ pub(super) const FUNCTIONS: &[FunctionDef] = &[
             };
             let align = args.get(1).and_then(|t| t.literal_str().map(str::to_string)).unwrap_or_default();
             let ellipsis = match args.get(2) {
-                Some(t) => t.literal_str().map(str::to_string).ok_or_else(|| crate::error::LowerError::Unsupported("truncate() with a computed ellipsis".into()))?,
+                Some(t) => {
+                    t.literal_str().map(str::to_string).ok_or_else(|| crate::error::LowerError::Unsupported("truncate() with a computed ellipsis".into()))?
+                }
                 None => "\u{2026}".to_string(),
             };
             let s = t.expr.clone();
@@ -257,11 +252,7 @@ pub(super) const FUNCTIONS: &[FunctionDef] = &[
             scalar(Typed::string(keep_null.when(len.lt_eq(lit(length)), s).otherwise(cut)?))
         },
     },
-    FunctionDef {
-        name: "parseFloat",
-        arity: (1, 1),
-        lower: |l, a| scalar(Typed::number(udf::call("vl_parse_float", vec![string_arg(l, &a[0])?]))),
-    },
+    FunctionDef { name: "parseFloat", arity: (1, 1), lower: |l, a| scalar(Typed::number(udf::call("vl_parse_float", vec![string_arg(l, &a[0])?]))) },
     FunctionDef {
         name: "parseInt",
         arity: (1, 2),

@@ -93,16 +93,8 @@ pub(super) const FUNCTIONS: &[FunctionDef] = &[
     FunctionDef { name: "isString", arity: (1, 1), lower: |l, a| is_type(l, a, VType::String) },
     FunctionDef { name: "isBoolean", arity: (1, 1), lower: |l, a| is_type(l, a, VType::Boolean) },
     FunctionDef { name: "isDate", arity: (1, 1), lower: |l, a| is_type(l, a, VType::Date) },
-    FunctionDef {
-        name: "isArray",
-        arity: (1, 1),
-        lower: |l, a| bool_const(matches!(arg(l, a)?, Lowered::List(_))),
-    },
-    FunctionDef {
-        name: "isRegExp",
-        arity: (1, 1),
-        lower: |l, a| bool_const(matches!(arg(l, a)?, Lowered::Regex { .. })),
-    },
+    FunctionDef { name: "isArray", arity: (1, 1), lower: |l, a| bool_const(matches!(arg(l, a)?, Lowered::List(_))) },
+    FunctionDef { name: "isRegExp", arity: (1, 1), lower: |l, a| bool_const(matches!(arg(l, a)?, Lowered::Regex { .. })) },
     FunctionDef {
         name: "isObject",
         arity: (1, 1),

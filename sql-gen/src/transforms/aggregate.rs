@@ -49,14 +49,8 @@ fn lower(input: TransformInput) -> Result<Step> {
         aggregates.push((ROW.to_string(), min(col(ROW))));
     }
     let group_exprs: Vec<Expr> = groupby.iter().map(|g| crate::lower::column(&schema, g).map(|_| col(g))).collect::<Result<_>>()?;
-    let plan = LogicalPlanBuilder::from(input.plan)
-        .aggregate(group_exprs, aggregates.into_iter().map(|(a, e)| e.alias(a)))?
-        .build()?;
-    let plan = if guard_empty {
-        LogicalPlanBuilder::from(plan).filter(col(EMPTY_GUARD).gt(datafusion::logical_expr::lit(0_i64)))?.build()?
-    } else {
-        plan
-    };
+    let plan = LogicalPlanBuilder::from(input.plan).aggregate(group_exprs, aggregates.into_iter().map(|(a, e)| e.alias(a)))?.build()?;
+    let plan = if guard_empty { LogicalPlanBuilder::from(plan).filter(col(EMPTY_GUARD).gt(datafusion::logical_expr::lit(0_i64)))?.build()? } else { plan };
     let mut project: Vec<Expr> = groupby.iter().map(|g| col(g)).collect();
     project.extend(outputs.into_iter().map(|(n, e)| e.alias(n)));
     if ordered {

@@ -1,7 +1,7 @@
 //! `bin`: discretizes a numeric field into equal-width bins, with vega's exact step
 //! selection (maxbins, step, steps, minstep, divide, nice, span, anchor).
 
-use super::extent::{numeric_field, read_extent, extent_query};
+use super::extent::{extent_query, numeric_field, read_extent};
 use super::{Step, TransformDef, TransformInput};
 use crate::error::{invalid, Result};
 use crate::lowered::json_number;
@@ -148,17 +148,14 @@ fn finish(plan: LogicalPlan, out: Output, o: BinOptions) -> Result<Step> {
 }
 
 fn lower(input: TransformInput) -> Result<Step> {
-    input.params.only(&[
-        "field", "interval", "anchor", "maxbins", "base", "divide", "extent", "span", "step", "steps", "minstep", "nice", "name", "as", "signal",
-    ])?;
+    input
+        .params
+        .only(&["field", "interval", "anchor", "maxbins", "base", "divide", "extent", "span", "step", "steps", "minstep", "nice", "name", "as", "signal"])?;
     let p = &input.params;
     let field = p.required_field("field")?;
     let as_ = p.strings("as")?;
     let out = Output {
-        as_: [
-            as_.first().cloned().flatten().unwrap_or("bin0".into()),
-            as_.get(1).cloned().flatten().unwrap_or("bin1".into()),
-        ],
+        as_: [as_.first().cloned().flatten().unwrap_or("bin0".into()), as_.get(1).cloned().flatten().unwrap_or("bin1".into())],
         field,
         interval: p.boolean("interval")?.unwrap_or(true),
         name: p.string("name")?,

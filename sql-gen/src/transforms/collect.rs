@@ -4,9 +4,9 @@ use super::sort::sort_param;
 use super::{Step, TransformDef, TransformInput, ROW};
 use crate::error::Result;
 use crate::plan::{col, has_column, with_window_columns};
+use datafusion::arrow::datatypes::DataType;
 use datafusion::functions_window::expr_fn::row_number;
 use datafusion::logical_expr::{cast, ExprFunctionExt, LogicalPlanBuilder};
-use datafusion::arrow::datatypes::DataType;
 
 fn lower(input: TransformInput) -> Result<Step> {
     input.params.only(&["sort"])?;

@@ -1,10 +1,10 @@
 //! `extent`: the [min, max] of a field's numeric values, as a signal.
 
 use super::{Step, TransformDef, TransformInput};
+use crate::coerce::to_number;
 use crate::error::Result;
 use crate::lower::column;
 use crate::lowered::json_number;
-use crate::coerce::to_number;
 use crate::vtype::VType;
 use datafusion::arrow::array::{Array, AsArray};
 use datafusion::arrow::datatypes::Float64Type;
@@ -20,8 +20,10 @@ pub(crate) fn numeric_field(schema: &DFSchema, field: &str) -> Result<Expr> {
     let t = column(schema, field)?;
     Ok(match t.ty {
         VType::Number | VType::Date => t.expr,
-        VType::String => datafusion::logical_expr::when(t.expr.clone().is_null().or(t.expr.clone().eq(lit(""))), lit(datafusion::common::ScalarValue::Float64(None)))
-            .otherwise(to_number(&t))?,
+        VType::String => {
+            datafusion::logical_expr::when(t.expr.clone().is_null().or(t.expr.clone().eq(lit(""))), lit(datafusion::common::ScalarValue::Float64(None)))
+                .otherwise(to_number(&t))?
+        }
         _ => datafusion::logical_expr::when(t.expr.clone().is_null(), lit(datafusion::common::ScalarValue::Float64(None))).otherwise(to_number(&t))?,
     })
 }
@@ -30,9 +32,7 @@ pub(crate) fn numeric_field(schema: &DFSchema, field: &str) -> Result<Expr> {
 pub(crate) fn extent_query(plan: &LogicalPlan, field: &str) -> Result<LogicalPlan> {
     let v = numeric_field(plan.schema(), field)?;
     let valid = datafusion::logical_expr::when(isnan(v.clone()), lit(datafusion::common::ScalarValue::Float64(None))).otherwise(v)?;
-    Ok(LogicalPlanBuilder::from(plan.clone())
-        .aggregate(Vec::<Expr>::new(), vec![min(valid.clone()).alias("lo"), max(valid).alias("hi")])?
-        .build()?)
+    Ok(LogicalPlanBuilder::from(plan.clone()).aggregate(Vec::<Expr>::new(), vec![min(valid.clone()).alias("lo"), max(valid).alias("hi")])?.build()?)
 }
 
 /// Reads [min, max] from the extent query's result; infinite or empty extents are

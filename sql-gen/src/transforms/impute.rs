@@ -102,10 +102,8 @@ fn lower(input: TransformInput) -> Result<Step> {
     }
 
     // (group, key) pairs that no input row has.
-    let present = LogicalPlanBuilder::from(plan.clone())
-        .aggregate(groupby.iter().map(|g| col(g)).chain([col(&key)]), Vec::<Expr>::new())?
-        .alias("p")?
-        .build()?;
+    let present =
+        LogicalPlanBuilder::from(plan.clone()).aggregate(groupby.iter().map(|g| col(g)).chain([col(&key)]), Vec::<Expr>::new())?.alias("p")?.build()?;
     let mut left_keys: Vec<Column> = groupby.iter().map(|g| qualified("g", g)).collect();
     left_keys.push(qualified("k", &key));
     let mut right_keys: Vec<Column> = groupby.iter().map(|g| qualified("p", g)).collect();

@@ -45,7 +45,8 @@ fn lower(input: TransformInput) -> Result<Step> {
         value_types.push(column(secondary.schema(), v)?.ty);
     }
     // One row per key: the last one, as vega's Map keeps it.
-    let mut aggs: Vec<Expr> = values.iter().enumerate().map(|(j, v)| first_value(col(v), vec![col(ROW).sort(false, false)]).alias(format!("__vl_v{j}"))).collect();
+    let mut aggs: Vec<Expr> =
+        values.iter().enumerate().map(|(j, v)| first_value(col(v), vec![col(ROW).sort(false, false)]).alias(format!("__vl_v{j}"))).collect();
     // Marks a match (the key itself may be null).
     aggs.push(datafusion::functions_aggregate::expr_fn::count(datafusion::logical_expr::lit(1)).alias("__vl_hit"));
     let index = LogicalPlanBuilder::from(secondary).aggregate(vec![col(&key).alias("__vl_key")], aggs)?.build()?;

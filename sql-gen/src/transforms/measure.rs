@@ -5,7 +5,6 @@
 //! numeric ops see only valid values, coerced with `+v`, and give null (vega's
 //! `undefined`) when there are none.
 
-use std::ops::Not;
 use crate::coerce::to_number;
 use crate::error::{unsupported, Result};
 use crate::lower::column;
@@ -18,6 +17,7 @@ use datafusion::functions::expr_fn::{isnan, sqrt};
 use datafusion::functions_aggregate::expr_fn as agg;
 use datafusion::logical_expr::expr::{AggregateFunction, WindowFunction};
 use datafusion::logical_expr::{cast, lit, when, Expr, ExprFunctionExt, SortExpr, WindowFrame};
+use std::ops::Not;
 
 /// The default output name of a measure: `op_field`, or `op` without a field.
 pub fn measure_name(op: &str, field: Option<&str>) -> String {
@@ -110,10 +110,7 @@ pub fn measure(schema: &DFSchema, op: &str, field: Option<&str>, id: usize, arit
         "distinct" => {
             // vega counts distinct String(v), null included as one more value.
             let nulls = agg::max(when(v.raw.clone().is_null(), lit(1.0)).otherwise(lit(0.0))?);
-            Measure {
-                output: as_f64(col(&a("d"))) + col(&a("n")),
-                aggregates: vec![(a("d"), agg::count_distinct(v.raw)), (a("n"), nulls)],
-            }
+            Measure { output: as_f64(col(&a("d"))) + col(&a("n")), aggregates: vec![(a("d"), agg::count_distinct(v.raw)), (a("n"), nulls)] }
         }
         "sum" => single(agg::sum(v.number)),
         "mean" | "average" => single(agg::avg(v.number)),

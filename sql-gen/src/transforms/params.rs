@@ -163,11 +163,7 @@ impl<'a> Params<'a> {
 
     /// A list of field references; nulls are kept (aggregate's `count` has none).
     pub fn fields(&self, name: &str) -> Result<Vec<Option<String>>> {
-        self.list(name)?
-            .iter()
-            .map(|v| if v.is_null() { Ok(None) } else { field_ref(v).map(Some) })
-            .collect::<Result<_>>()
-            .map_err(|e| e.at(name))
+        self.list(name)?.iter().map(|v| if v.is_null() { Ok(None) } else { field_ref(v).map(Some) }).collect::<Result<_>>().map_err(|e| e.at(name))
     }
 }
 

@@ -69,8 +69,12 @@ fn lower(input: TransformInput) -> Result<Step> {
             for (i, (cell, out)) in names.iter().enumerate() {
                 let m = if op == "count" {
                     // vega's `__count__`: matching rows whose value is not NaN.
-                    let c = datafusion::functions_aggregate::expr_fn::count(when(isnan(col(cell)).is_false(), lit(1)).otherwise(lit(ScalarValue::Int32(None)))?);
-                    super::measure::Measure { aggregates: vec![(format!("__vl_m{i}_c"), c)], output: datafusion::logical_expr::cast(col(&format!("__vl_m{i}_c")), datafusion::arrow::datatypes::DataType::Float64) }
+                    let c =
+                        datafusion::functions_aggregate::expr_fn::count(when(isnan(col(cell)).is_false(), lit(1)).otherwise(lit(ScalarValue::Int32(None)))?);
+                    super::measure::Measure {
+                        aggregates: vec![(format!("__vl_m{i}_c"), c)],
+                        output: datafusion::logical_expr::cast(col(&format!("__vl_m{i}_c")), datafusion::arrow::datatypes::DataType::Float64),
+                    }
                 } else {
                     measure(&schema, &op, Some(cell), i, Arithmetic::Sequential)?
                 };
@@ -82,9 +86,8 @@ fn lower(input: TransformInput) -> Result<Step> {
             if ordered {
                 aggregates.push((super::ROW.to_string(), datafusion::functions_aggregate::expr_fn::min(col(super::ROW))));
             }
-            let plan = LogicalPlanBuilder::from(with_cells)
-                .aggregate(groupby.iter().map(|g| col(g)), aggregates.into_iter().map(|(a, e)| e.alias(a)))?
-                .build()?;
+            let plan =
+                LogicalPlanBuilder::from(with_cells).aggregate(groupby.iter().map(|g| col(g)), aggregates.into_iter().map(|(a, e)| e.alias(a)))?.build()?;
             let mut project: Vec<Expr> = groupby.iter().map(|g| col(g)).collect();
             project.extend(outputs);
             if ordered {

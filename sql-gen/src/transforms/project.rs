@@ -17,11 +17,8 @@ fn lower(input: TransformInput) -> Result<Step> {
     for (i, f) in fields.iter().enumerate() {
         let name = names.get(i).cloned().flatten().unwrap_or_else(|| f.clone());
         // A missing field projects to undefined (null).
-        let e = if schema.field_with_unqualified_name(f).is_ok() {
-            col(f)
-        } else {
-            datafusion::logical_expr::lit(datafusion::common::ScalarValue::Float64(None))
-        };
+        let e =
+            if schema.field_with_unqualified_name(f).is_ok() { col(f) } else { datafusion::logical_expr::lit(datafusion::common::ScalarValue::Float64(None)) };
         exprs.push(e.alias(name));
     }
     if has_column(&input.plan, ROW) {

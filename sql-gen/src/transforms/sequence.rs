@@ -15,16 +15,12 @@ fn lower(input: TransformInput) -> Result<Step> {
     let name = p.string("as")?.unwrap_or("data".into());
     let values = d3_range(start, stop, step);
     if values.is_empty() {
-        let empty = LogicalPlanBuilder::values(vec![vec![lit(0.0).alias(&name), lit(0_i64).alias(ROW)]])?
-            .filter(lit(false))?
-            .build()?;
+        let empty = LogicalPlanBuilder::values(vec![vec![lit(0.0).alias(&name), lit(0_i64).alias(ROW)]])?.filter(lit(false))?.build()?;
         return Step::plan(empty);
     }
     let rows = values.iter().enumerate().map(|(i, v)| vec![lit(*v), lit(i as i64)]).collect();
     let plan = LogicalPlanBuilder::values(rows)?.build()?;
-    let plan = LogicalPlanBuilder::from(plan)
-        .project(vec![crate::plan::col("column1").alias(&name), crate::plan::col("column2").alias(ROW)])?
-        .build()?;
+    let plan = LogicalPlanBuilder::from(plan).project(vec![crate::plan::col("column1").alias(&name), crate::plan::col("column2").alias(ROW)])?.build()?;
     Step::plan(plan)
 }
 

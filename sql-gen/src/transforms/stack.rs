@@ -13,11 +13,7 @@ use datafusion::functions_aggregate::expr_fn::{max, sum};
 use datafusion::logical_expr::{lit, when, Expr, LogicalPlan, LogicalPlanBuilder, SortExpr, WindowFrame, WindowFrameBound, WindowFrameUnits};
 
 fn running(v: Expr, partition: &[Expr], order: &[SortExpr], include_current: bool) -> Result<Expr> {
-    let end = if include_current {
-        WindowFrameBound::CurrentRow
-    } else {
-        WindowFrameBound::Preceding(ScalarValue::UInt64(Some(1)))
-    };
+    let end = if include_current { WindowFrameBound::CurrentRow } else { WindowFrameBound::Preceding(ScalarValue::UInt64(Some(1))) };
     let frame = WindowFrame::new_bounds(WindowFrameUnits::Rows, WindowFrameBound::Preceding(ScalarValue::UInt64(None)), end);
     let e = window_of(&sum(v), partition, order, Some(frame))?;
     Ok(coalesce(vec![e, lit(0.0)]))
@@ -48,14 +44,7 @@ fn lower(input: TransformInput) -> Result<Step> {
     let y0 = as_.first().cloned().flatten().unwrap_or("y0".into());
     let y1 = as_.get(1).cloned().flatten().unwrap_or("y1".into());
     let offset = p.string("offset")?.unwrap_or_else(|| "zero".into());
-    let stack = Stack {
-        value,
-        partition,
-        order,
-        y0,
-        y1,
-        offset,
-    };
+    let stack = Stack { value, partition, order, y0, y1, offset };
     if crate::plan::has_column(&input.plan, super::ROW) {
         return stack.plan(input.plan);
     }
@@ -73,10 +62,7 @@ fn lower(input: TransformInput) -> Result<Step> {
         resume: Box::new(move |batches, _| {
             use datafusion::arrow::array::{Array, AsArray};
             use datafusion::arrow::datatypes::Int64Type;
-            let most = batches
-                .iter()
-                .find(|b| b.num_rows() > 0)
-                .map(|b| b.column(0).as_primitive::<Int64Type>().clone());
+            let most = batches.iter().find(|b| b.num_rows() > 0).map(|b| b.column(0).as_primitive::<Int64Type>().clone());
             if most.is_some_and(|m| m.is_valid(0) && m.value(0) > 1) {
                 return unsupported("stack over rows that tie on the sort keys, from a source without a known row order");
             }
@@ -97,14 +83,7 @@ struct Stack {
 
 impl Stack {
     fn plan(self, plan: LogicalPlan) -> Result<Step> {
-        let Stack {
-            value,
-            partition,
-            order,
-            y0,
-            y1,
-            offset,
-        } = self;
+        let Stack { value, partition, order, y0, y1, offset } = self;
         let input_plan = plan;
         let (e0, e1) = match offset.as_str() {
             "zero" => {
@@ -138,10 +117,7 @@ impl Stack {
                 let a = abs(value);
                 let total = group_total(a.clone(), &partition)?;
                 let scale = lit(1.0) / total;
-                (
-                    scale.clone() * running(a.clone(), &partition, &order, false)?,
-                    scale * running(a, &partition, &order, true)?,
-                )
+                (scale.clone() * running(a.clone(), &partition, &order, false)?, scale * running(a, &partition, &order, true)?)
             }
             other => return invalid(format!("unknown stack offset '{other}'")),
         };
