@@ -161,7 +161,7 @@ vg("filter_mix", [MIX_SOURCE] + [
 ])
 
 # --- aggregate --------------------------------------------------------------
-ALL_OPS = ["count", "valid", "missing", "distinct", "sum", "mean", "average", "variance", "variancep", "stdev", "stdevp",
+ALL_OPS = ["count", "valid", "missing", "distinct", "sum", "product", "mean", "average", "variance", "variancep", "stdev", "stdevp",
            "stderr", "median", "q1", "q3", "min", "max"]
 vg("aggregate_all_ops", [CARS, {"name": "by_origin", "source": "cars", "transform": [
     {"type": "aggregate", "groupby": ["Origin"], "ops": ALL_OPS, "fields": ["Horsepower"] * len(ALL_OPS)}]},
@@ -398,6 +398,13 @@ vg("parquet_pipeline", [PQ,
     {"name": "numbered", "source": "flights", "transform": [{"type": "window", "sort": {"field": "delay"}, "ops": ["row_number"]}]},
     {"name": "filtered", "source": "flights", "transform": [{"type": "filter", "expr": "datum.origin === 'LAX' && hours(datum.date) < 9"}]}],
    meta={"timezone": "America/Los_Angeles"})
+
+vg("timeunit_without_units", [WEATHER, {"name": "t", "source": "w", "transform": [{"type": "timeunit", "field": "date", "maxbins": 20}]}])
+vg("window_prev_next", [MIX_SOURCE, {"name": "prev", "source": "src", "transform": [{"type": "window", "ops": ["prev_value"], "fields": ["a"]}]},
+                        {"name": "next", "source": "src", "transform": [{"type": "window", "ops": ["next_value"], "fields": ["a"]}]}])
+vl("vl_point_selection_ids", {"data": {"url": "data/cars.json"}, "params": [{"name": "pick", "select": "point"}], "transform": [{"filter": {"param": "pick"}}], "mark": "point",
+                              "encoding": {"x": {"field": "Horsepower", "type": "quantitative"}, "y": {"field": "Miles_per_Gallon", "type": "quantitative"}}},
+   meta={"store": {"pick_store": [{"unit": "", "_vgsid_": 3}, {"unit": "", "_vgsid_": 17}]}})
 
 # --- loading ------------------------------------------------------------------
 vg("load_csv_auto", [{"name": "w", "url": "data/seattle-weather.csv", "format": {"type": "csv", "parse": "auto"}}])

@@ -18,6 +18,7 @@ use std::sync::{Arc, OnceLock};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Moment {
     Sum,
+    Product,
     Mean,
     Variance,
     VarianceP,
@@ -34,6 +35,7 @@ impl Moment {
     pub fn from_op(op: &str) -> Option<Moment> {
         Some(match op {
             "sum" => Moment::Sum,
+            "product" => Moment::Product,
             "mean" | "average" => Moment::Mean,
             "variance" => Moment::Variance,
             "variancep" => Moment::VarianceP,
@@ -50,6 +52,7 @@ impl Moment {
     fn name(self) -> &'static str {
         match self {
             Moment::Sum => "vl_sum",
+            Moment::Product => "vl_product",
             Moment::Mean => "vl_mean",
             Moment::Variance => "vl_variance",
             Moment::VarianceP => "vl_variancep",
@@ -73,10 +76,11 @@ impl Moment {
         if let Some(p) = p {
             return quantile(values, p);
         }
-        let (mut valid, mut sum, mut mean, mut dev) = (0.0_f64, 0.0_f64, 0.0_f64, 0.0_f64);
+        let (mut valid, mut sum, mut mean, mut dev, mut product) = (0.0_f64, 0.0_f64, 0.0_f64, 0.0_f64, 1.0_f64);
         for &v in values {
             valid += 1.0;
             sum += v;
+            product *= v;
             let mean_d = v - mean;
             mean += mean_d / valid;
             dev += mean_d * (v - mean);
@@ -84,6 +88,7 @@ impl Moment {
         let dev = dev.max(0.0);
         match self {
             Moment::Sum => (valid > 0.0).then_some(sum),
+            Moment::Product => (valid > 0.0).then_some(product),
             Moment::Mean => (valid > 0.0).then_some(mean),
             Moment::Variance => (valid > 1.0).then(|| dev / (valid - 1.0)),
             Moment::VarianceP => (valid > 0.0).then(|| dev / valid),
@@ -192,13 +197,25 @@ impl Accumulator for MomentAccumulator {
 fn registry() -> &'static Vec<Arc<AggregateUDF>> {
     static UDAFS: OnceLock<Vec<Arc<AggregateUDF>>> = OnceLock::new();
     UDAFS.get_or_init(|| {
-        [Moment::Sum, Moment::Mean, Moment::Variance, Moment::VarianceP, Moment::Stdev, Moment::StdevP, Moment::Stderr, Moment::Q1, Moment::Median, Moment::Q3]
-            .into_iter()
-            .map(|moment| {
-                let signature = Signature::exact(vec![DataType::Float64, DataType::Int64], Volatility::Immutable);
-                Arc::new(AggregateUDF::from(VegaMoment { moment, signature }))
-            })
-            .collect()
+        [
+            Moment::Sum,
+            Moment::Product,
+            Moment::Mean,
+            Moment::Variance,
+            Moment::VarianceP,
+            Moment::Stdev,
+            Moment::StdevP,
+            Moment::Stderr,
+            Moment::Q1,
+            Moment::Median,
+            Moment::Q3,
+        ]
+        .into_iter()
+        .map(|moment| {
+            let signature = Signature::exact(vec![DataType::Float64, DataType::Int64], Volatility::Immutable);
+            Arc::new(AggregateUDF::from(VegaMoment { moment, signature }))
+        })
+        .collect()
     })
 }
 

@@ -133,7 +133,9 @@ pub fn measure(schema: &DFSchema, op: &str, field: Option<&str>, id: usize, arit
         }
         "values" | "argmin" | "argmax" => return unsupported(format!("aggregate op '{op}' returns objects; evaluated on the client")),
         "ci0" | "ci1" => return unsupported(format!("aggregate op '{op}' is a random bootstrap; evaluated on the client")),
-        "product" | "exponential" | "exponentialb" => return unsupported(format!("aggregate op '{op}'")),
+        // No engine has vega's product: always the replayed loop.
+        "product" => single(crate::udaf::call(crate::udaf::Moment::Product, v.number, row_of(schema))),
+        "exponential" | "exponentialb" => return unsupported(format!("aggregate op '{op}'")),
         other => return crate::error::invalid(format!("unknown aggregate op '{other}'")),
     })
 }
