@@ -30,7 +30,7 @@ pub fn to_number(v: &Typed) -> Expr {
 pub fn to_string(v: &Typed) -> Result<Expr> {
     Ok(match v.ty {
         VType::String => coalesce(vec![v.expr.clone(), lit("null")]),
-        VType::Number => udf::call("vl_to_string", vec![coalesce(vec![v.expr.clone(), lit(f64::NAN)])]).pipe(|e| null_as(v, e, "null")),
+        VType::Number => null_as(v, udf::call("vl_to_string", vec![coalesce(vec![v.expr.clone(), lit(f64::NAN)])]), "null"),
         VType::Boolean => when(v.expr.clone().is_null(), lit("null")).when(v.expr.clone(), lit("true")).otherwise(lit("false"))?,
         VType::Null => lit("null"),
         VType::Date => return unsupported("converting a date to a string (Date.toString) is evaluated on the client"),
@@ -44,13 +44,6 @@ fn null_as(v: &Typed, e: Expr, text: &str) -> Expr {
     }
     when(v.expr.clone().is_null(), lit(text)).otherwise(e).expect("valid CASE")
 }
-
-trait Pipe: Sized {
-    fn pipe<T>(self, f: impl FnOnce(Self) -> T) -> T {
-        f(self)
-    }
-}
-impl Pipe for Expr {}
 
 /// JavaScript truthiness as a non-null boolean.
 pub fn truthy(v: &Typed) -> Expr {

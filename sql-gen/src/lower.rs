@@ -124,10 +124,11 @@ impl Lowerer<'_> {
                 LowerError::Invalid(m) if !m.contains(callee.as_str()) => LowerError::Invalid(format!("{callee}(): {m}")),
                 other => other,
             })?,
-            ExprKind::Unary { op: UnaryOp::Neg, arg } if matches!(arg.kind, ExprKind::Number(_)) => {
-                let ExprKind::Number(n) = arg.kind else { unreachable!() };
-                Lowered::Scalar(Typed::number(lit(-n)))
-            }
+            // `-5` is a constant (array literals of constants stay constant).
+            ExprKind::Unary { op: UnaryOp::Neg, arg } if matches!(arg.kind, ExprKind::Number(_)) => match arg.kind {
+                ExprKind::Number(n) => Lowered::Scalar(Typed::number(lit(-n))),
+                _ => unreachable!("guarded by the match arm"),
+            },
             ExprKind::Unary { op, arg } => {
                 let v = self.scalar(arg)?;
                 Lowered::Scalar(match op {

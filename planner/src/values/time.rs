@@ -80,6 +80,9 @@ impl Zone {
 
     /// The calendar fields of `ms`, or `None` for an invalid date.
     pub fn fields(&self, ms: f64) -> Option<Fields> {
+        if *self == Zone::Utc {
+            return utc_fields(ms);
+        }
         let t = self.wall_clock(ms)?;
         Some(Fields {
             year: t.year(),
@@ -111,10 +114,10 @@ impl Zone {
         let [y, m, d, h, mi, s, ms] = parts.map(f64::trunc);
         let year = y + (m / 12.0).floor();
         let month = m.rem_euclid(12.0);
-        let Some(first) = (year.abs() < 400_000.0).then(|| NaiveDate::from_ymd_opt(year as i32, month as u32 + 1, 1)).flatten() else {
+        if year.abs() >= 400_000.0 {
             return f64::NAN;
-        };
-        let days = first.signed_duration_since(NaiveDate::from_ymd_opt(1970, 1, 1).unwrap()).num_days() as f64 + d - 1.0;
+        }
+        let days = days_from_civil(year as i64, month as u32 + 1, 1) as f64 + d - 1.0;
         let local = days * MS_PER_DAY + h * 3_600_000.0 + mi * 60_000.0 + s * 1000.0 + ms;
         let t = self.local_to_utc(local);
         if t.abs() > 8.64e15 {
@@ -169,6 +172,53 @@ impl Zone {
             monday.day() as i64 - 31
         }
     }
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (month 1-12); Howard
+/// Hinnant's algorithm, exact for every representable date.
+fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m as i64 + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d as i64 - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// The date (year, month 1-12, day) of a day count since 1970-01-01.
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (if m <= 2 { yoe + era * 400 + 1 } else { yoe + era * 400 }, m, d)
+}
+
+/// UTC calendar fields by arithmetic (the hot path of UTC time units).
+fn utc_fields(ms: f64) -> Option<Fields> {
+    if !ms.is_finite() || ms.abs() > 8.64e15 {
+        return None;
+    }
+    let ms = ms as i64;
+    let days = ms.div_euclid(86_400_000);
+    let in_day = ms.rem_euclid(86_400_000);
+    let (y, m, d) = civil_from_days(days);
+    Some(Fields {
+        year: y as i32,
+        month: m - 1,
+        date: d,
+        day: (days + 4).rem_euclid(7) as u32,
+        hours: (in_day / 3_600_000) as u32,
+        minutes: (in_day / 60_000 % 60) as u32,
+        seconds: (in_day / 1000 % 60) as u32,
+        milliseconds: (in_day % 1000) as u32,
+        ordinal0: (days - days_from_civil(y, 1, 1)) as u32,
+    })
 }
 
 /// vega-time's units, in vega's canonical order.
@@ -378,6 +428,23 @@ mod tests {
         assert_eq!(ny().make(2024.0, 2.0, 10.0, 2.0, 30.0, 0.0, 0.0), 1710055800000.0);
         // Overlap: 01:30 on 2024-11-03 is the first (EDT) occurrence, 05:30Z.
         assert_eq!(ny().make(2024.0, 10.0, 3.0, 1.0, 30.0, 0.0, 0.0), 1730611800000.0);
+    }
+
+    #[test]
+    fn utc_arithmetic_agrees_with_chrono() {
+        let chrono_fields = |ms: f64| {
+            let t = naive_from_ms(ms).unwrap();
+            (t.year(), t.month0(), t.day(), t.weekday().num_days_from_sunday(), t.hour(), t.minute(), t.second(), t.ordinal0())
+        };
+        for ms in [0.0, -1.0, 951782400000.0, -62135596800001.0, 4102444799999.0, 1709164800123.0, -86400000.0 * 365.0 * 300.0] {
+            let f = utc_fields(ms).unwrap();
+            assert_eq!((f.year, f.month, f.date, f.day, f.hours, f.minutes, f.seconds, f.ordinal0), chrono_fields(ms), "{ms}");
+        }
+        for (y, m, d) in [(1970, 1, 1), (2000, 2, 29), (1600, 3, 1), (-44, 3, 15), (2400, 12, 31)] {
+            let expected = NaiveDate::from_ymd_opt(y as i32, m, d).unwrap().signed_duration_since(NaiveDate::from_ymd_opt(1970, 1, 1).unwrap()).num_days();
+            assert_eq!(days_from_civil(y, m, d), expected);
+            assert_eq!(civil_from_days(expected), (y, m, d));
+        }
     }
 
     #[test]
