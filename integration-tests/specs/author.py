@@ -406,6 +406,13 @@ vl("vl_point_selection_ids", {"data": {"url": "data/cars.json"}, "params": [{"na
                               "encoding": {"x": {"field": "Horsepower", "type": "quantitative"}, "y": {"field": "Miles_per_Gallon", "type": "quantitative"}}},
    meta={"store": {"pick_store": [{"unit": "", "_vgsid_": 3}, {"unit": "", "_vgsid_": 17}]}})
 
+vg("regression_cases", [CARS] + [
+    {"name": m, "source": "cars", "transform": [{"type": "regression", "x": "Horsepower", "y": "Miles_per_Gallon", "method": m}]}
+    for m in ["constant", "linear", "log", "exp", "pow", "quad"]] + [
+    {"name": "grouped_extent", "source": "cars", "transform": [{"type": "regression", "x": "Weight_in_lbs", "y": "Acceleration", "groupby": ["Origin"], "extent": [1500, 5000], "as": ["w", "a"]}]},
+    {"name": "poly", "source": "cars", "transform": [{"type": "regression", "x": "Horsepower", "y": "Miles_per_Gallon", "method": "poly", "order": 3}]},
+    {"name": "params", "source": "cars", "transform": [{"type": "regression", "x": "Horsepower", "y": "Miles_per_Gallon", "params": True}]}])
+
 # --- loading ------------------------------------------------------------------
 vg("load_csv_auto", [{"name": "w", "url": "data/seattle-weather.csv", "format": {"type": "csv", "parse": "auto"}}])
 vg("load_csv_strings", [{"name": "w", "url": "data/seattle-weather.csv", "format": {"type": "csv"}},

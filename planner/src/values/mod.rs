@@ -9,5 +9,6 @@ pub const UNDEFINED_FIELD_METADATA: &str = "vegalake:undefined";
 pub mod d3time;
 pub mod date_parse;
 pub mod number;
+pub mod regression;
 pub mod statistics;
 pub mod time;

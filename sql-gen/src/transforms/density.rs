@@ -102,11 +102,11 @@ fn lower_kde(
         return unsupported("kde of a field that is not always a number or null");
     }
     let bandwidth = number(def, "bandwidth", 0.0)?;
-    let query = values_query(&plan, &[], col(&field))?;
+    let query = values_query(&plan, &[], vec![col(&field)])?;
     Ok(Step::Query {
         query,
         resume: Box::new(move |batches, _| {
-            let values: Vec<Option<f64>> = read_groups(&batches, 0)?.into_iter().flat_map(|g| g.values).collect();
+            let values: Vec<Option<f64>> = read_groups(&batches, 0)?.into_iter().flat_map(|mut g| g.columns.remove(0)).collect();
             let (support, bw) = group_kde(&values, bandwidth);
             let kde = Kde { support: &support, bandwidth: bw };
             let domain = given_extent.or_else(|| extent(values.iter().flatten().copied())).unwrap_or([f64::NAN, f64::NAN]);

@@ -13,24 +13,30 @@ use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::common::ScalarValue;
 use datafusion::logical_expr::{cast, lit, Expr, LogicalPlan, LogicalPlanBuilder};
 
-/// One group: its groupby values and its field values in input order (`None`: null).
+/// One group: its groupby values and, per fetched value column, the values in input
+/// order (`None`: null).
 pub struct Group {
     pub dims: Vec<ScalarValue>,
-    pub values: Vec<Option<f64>>,
+    pub columns: Vec<Vec<Option<f64>>>,
 }
 
 impl Group {
-    /// The valid numbers (not null, not NaN).
+    /// The first value column.
+    pub fn values(&self) -> &[Option<f64>] {
+        &self.columns[0]
+    }
+
+    /// The valid numbers (not null, not NaN) of the first value column.
     pub fn valid(&self) -> Vec<f64> {
-        self.values.iter().flatten().copied().filter(|v| !v.is_nan()).collect()
+        self.values().iter().flatten().copied().filter(|v| !v.is_nan()).collect()
     }
 }
 
-/// The query returning the groupby columns and `value` (a Float64 expression), in
+/// The query returning the groupby columns and `values` (Float64 expressions), in
 /// input order where it is known.
-pub fn values_query(plan: &LogicalPlan, groupby: &[String], value: Expr) -> Result<LogicalPlan> {
+pub fn values_query(plan: &LogicalPlan, groupby: &[String], values: Vec<Expr>) -> Result<LogicalPlan> {
     let mut exprs: Vec<Expr> = groupby.iter().map(|g| col(g)).collect();
-    exprs.push(cast(value, DataType::Float64).alias("__vl_v"));
+    exprs.extend(values.into_iter().enumerate().map(|(i, v)| cast(v, DataType::Float64).alias(format!("__vl_v{i}"))));
     let mut query = LogicalPlanBuilder::from(plan.clone());
     if has_column(plan, ROW) {
         query = query.sort(vec![col(ROW).sort(true, true)])?;
@@ -42,13 +48,18 @@ pub fn values_query(plan: &LogicalPlan, groupby: &[String], value: Expr) -> Resu
 pub fn read_groups(batches: &[RecordBatch], n_groupby: usize) -> Result<Vec<Group>> {
     let mut groups: Vec<Group> = Vec::new();
     for b in batches {
-        let values = b.column(n_groupby).as_primitive::<Float64Type>();
+        let values: Vec<_> = (n_groupby..b.num_columns()).map(|c| b.column(c).as_primitive::<Float64Type>()).collect();
         for i in 0..b.num_rows() {
             let dims = (0..n_groupby).map(|g| ScalarValue::try_from_array(b.column(g), i)).collect::<datafusion::common::Result<Vec<_>>>()?;
-            let v = values.is_valid(i).then(|| values.value(i));
-            match groups.iter_mut().find(|g| g.dims == dims) {
-                Some(g) => g.values.push(v),
-                None => groups.push(Group { dims, values: vec![v] }),
+            let index = match groups.iter().position(|g| g.dims == dims) {
+                Some(k) => k,
+                None => {
+                    groups.push(Group { dims, columns: vec![Vec::new(); values.len()] });
+                    groups.len() - 1
+                }
+            };
+            for (column, array) in groups[index].columns.iter_mut().zip(&values) {
+                column.push(array.is_valid(i).then(|| array.value(i)));
             }
         }
     }

@@ -57,15 +57,15 @@ fn lower(input: TransformInput) -> Result<Step> {
     }
     let as_ = p.strings("as")?;
     let names = [as_.first().cloned().flatten().unwrap_or("value".into()), as_.get(1).cloned().flatten().unwrap_or("density".into())];
-    let query = values_query(&input.plan, &groupby, col(&field))?;
+    let query = values_query(&input.plan, &groupby, vec![col(&field)])?;
     Ok(Step::Query {
         query,
         resume: Box::new(move |batches, _| {
             let groups = read_groups(&batches, groupby.len())?;
-            let all_extent = extent(groups.iter().flat_map(|g| g.values.iter().flatten().copied()));
+            let all_extent = extent(groups.iter().flat_map(|g| g.values().iter().flatten().copied()));
             let mut rows = Rows::new(types);
             for g in &groups {
-                let (support, bw) = group_kde(&g.values, bandwidth);
+                let (support, bw) = group_kde(g.values(), bandwidth);
                 let kde = Kde { support: &support, bandwidth: bw };
                 let domain = match (&given_extent, shared) {
                     (Some(e), _) => [e[0], e[1]],

@@ -28,6 +28,7 @@ mod params;
 mod pivot;
 mod project;
 mod quantile;
+mod regression;
 mod sequence;
 mod sort;
 mod stack;
@@ -113,7 +114,6 @@ const CLIENT_ONLY: &[(&str, &str)] = &[
     ("dotbin", "not yet lowered"),
     ("flatten", "not yet lowered"),
     ("loess", "not yet lowered"),
-    ("regression", "not yet lowered"),
 ];
 
 fn registry() -> &'static HashMap<&'static str, TransformDef> {
@@ -136,6 +136,7 @@ fn registry() -> &'static HashMap<&'static str, TransformDef> {
             pivot::DEF,
             project::DEF,
             quantile::DEF,
+            regression::DEF,
             sequence::DEF,
             stack::DEF,
             timeunit::DEF,

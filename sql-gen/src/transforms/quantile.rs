@@ -19,14 +19,14 @@ fn lower(input: TransformInput) -> Result<Step> {
     let names = [as_.first().cloned().flatten().unwrap_or("prob".into()), as_.get(1).cloned().flatten().unwrap_or("value".into())];
     let types = group_types(&input.plan, &groupby)?;
     let value = super::extent::numeric_field(input.plan.schema(), &field)?;
-    let query = values_query(&input.plan, &groupby, value)?;
+    let query = values_query(&input.plan, &groupby, vec![value])?;
     Ok(Step::Query {
         query,
         resume: Box::new(move |batches, _| {
             let mut groups = read_groups(&batches, groupby.len())?;
             // Without groupby vega always has its one group, even when it is empty.
             if groupby.is_empty() && groups.is_empty() {
-                groups.push(Group { dims: Vec::new(), values: Vec::new() });
+                groups.push(Group { dims: Vec::new(), columns: vec![Vec::new()] });
             }
             let mut rows = Rows::new(types);
             for g in &groups {
