@@ -302,6 +302,8 @@ vg("window_frames", [CARS, {"name": "w", "source": "cars", "transform": [
          "fields": ["Weight_in_lbs", "Name", "Name", None], "sort": {"field": "Name"}}]},
     {"name": "peers", "source": "cars", "transform": [
         {"type": "window", "sort": {"field": "Cylinders"}, "frame": [-1, 1], "ops": ["sum"], "fields": ["Horsepower"]}]}])
+vg("window_rolling_unique_sort", [WEATHER, {"name": "rolling", "source": "w", "transform": [
+    {"type": "window", "sort": {"field": "date"}, "frame": [-3, 3], "ops": ["mean", "count", "first_value"], "fields": ["temp_max", None, "weather"]}]}])
 vg("window_input_order", [MIX_SOURCE, {"name": "w", "source": "src", "transform": [
     {"type": "window", "ops": ["row_number", "sum", "lag", "first_value"], "fields": [None, "a", "b", "b"]}]},
     {"name": "w2", "source": "src", "transform": [{"type": "window", "frame": [None, None], "ops": ["max", "count"], "fields": ["e e", None]}]}])

@@ -148,25 +148,68 @@ fn lower(input: TransformInput) -> Result<Step> {
     };
     let range = sorted && !p.boolean("ignorePeers")?.unwrap_or(false);
     let o = Ordering { partition, peers, stable, range, frame };
-
-    let ops = p.strings("ops")?;
-    let fields = p.fields("fields")?;
-    let params: Vec<Option<f64>> = p.list("params")?.iter().map(Json::as_f64).collect();
-    let names = p.strings("as")?;
-    let mut cols = Vec::new();
-    for (i, op) in ops.iter().enumerate() {
-        let Some(op) = op else { return invalid("window ops must be strings") };
-        // Without input order, rows tied on the sort keys have no defined order.
-        let tie_order_matters = !matches!(op.as_str(), "rank" | "dense_rank" | "percent_rank" | "cume_dist" | "ntile") && !(o.range && o.frame == (None, None));
-        if !has_row && tie_order_matters {
-            return unsupported(format!("window op '{op}' over a source without a known row order (ties would be in any order)"));
-        }
-        let field = fields.get(i).cloned().flatten();
-        let e = op_expr(&o, &schema, op, field.as_deref(), params.get(i).copied().flatten(), i).map_err(|e| e.at(&format!("ops[{i}]")))?;
-        let name = names.get(i).cloned().flatten().unwrap_or_else(|| measure_name(op, field.as_deref()));
-        cols.push((name, e));
+    let ops = WindowOps {
+        ops: p.strings("ops")?,
+        fields: p.fields("fields")?,
+        params: p.list("params")?.iter().map(Json::as_f64).collect(),
+        names: p.strings("as")?,
+        has_row,
+    };
+    let widened_offsets = range && !matches!(frame, (None, None) | (None, Some(0.0)) | (Some(0.0), None));
+    if !widened_offsets {
+        return ops.plan(input.plan, &o);
     }
-    Step::plan(with_window_columns(input.plan, cols)?)
+    // vega widens offset frames to whole groups of sort peers. Without ties on the
+    // sort keys there are no peers, and the rows frame is exact: ask the data.
+    let mut keys: Vec<Expr> = o.partition.clone();
+    keys.extend(o.peers.iter().map(|s| s.expr.clone()));
+    let query = datafusion::logical_expr::LogicalPlanBuilder::from(input.plan.clone())
+        .aggregate(keys, vec![datafusion::functions_aggregate::expr_fn::count(lit(1)).alias("n")])?
+        .aggregate(Vec::<Expr>::new(), vec![datafusion::functions_aggregate::expr_fn::max(col("n")).alias("most")])?
+        .build()?;
+    let plan = input.plan;
+    Ok(Step::Query {
+        query,
+        resume: Box::new(move |batches, _| {
+            use datafusion::arrow::array::{Array, AsArray};
+            let most = batches.iter().find(|b| b.num_rows() > 0).map(|b| b.column(0).as_primitive::<datafusion::arrow::datatypes::Int64Type>().clone());
+            if most.is_some_and(|m| m.is_valid(0) && m.value(0) > 1) {
+                return unsupported("a window frame with offsets widened to sort peers, over rows that tie on the sort keys");
+            }
+            ops.plan(plan, &Ordering { range: false, ..o })
+        }),
+    })
+}
+
+/// The window's operations, as given.
+struct WindowOps {
+    ops: Vec<Option<String>>,
+    fields: Vec<Option<String>>,
+    params: Vec<Option<f64>>,
+    names: Vec<Option<String>>,
+    has_row: bool,
+}
+
+impl WindowOps {
+    fn plan(&self, plan: datafusion::logical_expr::LogicalPlan, o: &Ordering) -> Result<Step> {
+        let schema = plan.schema().clone();
+        let mut cols = Vec::new();
+        for (i, op) in self.ops.iter().enumerate() {
+            let Some(op) = op else { return invalid("window ops must be strings") };
+            // Without input order, rows tied on the sort keys have no defined order.
+            let tie_order_matters =
+                !matches!(op.as_str(), "rank" | "dense_rank" | "percent_rank" | "cume_dist" | "ntile") && !(o.range && o.frame == (None, None));
+            if !self.has_row && tie_order_matters {
+                return unsupported(format!("window op '{op}' over a source without a known row order (ties would be in any order)"));
+            }
+            let field = self.fields.get(i).cloned().flatten();
+            let param = self.params.get(i).copied().flatten();
+            let e = op_expr(o, &schema, op, field.as_deref(), param, i).map_err(|e| e.at(&format!("ops[{i}]")))?;
+            let name = self.names.get(i).cloned().flatten().unwrap_or_else(|| measure_name(op, field.as_deref()));
+            cols.push((name, e));
+        }
+        Step::plan(with_window_columns(plan, cols)?)
+    }
 }
 
 pub(super) const DEF: TransformDef = TransformDef { name: "window", lower };
