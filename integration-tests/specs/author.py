@@ -415,6 +415,15 @@ vg("regression_cases", [CARS] + [
     {"name": "poly", "source": "cars", "transform": [{"type": "regression", "x": "Horsepower", "y": "Miles_per_Gallon", "method": "poly", "order": 3}]},
     {"name": "params", "source": "cars", "transform": [{"type": "regression", "x": "Horsepower", "y": "Miles_per_Gallon", "params": True}]}])
 
+vg("loess_cases", [CARS,
+    {"name": "default", "source": "cars", "transform": [{"type": "loess", "x": "Horsepower", "y": "Miles_per_Gallon"}]},
+    {"name": "grouped_narrow", "source": "cars", "transform": [{"type": "loess", "x": "Weight_in_lbs", "y": "Acceleration", "groupby": ["Origin"], "bandwidth": 0.1, "as": ["w", "a"]}]},
+    {"name": "repeated_x", "source": "cars", "transform": [{"type": "loess", "x": "Cylinders", "y": "Horsepower", "bandwidth": 0.5}]}])
+vl("vl_loess", {"data": {"url": "data/movies.json"}, "transform": [{"filter": "isValid(datum['Rotten Tomatoes Rating'])"}], "layer": [
+    {"mark": "point", "encoding": {"x": {"field": "Rotten Tomatoes Rating", "type": "quantitative"}, "y": {"field": "IMDB Rating", "type": "quantitative"}}},
+    {"mark": "line", "transform": [{"loess": "IMDB Rating", "on": "Rotten Tomatoes Rating"}],
+     "encoding": {"x": {"field": "Rotten Tomatoes Rating", "type": "quantitative"}, "y": {"field": "IMDB Rating", "type": "quantitative"}}}]})
+
 # --- loading ------------------------------------------------------------------
 vg("load_csv_auto", [{"name": "w", "url": "data/seattle-weather.csv", "format": {"type": "csv", "parse": "auto"}}])
 vg("load_csv_strings", [{"name": "w", "url": "data/seattle-weather.csv", "format": {"type": "csv"}},

@@ -111,3 +111,117 @@ pub fn fit(method: &str, points: &[(f64, f64)]) -> Option<Fit> {
     };
     Some(Fit { predict })
 }
+
+/// vega-statistics' `loess` (locally weighted regression with two robustness
+/// iterations) over the valid points; `bandwidth` is the fraction of nearest
+/// neighbours. Returns one (x, y) per distinct x, as vega does (including its way of
+/// averaging repeated x values).
+pub fn loess(points: &[(f64, f64)], bandwidth: f64) -> Vec<(f64, f64)> {
+    const MAX_ITERS: usize = 2;
+    const EPSILON: f64 = 1e-12;
+    // vega's `points(..., sort = true)`: a stable sort by x, then means, then centering.
+    let mut sorted = points.to_vec();
+    sorted.sort_by(|a, b| a.0.partial_cmp(&b.0).unwrap_or(std::cmp::Ordering::Equal));
+    let (centered, ux, uy) = centered(&sorted);
+    let xv: Vec<f64> = centered.iter().map(|p| p.0).collect();
+    let yv: Vec<f64> = centered.iter().map(|p| p.1).collect();
+    let n = xv.len();
+    if n == 0 {
+        return Vec::new();
+    }
+    let bw = 2.max((bandwidth * n as f64).trunc() as i64) as usize;
+    let mut yhat = vec![0.0; n];
+    let mut residuals = vec![0.0; n];
+    let mut robust = vec![1.0; n];
+    let x_at = |i: usize| xv.get(i).copied().unwrap_or(f64::NAN);
+    for iter in 0..=MAX_ITERS {
+        let mut interval = [0usize, bw - 1];
+        for i in 0..n {
+            let dx = xv[i];
+            let (i0, i1) = (interval[0], interval[1]);
+            let edge = if dx - x_at(i0) > x_at(i1) - dx { i0 } else { i1 };
+            let span = (x_at(edge) - dx).abs();
+            let denom = 1.0 / if span == 0.0 || span.is_nan() { 1.0 } else { span };
+            let (mut w_sum, mut x, mut y, mut xy, mut x2) = (0.0, 0.0, 0.0, 0.0, 0.0);
+            // With fewer points than neighbours, vega reads past the end (NaN).
+            for k in i0..=i1 {
+                let (xk, yk) = (x_at(k), yv.get(k).copied().unwrap_or(f64::NAN));
+                let w = tricube((dx - xk).abs() * denom) * robust[k];
+                let xkw = xk * w;
+                w_sum += w;
+                x += xkw;
+                y += yk * w;
+                xy += yk * xkw;
+                x2 += xk * xkw;
+            }
+            let (a, b) = ols(x / w_sum, y / w_sum, xy / w_sum, x2 / w_sum);
+            yhat[i] = a + b * dx;
+            residuals[i] = (yv[i] - yhat[i]).abs();
+            update_interval(&xv, i + 1, &mut interval);
+        }
+        if iter == MAX_ITERS {
+            break;
+        }
+        let mut r = residuals.clone();
+        r.sort_by(f64::total_cmp);
+        let median = super::statistics::quantile_sorted(&r, 0.5).unwrap_or(f64::NAN);
+        if median.abs() < EPSILON {
+            break;
+        }
+        for i in 0..n {
+            let arg = residuals[i] / (6.0 * median);
+            robust[i] = if arg >= 1.0 {
+                EPSILON
+            } else {
+                let w = 1.0 - arg * arg;
+                w * w
+            };
+        }
+    }
+    // vega's output: repeated x values fold into one point; its running update starts
+    // its divisor at 1, so the second value replaces the first.
+    let mut out: Vec<(f64, f64)> = Vec::new();
+    let mut count = 0.0;
+    for i in 0..n {
+        let v = xv[i] + ux;
+        match out.last_mut() {
+            Some(prev) if prev.0 == v => {
+                count += 1.0;
+                prev.1 += (yhat[i] - prev.1) / count;
+            }
+            _ => {
+                count = 0.0;
+                if let Some(prev) = out.last_mut() {
+                    prev.1 += uy;
+                }
+                out.push((v, yhat[i]));
+            }
+        }
+    }
+    if let Some(prev) = out.last_mut() {
+        prev.1 += uy;
+    }
+    out
+}
+
+fn tricube(x: f64) -> f64 {
+    let x = 1.0 - x * x * x;
+    x * x * x
+}
+
+fn update_interval(xv: &[f64], i: usize, interval: &mut [usize; 2]) {
+    let Some(&val) = xv.get(i) else { return };
+    let (mut left, mut right) = (interval[0], interval[1] + 1);
+    if right >= xv.len() {
+        return;
+    }
+    while i > left && xv[right] - val <= val - xv[left] {
+        left += 1;
+        interval[0] = left;
+        interval[1] = right;
+        right += 1;
+        if right >= xv.len() {
+            break;
+        }
+    }
+}

@@ -22,6 +22,7 @@ mod identifier;
 mod impute;
 mod joinaggregate;
 mod kde;
+mod loess;
 mod lookup;
 mod measure;
 mod params;
@@ -113,7 +114,6 @@ const CLIENT_ONLY: &[(&str, &str)] = &[
     ("countpattern", "not yet lowered"),
     ("dotbin", "not yet lowered"),
     ("flatten", "not yet lowered"),
-    ("loess", "not yet lowered"),
 ];
 
 fn registry() -> &'static HashMap<&'static str, TransformDef> {
@@ -132,6 +132,7 @@ fn registry() -> &'static HashMap<&'static str, TransformDef> {
             impute::DEF,
             joinaggregate::DEF,
             kde::DEF,
+            loess::DEF,
             lookup::DEF,
             pivot::DEF,
             project::DEF,
