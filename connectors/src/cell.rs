@@ -5,7 +5,20 @@ use datafusion::arrow::array::{Array, ArrayRef, BooleanBuilder, Float64Builder, 
 use datafusion::arrow::datatypes::{DataType, Field, Schema, TimeUnit};
 use datafusion::arrow::record_batch::RecordBatch;
 use std::sync::Arc;
-use vegalake_planner::values::UNDEFINED_FIELD_METADATA;
+use vegalake_planner::values::{JSON_FIELD_METADATA, UNDEFINED_FIELD_METADATA};
+
+/// A cell as JSON text (null stays null).
+fn cell_json(c: &Cell) -> Option<String> {
+    let v = match c {
+        Cell::Null => return None,
+        Cell::Num(v) => serde_json::Number::from_f64(*v).map_or(serde_json::Value::Null, serde_json::Value::Number),
+        Cell::Str(s) => serde_json::Value::String(s.clone()),
+        Cell::Bool(b) => serde_json::Value::Bool(*b),
+        Cell::Date(v) => serde_json::Value::from(*v),
+        Cell::Nested(v) => v.clone(),
+    };
+    Some(v.to_string())
+}
 
 /// One value after Vega's format parsing.
 #[derive(Debug, Clone, PartialEq)]
@@ -16,8 +29,8 @@ pub enum Cell {
     Bool(bool),
     /// A `Date`, as epoch ms (NaN: an invalid date).
     Date(f64),
-    /// An array or object: kept only to report the field as unsupported.
-    Nested,
+    /// An array or object, kept as it is.
+    Nested(serde_json::Value),
 }
 
 impl Cell {
@@ -27,7 +40,7 @@ impl Cell {
             serde_json::Value::Bool(b) => Cell::Bool(*b),
             serde_json::Value::Number(n) => Cell::Num(n.as_f64().unwrap_or(f64::NAN)),
             serde_json::Value::String(s) => Cell::Str(s.clone()),
-            _ => Cell::Nested,
+            other => Cell::Nested(other.clone()),
         }
     }
 
@@ -38,7 +51,7 @@ impl Cell {
             Cell::Str(_) => Some("string"),
             Cell::Bool(_) => Some("boolean"),
             Cell::Date(_) => Some("date"),
-            Cell::Nested => Some("object"),
+            Cell::Nested(_) => Some("object"),
         }
     }
 }
@@ -91,11 +104,18 @@ impl Table {
                     });
                     (DataType::Timestamp(TimeUnit::Millisecond, None), Arc::new(b.finish()))
                 }
-                ["object", ..] | [.., "object"] => {
-                    return Err(ConnectorError::Unsupported(format!("field '{name}' holds arrays or objects")));
+                kinds if kinds.contains(&"date") => {
+                    return Err(ConnectorError::Unsupported(format!("field '{name}' mixes dates with {} values", kinds.join(" and "))));
                 }
-                mixed => {
-                    return Err(ConnectorError::Unsupported(format!("field '{name}' mixes {} values", mixed.join(" and "))));
+                // Mixed types, arrays or objects: each value as JSON text, marked so
+                // that nothing computes on it and the output restores it.
+                _ => {
+                    let mut b = StringBuilder::new();
+                    cells.iter().for_each(|c| b.append_option(cell_json(c)));
+                    let field = Field::new(name, DataType::Utf8, true).with_metadata([(JSON_FIELD_METADATA.to_string(), "true".to_string())].into());
+                    fields.push(field);
+                    arrays.push(Arc::new(b.finish()));
+                    continue;
                 }
             };
             if cells.iter().any(|c| matches!(c, Cell::Date(v) if !v.is_finite())) {

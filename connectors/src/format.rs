@@ -43,7 +43,13 @@ fn rows_to_table(rows: Vec<Json>) -> Table {
 
 /// Reads JSON text (`format.property` selects a nested array).
 pub fn read_json(text: &str, format: &Map<String, Json>) -> Result<Table> {
-    let mut data: Json = serde_json::from_str(text).map_err(|e| ConnectorError::Invalid(format!("invalid JSON: {e}")))?;
+    let data: Json = serde_json::from_str(text).map_err(|e| ConnectorError::Invalid(format!("invalid JSON: {e}")))?;
+    json_values(data, format)
+}
+
+/// JSON data (a file's or inline `values`), with `format.property` selecting a
+/// nested array as vega does for both.
+pub fn json_values(mut data: Json, format: &Map<String, Json>) -> Result<Table> {
     if let Some(prop) = format.get("property").and_then(Json::as_str) {
         for part in prop.split('.') {
             data = data.get(part).cloned().unwrap_or(Json::Null);
@@ -95,14 +101,14 @@ fn to_num(c: &Cell) -> f64 {
         Cell::Str(s) => js_string_to_number(s),
         Cell::Bool(b) => f64::from(u8::from(*b)),
         Cell::Null => 0.0,
-        Cell::Nested => f64::NAN,
+        Cell::Nested(_) => f64::NAN,
     }
 }
 
 /// vega-loader's `inferType` for one column.
 fn infer_type(cells: &[Cell], zone: Zone) -> &'static str {
     let is_bool = |c: &Cell| matches!(c, Cell::Bool(_)) || matches!(c, Cell::Str(s) if s == "true" || s == "false");
-    let is_number = |c: &Cell| !matches!(c, Cell::Date(_) | Cell::Nested) && !to_num(c).is_nan();
+    let is_number = |c: &Cell| !matches!(c, Cell::Date(_) | Cell::Nested(_)) && !to_num(c).is_nan();
     let is_integer = |c: &Cell| is_number(c) && to_num(c).fract() == 0.0 && to_num(c).is_finite();
     let is_date = |c: &Cell| match c {
         Cell::Str(s) => !parse_js_date(s, zone).is_nan(),

@@ -143,7 +143,7 @@ pub async fn load(ctx: &SessionContext, data: &Data, opts: &SourceOptions) -> Re
             if ty != "json" {
                 return Err(ConnectorError::Unsupported(format!("inline values of format '{ty}'")));
             }
-            format::inline_values(v.clone())?
+            format::json_values(v.clone(), &format)?
         }
         (None, Some(u)) => {
             let path = resolve_path(u, &opts.data_dir)?;

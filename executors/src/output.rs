@@ -23,16 +23,27 @@ fn cell(a: &dyn Array, i: usize) -> Json {
     }
 }
 
-/// Rows as JSON objects, without the hidden row-order column.
+/// Rows as JSON objects, without the hidden row-order column. Columns of JSON text
+/// (see `vegalake_planner::values::JSON_FIELD_METADATA`) are restored to their values.
 pub fn batches_to_rows(batches: &[RecordBatch]) -> Vec<Map<String, Json>> {
     let mut rows = Vec::new();
     for b in batches {
         let schema = b.schema();
-        let cols: Vec<(usize, &str)> = schema.fields().iter().enumerate().filter(|(_, f)| f.name() != ROW).map(|(i, f)| (i, f.name().as_str())).collect();
+        let cols: Vec<(usize, &str, bool)> = schema
+            .fields()
+            .iter()
+            .enumerate()
+            .filter(|(_, f)| f.name() != ROW)
+            .map(|(i, f)| (i, f.name().as_str(), f.metadata().contains_key(vegalake_planner::values::JSON_FIELD_METADATA)))
+            .collect();
         for r in 0..b.num_rows() {
             let mut row = Map::new();
-            for (i, name) in &cols {
-                row.insert(name.to_string(), cell(b.column(*i).as_ref(), r));
+            for (i, name, json) in &cols {
+                let value = match cell(b.column(*i).as_ref(), r) {
+                    Json::String(text) if *json => serde_json::from_str(&text).unwrap_or(Json::String(text)),
+                    other => other,
+                };
+                row.insert(name.to_string(), value);
             }
             rows.push(row);
         }

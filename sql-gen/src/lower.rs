@@ -72,6 +72,9 @@ pub fn column(schema: &DFSchema, name: &str) -> Result<Typed> {
         let available: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
         return invalid(format!("unknown field '{name}' (fields: {})", available.join(", ")));
     };
+    if field.metadata().contains_key(vegalake_planner::values::JSON_FIELD_METADATA) {
+        return unsupported(format!("field '{name}' holds values of several types, arrays or objects"));
+    }
     let ty = VType::of_arrow(field.data_type()).ok_or_else(|| LowerError::Unsupported(format!("field '{name}' of type {}", field.data_type())))?;
     let col = Expr::Column(Column::new_unqualified(name));
     let expr = match (ty, field.data_type()) {

@@ -6,6 +6,11 @@
 /// `+null` is 0) though both print as null.
 pub const UNDEFINED_FIELD_METADATA: &str = "vegalake:undefined";
 
+/// Arrow field metadata key marking a column of JSON text: values of several types,
+/// arrays or objects, carried through unchanged and restored on output; expressions
+/// and transforms do not compute on them.
+pub const JSON_FIELD_METADATA: &str = "vegalake:json";
+
 pub mod d3time;
 pub mod date_parse;
 pub mod number;
