@@ -152,15 +152,16 @@ pub async fn evaluate(spec: &Spec, opts: &EvalOptions) -> Result<Evaluation, Eva
     Ok(out)
 }
 
-/// Inline values with nested fields (a selection store's `fields` and `values`) and
-/// no transforms: the dataset is its rows, as vega ingests them.
+/// A Vega-Lite selection store given as values (entries with `fields` and `values`)
+/// and no transforms: the dataset is its rows, as vega.js shows them once a
+/// selection test has read them.
 fn passthrough_rows(data: &Data) -> Option<Vec<Map<String, Json>>> {
     let Some(Json::Array(values)) = &data.values else { return None };
     if !data.transforms().is_empty() || data.format.is_some() || data.source.is_some() {
         return None;
     }
-    let nested = |v: &Json| v.as_object().is_some_and(|o| o.values().any(|x| x.is_array() || x.is_object()));
-    if !values.iter().any(nested) {
+    let store_entry = |v: &Json| v.get("fields").is_some_and(Json::is_array) && v.get("values").is_some_and(Json::is_array);
+    if values.is_empty() || !values.iter().all(store_entry) {
         return None;
     }
     Some(
