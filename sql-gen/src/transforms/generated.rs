@@ -26,6 +26,13 @@ impl Group {
         &self.columns[0]
     }
 
+    /// The (x, y) pairs of the first two value columns where both are valid numbers
+    /// (vega-statistics' `visitPoints`).
+    pub fn points(&self) -> Vec<(f64, f64)> {
+        let valid = |v: &Option<f64>| v.filter(|v| !v.is_nan());
+        self.columns[0].iter().zip(&self.columns[1]).filter_map(|(x, y)| Some((valid(x)?, valid(y)?))).collect()
+    }
+
     /// The valid numbers (not null, not NaN) of the first value column.
     pub fn valid(&self) -> Vec<f64> {
         self.values().iter().flatten().copied().filter(|v| !v.is_nan()).collect()
@@ -64,6 +71,16 @@ pub fn read_groups(batches: &[RecordBatch], n_groupby: usize) -> Result<Vec<Grou
         }
     }
     Ok(groups)
+}
+
+/// Checks that `fields` hold only numbers or null, as the statistics transforms need.
+pub fn require_numbers(plan: &LogicalPlan, fields: &[&String], transform: &str) -> Result<()> {
+    for f in fields {
+        if column(plan.schema(), f)?.ty != VType::Number || crate::lower::sometimes_undefined(plan.schema(), f) {
+            return crate::error::unsupported(format!("{transform} over '{f}', not always a number or null"));
+        }
+    }
+    Ok(())
 }
 
 /// The types of the groupby columns, checked to exist.

@@ -1,12 +1,10 @@
 //! `loess`: a locally weighted regression curve per group (vega-regression's Loess).
 //! The points are fetched with a query; the smoothing runs here.
 
-use super::generated::{group_types, read_groups, values_query, Rows};
+use super::generated::{group_types, read_groups, require_numbers, values_query, Rows};
 use super::{Step, TransformDef, TransformInput};
-use crate::error::{unsupported, Result};
-use crate::lower::{column, sometimes_undefined};
+use crate::error::Result;
 use crate::plan::col;
-use crate::vtype::VType;
 use vegalake_planner::values::regression::loess;
 
 fn lower(input: TransformInput) -> Result<Step> {
@@ -15,12 +13,7 @@ fn lower(input: TransformInput) -> Result<Step> {
     let (x, y) = (p.required_field("x")?, p.required_field("y")?);
     let groupby: Vec<String> = p.fields("groupby")?.into_iter().flatten().collect();
     let bandwidth = p.number("bandwidth")?.filter(|b| *b != 0.0).unwrap_or(0.3);
-    let schema = input.plan.schema();
-    for f in [&x, &y] {
-        if column(schema, f)?.ty != VType::Number || sometimes_undefined(schema, f) {
-            return unsupported(format!("loess over '{f}', not always a number or null"));
-        }
-    }
+    require_numbers(&input.plan, &[&x, &y], "loess")?;
     let as_ = p.strings("as")?;
     let names = [as_.first().cloned().flatten().unwrap_or(x.clone()), as_.get(1).cloned().flatten().unwrap_or(y.clone())];
     let types = group_types(&input.plan, &groupby)?;
@@ -30,8 +23,7 @@ fn lower(input: TransformInput) -> Result<Step> {
         resume: Box::new(move |batches, _| {
             let mut rows = Rows::new(types);
             for g in read_groups(&batches, groupby.len())? {
-                let points: Vec<(f64, f64)> =
-                    g.columns[0].iter().zip(&g.columns[1]).filter_map(|(a, b)| Some(((*a)?, (*b)?))).filter(|(a, b)| !a.is_nan() && !b.is_nan()).collect();
+                let points = g.points();
                 for (sx, sy) in loess(&points, bandwidth) {
                     rows.push(&g.dims, &[Some(sx), Some(sy)]);
                 }

@@ -1,13 +1,11 @@
 //! `regression`: a trend line per group, sampled along x (vega-regression). The
 //! points are fetched with a query; the fit runs here.
 
-use super::generated::{group_types, read_groups, values_query, Rows};
+use super::generated::{group_types, read_groups, require_numbers, values_query, Rows};
 use super::kde::extent;
 use super::{Step, TransformDef, TransformInput};
 use crate::error::{invalid, unsupported, Result};
-use crate::lower::{column, sometimes_undefined};
 use crate::plan::col;
-use crate::vtype::VType;
 use vegalake_planner::values::regression::fit;
 use vegalake_planner::values::statistics::sample_curve;
 
@@ -26,12 +24,7 @@ fn lower(input: TransformInput) -> Result<Step> {
             other => invalid(format!("Invalid regression method: {other}")),
         };
     }
-    let schema = input.plan.schema();
-    for f in [&x, &y] {
-        if column(schema, f)?.ty != VType::Number || sometimes_undefined(schema, f) {
-            return unsupported(format!("regression over '{f}', not always a number or null"));
-        }
-    }
+    require_numbers(&input.plan, &[&x, &y], "regression")?;
     let mut domain = match p.numbers("extent")? {
         Some(e) if e.len() == 2 => Some([e[0], e[1]]),
         Some(_) => return invalid("regression extent must be [min, max]"),
@@ -55,8 +48,7 @@ fn lower(input: TransformInput) -> Result<Step> {
                 if g.columns[0].len() <= dof {
                     continue;
                 }
-                let points: Vec<(f64, f64)> =
-                    g.columns[0].iter().zip(&g.columns[1]).filter_map(|(a, b)| Some((((*a)?), (*b)?))).filter(|(a, b)| !a.is_nan() && !b.is_nan()).collect();
+                let points = g.points();
                 let model = fit(&method, &points).expect("method checked above");
                 let Some(dom) = domain.or_else(|| extent(g.values().iter().flatten().copied())) else { continue };
                 let samples = if matches!(method.as_str(), "linear" | "constant") {
