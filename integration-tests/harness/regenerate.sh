@@ -25,6 +25,9 @@ for name in "${names[@]}"; do
   fi
 done
 echo "regenerated $(( ${#names[@]} - ${#failed[@]} )) expected outputs"
+# The expression corpus follows the specs: vega's parse trees of every expression.
+python3 "$root/expressions/collect.py"
+node parse-corpus.mjs "$root/expressions/corpus.json" > "$root/expressions/expected.json"
 if [ ${#failed[@]} -gt 0 ]; then
   echo "vega.js failed on: ${failed[*]} (see integration-tests/expected/NAME.err)" >&2
   exit 1

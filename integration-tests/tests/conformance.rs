@@ -104,3 +104,59 @@ async fn conformance_with_vega_js() {
     println!("conformance: {} specs, {} datasets, {} evaluated on the server and equal to vega.js", files.len(), out.checked, out.on_server);
     assert!(out.failures.is_empty(), "{} failures:\n{}", out.failures.len(), out.failures.join("\n"));
 }
+
+/// Our syntax tree in the canonical form `harness/parse-corpus.mjs` prints vega's.
+fn canonical(e: &vegalake_planner::expr::Expr) -> String {
+    use vegalake_planner::expr::{ExprKind as K, LogicalOp, UnaryOp};
+    use vegalake_planner::values::number::js_number_to_string;
+    let list = |items: &[vegalake_planner::expr::Expr]| items.iter().map(canonical).collect::<Vec<_>>().join(",");
+    let lit_number = |n: f64| if n.is_finite() { js_number_to_string(n) } else { "null".into() };
+    match &e.kind {
+        K::Number(n) => format!("lit({})", lit_number(*n)),
+        K::String(s) => format!("lit({})", Json::String(s.clone())),
+        K::Boolean(b) => format!("lit({b})"),
+        K::Null => "lit(null)".into(),
+        K::Regex { pattern, flags } => format!("re({},{})", Json::String(pattern.clone()), Json::String(flags.clone())),
+        K::Identifier(n) => format!("id({n})"),
+        K::Member { object, property, computed } => match (&property.kind, computed) {
+            (K::String(name), false) => format!("mem({},id({name}),false)", canonical(object)),
+            _ => format!("mem({},{},true)", canonical(object), canonical(property)),
+        },
+        K::Call { callee, args } => format!("call({callee}{})", args.iter().map(|a| format!(",{}", canonical(a))).collect::<String>()),
+        K::Unary { op, arg } => {
+            let op = match op {
+                UnaryOp::Neg => "-",
+                UnaryOp::Plus => "+",
+                UnaryOp::Not => "!",
+                UnaryOp::BitNot => "~",
+            };
+            format!("un({op},{})", canonical(arg))
+        }
+        K::Binary { op, left, right } => format!("bin({},{},{})", op.symbol(), canonical(left), canonical(right)),
+        K::Logical { op, left, right } => {
+            format!("log({},{},{})", if *op == LogicalOp::And { "&&" } else { "||" }, canonical(left), canonical(right))
+        }
+        K::Conditional { test, consequent, alternate } => format!("cond({},{},{})", canonical(test), canonical(consequent), canonical(alternate)),
+        K::Array(items) => format!("arr({})", list(items)),
+        K::Object(props) => format!("obj({})", props.iter().map(|(k, v)| format!("{k}:{}", canonical(v))).collect::<Vec<_>>().join(",")),
+    }
+}
+
+/// Our parser against vega's own (vega-expression) on every expression of the suite's
+/// specs plus hand-picked edge cases: the same tree, or an error on both sides.
+#[test]
+fn expressions_parse_like_vega() {
+    let expected = read_json(&root().join("expressions/expected.json"));
+    let cases = expected.as_array().expect("array");
+    assert!(cases.len() > 500, "corpus of {} expressions", cases.len());
+    let mut failures = Vec::new();
+    for case in cases {
+        let (expr, tree) = (case["expr"].as_str().unwrap(), case["tree"].as_str().unwrap());
+        let ours = vegalake_planner::expr::parse(expr).map(|e| canonical(&e)).unwrap_or_else(|_| "error".into());
+        if ours != tree {
+            failures.push(format!("{expr:?}: ours {ours}, vega {tree}"));
+        }
+    }
+    println!("expressions: {} parsed like vega's parser", cases.len() - failures.len());
+    assert!(failures.is_empty(), "{} of {} differ:\n{}", failures.len(), cases.len(), failures.join("\n"));
+}

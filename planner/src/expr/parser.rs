@@ -145,6 +145,9 @@ impl Parser<'_> {
             let text: String = self.chars[digits_start..self.i].iter().map(|c| c.1).collect();
             return u64::from_str_radix(&text, 16).map(|v| Token::Num(v as f64)).map_err(|_| self.error_here("Invalid hexadecimal number"));
         }
+        if self.peek_char(0) == Some('0') && self.peek_char(1).is_some_and(|c| c.is_ascii_digit()) {
+            return Err(self.error_here("Octal literals are not allowed"));
+        }
         while self.peek_char(0).is_some_and(|c| c.is_ascii_digit()) {
             self.i += 1;
         }
