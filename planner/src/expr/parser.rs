@@ -23,7 +23,7 @@ pub struct ParseError {
 /// assert!(parse("datum.a +").is_err());
 /// ```
 pub fn parse(source: &str) -> Result<Expr, ParseError> {
-    let mut p = Parser { src: source, chars: source.char_indices().collect(), i: 0, tok: Token::Eof, tok_pos: 0, prev_end: 0 };
+    let mut p = Parser { src: source, chars: source.char_indices().collect(), i: 0, tok: Token::Eof, tok_pos: 0, prev_end: 0, depth: 0 };
     p.advance()?;
     let e = p.expression()?;
     if p.tok != Token::Eof {
@@ -68,7 +68,12 @@ struct Parser<'a> {
     tok: Token,
     tok_pos: usize,
     prev_end: usize,
+    /// Nesting of sub-expressions, bounded so that no input can exhaust the stack.
+    depth: usize,
 }
+
+/// Deeper nesting than any real chart writes; beyond it the expression is refused.
+const MAX_DEPTH: usize = 200;
 
 impl Parser<'_> {
     fn byte_pos(&self, i: usize) -> usize {
@@ -286,6 +291,16 @@ impl Parser<'_> {
     }
 
     fn conditional(&mut self) -> Result<Expr, ParseError> {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return Err(self.error_here(format!("Expression nested deeper than {MAX_DEPTH} levels")));
+        }
+        let result = self.conditional_inner();
+        self.depth -= 1;
+        result
+    }
+
+    fn conditional_inner(&mut self) -> Result<Expr, ParseError> {
         let test = self.binary(0)?;
         if !self.is_punct("?") {
             if matches!(&self.tok, Token::Punct("=")) {
@@ -356,6 +371,16 @@ impl Parser<'_> {
     }
 
     fn unary(&mut self) -> Result<Expr, ParseError> {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return Err(self.error_here(format!("Expression nested deeper than {MAX_DEPTH} levels")));
+        }
+        let result = self.unary_inner();
+        self.depth -= 1;
+        result
+    }
+
+    fn unary_inner(&mut self) -> Result<Expr, ParseError> {
         let pos = self.tok_pos;
         let op = match &self.tok {
             Token::Punct("-") => UnaryOp::Neg,
@@ -523,5 +548,8 @@ mod tests {
         assert!(parse("").is_err());
         assert!(parse("1 2").is_err());
         assert!(parse("this.x").is_err());
+        let deep = format!("{}1{}", "(".repeat(10_000), ")".repeat(10_000));
+        assert!(parse(&deep).unwrap_err().message.contains("nested deeper"));
+        assert!(parse(&"-".repeat(10_000)).is_err());
     }
 }

@@ -146,7 +146,7 @@ pub fn loess(points: &[(f64, f64)], bandwidth: f64) -> Vec<(f64, f64)> {
             // With fewer points than neighbours, vega reads past the end (NaN).
             for k in i0..=i1 {
                 let (xk, yk) = (x_at(k), yv.get(k).copied().unwrap_or(f64::NAN));
-                let w = tricube((dx - xk).abs() * denom) * robust[k];
+                let w = tricube((dx - xk).abs() * denom) * robust.get(k).copied().unwrap_or(f64::NAN);
                 let xkw = xk * w;
                 w_sum += w;
                 x += xkw;

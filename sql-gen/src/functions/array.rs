@@ -161,7 +161,7 @@ pub(super) const FUNCTIONS: &[FunctionDef] = &[
                 .collect::<Result<Option<Vec<_>>>>()?
                 .ok_or_else(|| crate::error::LowerError::Unsupported("clampRange() with computed bounds".into()))?;
             let (min, max) = (bounds[0], bounds[1]);
-            let (lo, hi) = (r[0], r[r.len() - 1]);
+            let (Some(&lo), Some(&hi)) = (r.first(), r.last()) else { return unsupported("clampRange() of an empty array") };
             let span = hi - lo;
             let (lo, hi) = if span > 0.0 {
                 clamp_range(lo, hi, span, min, max)

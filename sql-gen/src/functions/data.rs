@@ -58,18 +58,38 @@ fn in_range(d: &Typed, range: &Json, left: bool, right: bool) -> Result<Expr> {
     Ok(lo_ok.and(hi_ok))
 }
 
+/// `a OR b OR ...` (or AND) as a balanced tree: a selection may have thousands of
+/// entries, and a chain that deep would exhaust the stack of whoever walks it.
+fn balanced(mut terms: Vec<Expr>, and: bool) -> Expr {
+    if terms.is_empty() {
+        return lit(and);
+    }
+    while terms.len() > 1 {
+        let mut next = Vec::with_capacity(terms.len().div_ceil(2));
+        let mut it = terms.into_iter();
+        while let Some(a) = it.next() {
+            next.push(match it.next() {
+                Some(b) if and => a.and(b),
+                Some(b) => a.or(b),
+                None => a,
+            });
+        }
+        terms = next;
+    }
+    terms.pop().expect("one term left")
+}
+
 /// `values.includes(d)` (SameValueZero) for a constant list.
 fn includes(d: &Typed, values: &[Json]) -> Result<Expr> {
-    let mut any = lit(false);
+    let mut terms = Vec::with_capacity(values.len());
     for v in values {
         let t = value(v);
-        let eq = match (v.as_f64(), d.ty) {
+        terms.push(match (v.as_f64(), d.ty) {
             (Some(x), VType::Number) if x.is_nan() => isnan(d.expr.clone()).is_true(),
             _ => cmp(BinaryOp::StrictEq, d, &t)?,
-        };
-        any = any.or(eq);
+        });
     }
-    Ok(any)
+    Ok(balanced(terms, false))
 }
 
 /// vega-selections' `testPoint` for one store entry.
@@ -130,13 +150,8 @@ fn selection_test(l: &Lowerer, a: &[Ast]) -> Result<Lowered> {
     if rows.is_empty() {
         return scalar(Typed::boolean(lit(false)));
     }
-    let mut tests = rows.iter().map(|r| test_point(l, r));
-    let first = tests.next().expect("rows is not empty")?;
-    let mut acc = first;
-    for t in tests {
-        acc = if intersect { acc.and(t?) } else { acc.or(t?) };
-    }
-    scalar(Typed::boolean(acc))
+    let tests = rows.iter().map(|r| test_point(l, r)).collect::<Result<Vec<_>>>()?;
+    scalar(Typed::boolean(balanced(tests, intersect)))
 }
 
 fn selection_id_test(l: &Lowerer, a: &[Ast]) -> Result<Lowered> {
