@@ -11,6 +11,8 @@ use vegalake_planner::values::{JSON_FIELD_METADATA, UNDEFINED_FIELD_METADATA};
 fn cell_json(c: &Cell) -> Option<String> {
     let v = match c {
         Cell::Null => return None,
+        // Integral numbers print as integers, as JavaScript prints them.
+        Cell::Num(v) if v.fract() == 0.0 && v.abs() < 9e15 => serde_json::Value::from(*v as i64),
         Cell::Num(v) => serde_json::Number::from_f64(*v).map_or(serde_json::Value::Null, serde_json::Value::Number),
         Cell::Str(s) => serde_json::Value::String(s.clone()),
         Cell::Bool(b) => serde_json::Value::Bool(*b),

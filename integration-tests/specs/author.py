@@ -424,6 +424,14 @@ vl("vl_loess", {"data": {"url": "data/movies.json"}, "transform": [{"filter": "i
     {"mark": "line", "transform": [{"loess": "IMDB Rating", "on": "Rotten Tomatoes Rating"}],
      "encoding": {"x": {"field": "Rotten Tomatoes Rating", "type": "quantitative"}, "y": {"field": "IMDB Rating", "type": "quantitative"}}}]})
 
+vg("json_columns", [{"name": "m", "values": [{"t": 1776, "x": 1, "o": {"a": 1}}, {"t": "Up", "x": 2.5, "o": [1, 2]}, {"t": None, "x": 3, "o": None}]},
+    {"name": "p", "source": "m", "transform": [{"type": "project", "fields": ["t", "o"], "as": ["title", "obj"]}]},
+    {"name": "f", "source": "m", "transform": [{"type": "filter", "expr": "datum.x > 1"}, {"type": "formula", "expr": "datum.x * 2", "as": "y"},
+                                              {"type": "collect", "sort": {"field": "x", "order": "descending"}}]},
+    {"name": "w", "source": "m", "transform": [{"type": "window", "ops": ["row_number"]}, {"type": "fold", "fields": ["x"]}]},
+    {"name": "a", "source": "m", "transform": [{"type": "aggregate", "groupby": ["t"]}]},
+    {"name": "e", "source": "m", "transform": [{"type": "formula", "expr": "datum.t + '!'", "as": "u"}]}])
+
 # --- loading ------------------------------------------------------------------
 vg("load_csv_auto", [{"name": "w", "url": "data/seattle-weather.csv", "format": {"type": "csv", "parse": "auto"}}])
 vg("load_csv_strings", [{"name": "w", "url": "data/seattle-weather.csv", "format": {"type": "csv"}},
