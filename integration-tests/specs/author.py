@@ -248,6 +248,9 @@ vg("timeunit_steps", [WEATHER] + [
     {"name": f"s{i}", "source": "w", "transform": [{"type": "timeunit", "field": "date", "units": u, "step": s},
                                                   {"type": "aggregate", "groupby": ["unit0"]}]}
     for i, (u, s) in enumerate([(["year", "month"], 2), (["month"], 3), (["year", "month", "date"], 10), (["date"], 7), (["year"], 2)])])
+vg("timeunit_unparsed_strings", [{"name": "s", "values": [{"d": "2020-05-17"}, {"d": "1589673600000"}, {"d": ""}, {"d": None}]},
+    {"name": "t", "source": "s", "transform": [{"type": "timeunit", "field": "d", "units": ["year", "month"], "timezone": "utc"},
+                                              {"type": "formula", "expr": "utcyear(datum.d)", "as": "y"}]}])
 vg("timeunit_no_interval", [WEATHER, {"name": "t", "source": "w", "transform": [
     {"type": "timeunit", "field": "date", "units": ["year", "month"], "interval": False}]}])
 

@@ -12,10 +12,13 @@ use vegalake_planner::expr::Expr as Ast;
 use vegalake_planner::values::time::{TimeUnit, Zone};
 
 /// `new Date(x)` as epoch ms: numbers and dates as they are, strings parsed
-/// (`Date.parse`), null as 0.
+/// (`Date.parse`), null as 0 (`new Date(null)` is the epoch).
 pub(crate) fn date_ms(l: &Lowerer, t: &Typed) -> Expr {
     match t.ty {
-        VType::String => udf::call("vl_date_parse", vec![zone_lit(l.env.zone()), t.expr.clone()]),
+        VType::String => {
+            let parsed = udf::call("vl_date_parse", vec![zone_lit(l.env.zone()), t.expr.clone()]);
+            when(t.expr.clone().is_null(), lit(0.0)).otherwise(parsed).expect("valid CASE")
+        }
         _ => to_number(t),
     }
 }

@@ -20,7 +20,6 @@ use std::sync::OnceLock;
 use vegalake_planner::expr::Expr as Ast;
 
 pub(crate) use array::d3_range;
-pub(crate) use date::date_ms;
 pub(crate) use string::string_length;
 
 /// How a function lowers: from its argument expressions to a lowered value.

@@ -2,8 +2,7 @@
 
 use super::{Step, TransformDef, TransformInput};
 use crate::error::{invalid, unsupported, LowerError, Result};
-use crate::functions::date_ms;
-use crate::lower::{column, Lowerer};
+use crate::lower::column;
 use crate::lowered::Typed;
 use crate::plan::with_columns;
 use crate::udf;
@@ -33,8 +32,8 @@ fn lower(input: TransformInput) -> Result<Step> {
     let interval = p.boolean("interval")?.unwrap_or(true);
 
     let t = column(input.plan.schema(), &field)?;
-    let lowerer = Lowerer { schema: input.plan.schema(), env: input.env };
-    let ms = date_ms(&lowerer, &t);
+    // vega floors `+v`: a date string is not parsed here (unlike `new Date(v)`).
+    let ms = crate::coerce::to_number(&t);
     let names: Vec<&str> = units.iter().map(|u| u.name()).collect();
     let zone_name = lit(zone.name());
     let floor = udf::call("vl_time_floor", vec![zone_name.clone(), lit(names.join(",")), lit(step), ms]);
