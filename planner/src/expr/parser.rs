@@ -290,14 +290,19 @@ impl Parser<'_> {
         Ok(e)
     }
 
-    fn conditional(&mut self) -> Result<Expr, ParseError> {
+    /// Runs one level of the recursive descent, refusing nesting beyond `MAX_DEPTH`.
+    fn nested(&mut self, level: fn(&mut Self) -> Result<Expr, ParseError>) -> Result<Expr, ParseError> {
         self.depth += 1;
         if self.depth > MAX_DEPTH {
             return Err(self.error_here(format!("Expression nested deeper than {MAX_DEPTH} levels")));
         }
-        let result = self.conditional_inner();
+        let result = level(self);
         self.depth -= 1;
         result
+    }
+
+    fn conditional(&mut self) -> Result<Expr, ParseError> {
+        self.nested(Self::conditional_inner)
     }
 
     fn conditional_inner(&mut self) -> Result<Expr, ParseError> {
@@ -371,13 +376,7 @@ impl Parser<'_> {
     }
 
     fn unary(&mut self) -> Result<Expr, ParseError> {
-        self.depth += 1;
-        if self.depth > MAX_DEPTH {
-            return Err(self.error_here(format!("Expression nested deeper than {MAX_DEPTH} levels")));
-        }
-        let result = self.unary_inner();
-        self.depth -= 1;
-        result
+        self.nested(Self::unary_inner)
     }
 
     fn unary_inner(&mut self) -> Result<Expr, ParseError> {

@@ -153,9 +153,8 @@ fn lower(input: TransformInput) -> Result<Step> {
         .only(&["field", "interval", "anchor", "maxbins", "base", "divide", "extent", "span", "step", "steps", "minstep", "nice", "name", "as", "signal"])?;
     let p = &input.params;
     let field = p.required_field("field")?;
-    let as_ = p.strings("as")?;
     let out = Output {
-        as_: [as_.first().cloned().flatten().unwrap_or("bin0".into()), as_.get(1).cloned().flatten().unwrap_or("bin1".into())],
+        as_: p.output_pair("as", ["bin0", "bin1"])?,
         field,
         interval: p.boolean("interval")?.unwrap_or(true),
         name: p.string("name")?,

@@ -66,8 +66,7 @@ fn lower(input: TransformInput) -> Result<Step> {
         Some(_) => return invalid("density extent must be [min, max]"),
         None => None,
     };
-    let as_ = p.strings("as")?;
-    let names = [as_.first().cloned().flatten().unwrap_or("value".into()), as_.get(1).cloned().flatten().unwrap_or("density".into())];
+    let names = p.output_pair("as", ["value", "density"])?;
     let Some(Json::Object(def)) = p.get("distribution")? else { return invalid("density needs a 'distribution'") };
     let function = def.get("function").and_then(Json::as_str).unwrap_or("");
     let parametric = match function {

@@ -14,9 +14,7 @@ fn lower(input: TransformInput) -> Result<Step> {
     if fields.is_empty() {
         return invalid("fold needs 'fields'");
     }
-    let as_ = p.strings("as")?;
-    let key = as_.first().cloned().flatten().unwrap_or("key".into());
-    let value = as_.get(1).cloned().flatten().unwrap_or("value".into());
+    let [key, value] = p.output_pair("as", ["key", "value"])?;
     let schema = input.plan.schema().clone();
     // Every folded value lands in one column: the fields must agree on a type.
     let mut typed: Vec<crate::lowered::Typed> = fields.iter().map(|f| column(&schema, f)).collect::<Result<_>>()?;

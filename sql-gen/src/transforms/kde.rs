@@ -55,8 +55,7 @@ fn lower(input: TransformInput) -> Result<Step> {
         min_steps = steps.unwrap_or(max_steps);
         max_steps = min_steps;
     }
-    let as_ = p.strings("as")?;
-    let names = [as_.first().cloned().flatten().unwrap_or("value".into()), as_.get(1).cloned().flatten().unwrap_or("density".into())];
+    let names = p.output_pair("as", ["value", "density"])?;
     let query = values_query(&input.plan, &groupby, vec![col(&field)])?;
     Ok(Step::Query {
         query,

@@ -14,8 +14,7 @@ fn lower(input: TransformInput) -> Result<Step> {
     let groupby: Vec<String> = p.fields("groupby")?.into_iter().flatten().collect();
     let bandwidth = p.number("bandwidth")?.filter(|b| *b != 0.0).unwrap_or(0.3);
     require_numbers(&input.plan, &[&x, &y], "loess")?;
-    let as_ = p.strings("as")?;
-    let names = [as_.first().cloned().flatten().unwrap_or(x.clone()), as_.get(1).cloned().flatten().unwrap_or(y.clone())];
+    let names = p.output_pair("as", [&x, &y])?;
     let types = group_types(&input.plan, &groupby)?;
     let query = values_query(&input.plan, &groupby, vec![col(&x), col(&y)])?;
     Ok(Step::Query {

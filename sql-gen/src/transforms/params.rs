@@ -149,6 +149,13 @@ impl<'a> Params<'a> {
             .collect()
     }
 
+    /// The two output names of an `as` parameter, each defaulting where absent or null.
+    pub fn output_pair(&self, name: &str, defaults: [&str; 2]) -> Result<[String; 2]> {
+        let given = self.strings(name)?;
+        let at = |i: usize| given.get(i).cloned().flatten().unwrap_or_else(|| defaults[i].to_string());
+        Ok([at(0), at(1)])
+    }
+
     /// A field reference: a field name string, or `{"field": name}`.
     pub fn field(&self, name: &str) -> Result<Option<String>> {
         match self.get(name)? {

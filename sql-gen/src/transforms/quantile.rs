@@ -15,8 +15,7 @@ fn lower(input: TransformInput) -> Result<Step> {
     let groupby: Vec<String> = p.fields("groupby")?.into_iter().flatten().collect();
     let step = p.number("step")?.filter(|s| *s != 0.0).unwrap_or(0.01);
     let probs = p.numbers("probs")?.unwrap_or_else(|| d3_range(step / 2.0, 1.0 - 1e-14, step));
-    let as_ = p.strings("as")?;
-    let names = [as_.first().cloned().flatten().unwrap_or("prob".into()), as_.get(1).cloned().flatten().unwrap_or("value".into())];
+    let names = p.output_pair("as", ["prob", "value"])?;
     let types = group_types(&input.plan, &groupby)?;
     let value = super::extent::numeric_field(input.plan.schema(), &field)?;
     let query = values_query(&input.plan, &groupby, vec![value])?;

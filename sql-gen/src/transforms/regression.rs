@@ -35,8 +35,7 @@ fn lower(input: TransformInput) -> Result<Step> {
         domain = None;
     }
     let dof = if method == "quad" { 2 } else { 1 };
-    let as_ = p.strings("as")?;
-    let names = [as_.first().cloned().flatten().unwrap_or(x.clone()), as_.get(1).cloned().flatten().unwrap_or(y.clone())];
+    let names = p.output_pair("as", [&x, &y])?;
     let types = group_types(&input.plan, &groupby)?;
     let query = values_query(&input.plan, &groupby, vec![col(&x), col(&y)])?;
     Ok(Step::Query {

@@ -40,9 +40,7 @@ fn lower(input: TransformInput) -> Result<Step> {
     if order.is_empty() {
         return unsupported("stack without sort over a source without a known row order");
     }
-    let as_ = p.strings("as")?;
-    let y0 = as_.first().cloned().flatten().unwrap_or("y0".into());
-    let y1 = as_.get(1).cloned().flatten().unwrap_or("y1".into());
+    let [y0, y1] = p.output_pair("as", ["y0", "y1"])?;
     let offset = p.string("offset")?.unwrap_or_else(|| "zero".into());
     let stack = Stack { value, partition, order, y0, y1, offset };
     if crate::plan::has_column(&input.plan, super::ROW) {

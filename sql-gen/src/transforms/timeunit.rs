@@ -26,9 +26,7 @@ fn lower(input: TransformInput) -> Result<Step> {
         "utc" => Zone::Utc,
         other => return invalid(format!("timezone must be 'local' or 'utc', got '{other}'")),
     };
-    let as_ = p.strings("as")?;
-    let u0 = as_.first().cloned().flatten().unwrap_or("unit0".into());
-    let u1 = as_.get(1).cloned().flatten().unwrap_or("unit1".into());
+    let [u0, u1] = p.output_pair("as", ["unit0", "unit1"])?;
     let interval = p.boolean("interval")?.unwrap_or(true);
 
     let t = column(input.plan.schema(), &field)?;
