@@ -4,9 +4,10 @@ use clap::{Parser, Subcommand};
 use serde_json::{Map, Value as Json};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use vegalake_executors::{evaluate, EvalOptions};
+use std::sync::Arc;
+use vegalake_executors::{evaluate, pre_transform_spec, ChartOptions, ChartState, EvalOptions, Runtime, VarValue};
 use vegalake_planner::values::time::Zone;
-use vegalake_planner::Spec;
+use vegalake_planner::{Namespace, Spec, Var};
 
 #[derive(Parser)]
 #[command(name = "vegalake", version, about = "Runs the data half of Vega charts where the data lives")]
@@ -37,6 +38,74 @@ enum Command {
         #[arg(long)]
         store: Option<PathBuf>,
     },
+    /// Print the client spec: the server's results inlined as values, the rest of
+    /// each pipeline left for the browser. Warnings go to stderr.
+    Pretransform {
+        #[command(flatten)]
+        chart: ChartArgs,
+        /// At most this many rows per inlined dataset (a warning says when cut).
+        #[arg(long)]
+        row_limit: Option<usize>,
+        /// A static snapshot: no communication plan for interactions.
+        #[arg(long = "static")]
+        static_only: bool,
+    },
+    /// Print the server spec, the client spec and the communication plan.
+    Plan {
+        #[command(flatten)]
+        chart: ChartArgs,
+    },
+    /// Open the chart, apply each update of UPDATES (a JSON list of lists of
+    /// {namespace, name, scope, value}) and print one JSON line per update with its
+    /// latency and the datasets and signals that changed.
+    Replay {
+        #[command(flatten)]
+        chart: ChartArgs,
+        /// The updates file.
+        updates: PathBuf,
+    },
+}
+
+/// The spec and evaluation options shared by the chart commands.
+#[derive(clap::Args)]
+struct ChartArgs {
+    /// The Vega spec (JSON).
+    spec: PathBuf,
+    /// Base directory of relative data URLs (default: the spec's directory).
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+    /// IANA time zone of local-time functions (default: UTC).
+    #[arg(long, default_value = "UTC")]
+    timezone: String,
+    /// JSON file {signal: value} of initial signal values.
+    #[arg(long = "set")]
+    set: Option<PathBuf>,
+    /// JSON file {dataset: rows} of initial dataset contents.
+    #[arg(long)]
+    store: Option<PathBuf>,
+}
+
+impl ChartArgs {
+    fn load(&self) -> Result<(Spec, ChartOptions), Failure> {
+        let spec = read_spec(&self.spec)?;
+        let zone = Zone::parse(&self.timezone).map_err(|e| Failure(format!("--timezone: {e}")))?;
+        let data_dir = self.data_dir.clone().unwrap_or_else(|| self.spec.parent().map(Path::to_path_buf).unwrap_or_default());
+        let signals = read_object(self.set.as_ref(), "--set file")?.into_iter().map(|(k, v)| (Var::signal(&k, &[]), v)).collect();
+        let stores = read_object(self.store.as_ref(), "--store file")?.into_iter().map(|(k, v)| (Var::data(&k, &[]), v)).collect();
+        Ok((spec, ChartOptions { data_dir, zone, signals, stores, ..ChartOptions::default() }))
+    }
+
+    fn fail(&self, e: impl std::fmt::Display) -> Failure {
+        Failure(format!("{}: {e}", self.spec.display()))
+    }
+}
+
+fn read_spec(path: &Path) -> Result<Spec, Failure> {
+    let json = read_json(path, "spec")?;
+    if json.get("$schema").and_then(Json::as_str).is_some_and(|s| s.contains("vega-lite")) {
+        return Err(Failure(format!("{}: a Vega-Lite spec; compile it to Vega first (vl2vg, or vegalite.compile)", path.display())));
+    }
+    serde_json::from_value(json).map_err(|e| Failure(format!("{}: not a Vega spec: {e}", path.display())))
 }
 
 /// A user-facing failure: one line, exit code 1.
@@ -60,8 +129,7 @@ fn read_object(path: Option<&PathBuf>, what: &str) -> Result<Map<String, Json>, 
 async fn run(cli: Cli) -> Result<(), Failure> {
     match cli.command {
         Command::Eval { spec, data_dir, timezone, set, store } => {
-            let json = read_json(&spec, "spec")?;
-            let parsed: Spec = serde_json::from_value(json).map_err(|e| Failure(format!("{}: not a Vega spec: {e}", spec.display())))?;
+            let parsed = read_spec(&spec)?;
             let zone = Zone::parse(&timezone).map_err(|e| Failure(format!("--timezone: {e}")))?;
             let data_dir = data_dir.unwrap_or_else(|| spec.parent().map(Path::to_path_buf).unwrap_or_default());
             let opts = EvalOptions { data_dir, zone, signals: read_object(set.as_ref(), "--set file")?, stores: read_object(store.as_ref(), "--store file")? };
@@ -69,7 +137,63 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             let text = serde_json::to_string(&result.to_json()).map_err(|e| Failure(e.to_string()))?;
             write_stdout(&text)
         }
+        Command::Pretransform { chart, row_limit, static_only } => {
+            let (spec, options) = chart.load()?;
+            let options = ChartOptions { row_limit, keep_interactivity: !static_only, ..options };
+            let (client, warnings) = pre_transform_spec(Arc::new(Runtime::default()), &spec, options).await.map_err(|e| chart.fail(e))?;
+            for w in warnings {
+                eprintln!("vegalake: warning: {}", w.message);
+            }
+            write_stdout(&to_text(&client)?)
+        }
+        Command::Plan { chart } => {
+            let (spec, options) = chart.load()?;
+            let state = ChartState::open(Arc::new(Runtime::default()), &spec, options).await.map_err(|e| chart.fail(e))?;
+            let mut client = state.client_spec().clone();
+            let shipped: Vec<Var> = state.comm_plan().server_to_client.clone();
+            vegalake_planner::split::for_each_body_mut(&mut client, &mut |path, body| {
+                for d in body.data.iter_mut().flatten().filter(|d| shipped.contains(&Var::data(&d.name, path))) {
+                    d.values = Some(Json::String("<rows from the server>".into()));
+                }
+            });
+            let plan = serde_json::json!({"server": state.server_spec(), "client": client, "comm": state.comm_plan()});
+            write_stdout(&to_text(&plan)?)
+        }
+        Command::Replay { chart, updates } => {
+            let (spec, options) = chart.load()?;
+            let updates: Vec<Vec<VarValue>> = serde_json::from_value(read_json(&updates, "updates")?)
+                .map_err(|e| Failure(format!("{}: not a list of updates ([[{{namespace, name, scope, value}}]]): {e}", updates.display())))?;
+            let mut state = ChartState::open(Arc::new(Runtime::default()), &spec, options).await.map_err(|e| chart.fail(e))?;
+            let mut failed = false;
+            for (i, update) in updates.iter().enumerate() {
+                let start = std::time::Instant::now();
+                let line = match state.update(update).await {
+                    Ok(changed) => {
+                        let latency_ms = start.elapsed().as_secs_f64() * 1000.0;
+                        let (mut datasets, mut signals) = (Map::new(), Map::new());
+                        for c in changed {
+                            let target = if c.namespace == Namespace::Data { &mut datasets } else { &mut signals };
+                            target.insert(c.name, c.value);
+                        }
+                        serde_json::json!({"update": i, "latency_ms": latency_ms, "datasets": datasets, "signals": signals})
+                    }
+                    Err(e) => {
+                        failed = true;
+                        serde_json::json!({"update": i, "error": e.to_string()})
+                    }
+                };
+                write_stdout(&to_text(&line)?)?;
+            }
+            if failed {
+                return Err(Failure("some updates failed (see their error lines)".into()));
+            }
+            Ok(())
+        }
     }
+}
+
+fn to_text<T: serde::Serialize>(value: &T) -> Result<String, Failure> {
+    serde_json::to_string(value).map_err(|e| Failure(format!("cannot print: {e}")))
 }
 
 /// Prints a line; a closed pipe (`| head`) is not an error worth a panic.

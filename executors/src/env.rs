@@ -1,12 +1,13 @@
 //! The evaluation environment of one spec: signal values (declared, set by the
-//! caller, or produced by transforms) and the rows of evaluated datasets.
+//! caller, or produced by transforms) and the rows and plans of evaluated datasets,
+//! per scope.
 
 use datafusion::logical_expr::LogicalPlan;
 use serde_json::{Map, Value as Json};
 use std::collections::HashMap;
 use std::sync::Mutex;
 use vegalake_planner::values::time::Zone;
-use vegalake_planner::Signal;
+use vegalake_planner::{ScopePath, SpecGraph, Var};
 use vegalake_sql_gen::lower::Lowerer;
 use vegalake_sql_gen::{Environment, SignalValue};
 
@@ -19,21 +20,34 @@ enum SignalState {
     ClientOnly,
 }
 
+/// The state of every scope of a spec. Names resolve from a scope outwards, as in
+/// Vega; [`SpecEnvironment::scope`] gives the [`Environment`] of one scope.
 pub struct SpecEnvironment {
     zone: Zone,
-    signals: Mutex<HashMap<String, SignalState>>,
-    /// Declaration order, for printing.
+    /// Each scope's parent and path, in the graph's scope order.
+    parents: Vec<Option<usize>>,
+    paths: Vec<ScopePath>,
+    signals: Mutex<HashMap<Key, SignalState>>,
+    /// Declaration order of root signals, for printing.
     order: Vec<String>,
-    datasets: HashMap<String, Vec<Map<String, Json>>>,
-    plans: HashMap<String, LogicalPlan>,
+    datasets: HashMap<Key, Vec<Map<String, Json>>>,
+    plans: HashMap<Key, LogicalPlan>,
 }
 
+/// A name in a scope (by scope index).
+type Key = (usize, String);
+
 impl SpecEnvironment {
-    pub fn new(zone: Zone, declared: &[Signal], overrides: &Map<String, Json>) -> SpecEnvironment {
+    /// The environment of `graph`'s spec with `overrides` applied to its signals (an
+    /// override of an undeclared signal declares it).
+    pub fn new(zone: Zone, graph: &SpecGraph, overrides: &HashMap<Var, Json>) -> SpecEnvironment {
+        let parents = graph.scopes.iter().map(|s| s.parent).collect();
+        let paths: Vec<ScopePath> = graph.scopes.iter().map(|s| s.path.clone()).collect();
         let mut signals = HashMap::new();
         let mut order = Vec::new();
-        for s in declared {
-            let state = if let Some(v) = overrides.get(&s.name) {
+        for node in &graph.signals {
+            let s = &node.signal;
+            let state = if let Some(v) = overrides.get(&node.var) {
                 SignalState::Known(v.clone())
             } else if let Some(u) = s.update.as_ref().or(s.init.as_ref()) {
                 SignalState::Pending(u.clone())
@@ -42,50 +56,132 @@ impl SpecEnvironment {
             } else {
                 SignalState::Known(s.value.clone().unwrap_or(Json::Null))
             };
-            signals.insert(s.name.clone(), state);
-            order.push(s.name.clone());
-        }
-        for (k, v) in overrides {
-            if !signals.contains_key(k) {
-                signals.insert(k.clone(), SignalState::Known(v.clone()));
-                order.push(k.clone());
+            signals.insert((node.scope, s.name.clone()), state);
+            if node.scope == 0 {
+                order.push(s.name.clone());
             }
         }
-        SpecEnvironment { zone, signals: Mutex::new(signals), order, datasets: HashMap::new(), plans: HashMap::new() }
+        for (var, v) in overrides {
+            let Some(scope) = paths.iter().position(|p| p == &var.scope) else { continue };
+            if !signals.contains_key(&(scope, var.name.clone())) {
+                signals.insert((scope, var.name.clone()), SignalState::Known(v.clone()));
+                if scope == 0 {
+                    order.push(var.name.clone());
+                }
+            }
+        }
+        SpecEnvironment { zone, parents, paths, signals: Mutex::new(signals), order, datasets: HashMap::new(), plans: HashMap::new() }
+    }
+
+    /// The environment seen from one scope (an index of the graph's scopes).
+    pub fn scope(&self, scope: usize) -> ScopedEnvironment<'_> {
+        ScopedEnvironment { env: self, scope }
+    }
+
+    fn key(&self, var: &Var) -> Option<Key> {
+        let scope = self.paths.iter().position(|p| p == &var.scope)?;
+        Some((scope, var.name.clone()))
     }
 
     /// Records a signal computed by a transform.
-    pub fn set_signal(&mut self, name: &str, value: Json) {
+    pub fn set_signal(&mut self, var: &Var, value: Json) {
+        let Some(key) = self.key(var) else { return };
         let signals = self.signals.get_mut().expect("not poisoned");
-        if !signals.contains_key(name) {
-            self.order.push(name.to_string());
+        if key.0 == 0 && !signals.contains_key(&key) {
+            self.order.push(key.1.clone());
         }
-        signals.insert(name.to_string(), SignalState::Known(value));
+        signals.insert(key, SignalState::Known(value));
     }
 
-    pub fn set_dataset_plan(&mut self, name: &str, plan: LogicalPlan) {
-        self.plans.insert(name.to_string(), plan);
+    pub fn set_dataset_plan(&mut self, var: &Var, plan: LogicalPlan) {
+        if let Some(key) = self.key(var) {
+            self.plans.insert(key, plan);
+        }
     }
 
-    pub fn dataset_plan(&self, name: &str) -> Option<&LogicalPlan> {
-        self.plans.get(name)
+    pub fn set_dataset_rows(&mut self, var: &Var, rows: Vec<Map<String, Json>>) {
+        if let Some(key) = self.key(var) {
+            self.datasets.insert(key, rows);
+        }
     }
 
-    pub fn set_dataset_rows(&mut self, name: &str, rows: Vec<Map<String, Json>>) {
-        self.datasets.insert(name.to_string(), rows);
+    pub fn dataset_rows_of(&self, var: &Var) -> Option<&[Map<String, Json>]> {
+        self.datasets.get(&self.key(var)?).map(Vec::as_slice)
     }
 
-    /// Every signal whose value is known on the server, in declaration order.
+    pub fn dataset_plan_of(&self, var: &Var) -> Option<&LogicalPlan> {
+        self.plans.get(&self.key(var)?)
+    }
+
+    /// A signal's value, evaluating its update if needed; `None` when only the
+    /// client knows it.
+    pub fn signal_value(&self, var: &Var) -> Option<Json> {
+        let scope = self.paths.iter().position(|p| p == &var.scope)?;
+        match self.scope(scope).signal(&var.name)? {
+            SignalValue::Known(v) => Some(v),
+            SignalValue::ClientOnly => None,
+        }
+    }
+
+    /// Every root signal whose value is known on the server, in declaration order.
     pub fn known_signals(&self) -> Map<String, Json> {
         let mut out = Map::new();
+        let root = self.scope(0);
         for name in self.order.iter().filter(|n| !n.starts_with("__vl_")) {
-            if let Some(SignalValue::Known(v)) = self.signal(name) {
+            if let Some(SignalValue::Known(v)) = root.signal(name) {
                 out.insert(name.clone(), v);
             }
         }
         out
     }
 
+    /// The scope that declares `name` as seen from `scope`, for signals or datasets.
+    fn resolve<T>(&self, map: &HashMap<Key, T>, name: &str, scope: usize) -> Option<usize> {
+        let mut at = Some(scope);
+        while let Some(s) = at {
+            if map.contains_key(&(s, name.to_string())) {
+                return Some(s);
+            }
+            at = self.parents[s];
+        }
+        None
+    }
+
+    fn signal_in(&self, name: &str, scope: usize) -> Option<SignalValue> {
+        let declared = {
+            let signals = self.signals.lock().expect("not poisoned");
+            self.resolve(&signals, name, scope)
+        }?;
+        let key = (declared, name.to_string());
+        let state = self.signals.lock().expect("not poisoned").get(&key).cloned()?;
+        Some(match state {
+            SignalState::Known(v) => SignalValue::Known(v),
+            SignalState::ClientOnly => SignalValue::ClientOnly,
+            SignalState::Pending(src) => {
+                // Marked client-only while evaluating, so self-references end.
+                self.signals.lock().expect("not poisoned").insert(key.clone(), SignalState::ClientOnly);
+                match self.scope(declared).evaluate(&src) {
+                    Some(v) => {
+                        self.signals.lock().expect("not poisoned").insert(key, SignalState::Known(v.clone()));
+                        SignalValue::Known(v)
+                    }
+                    None => {
+                        self.signals.lock().expect("not poisoned").insert(key, SignalState::Pending(src));
+                        SignalValue::ClientOnly
+                    }
+                }
+            }
+        })
+    }
+}
+
+/// The [`Environment`] of one scope of a spec.
+pub struct ScopedEnvironment<'a> {
+    env: &'a SpecEnvironment,
+    scope: usize,
+}
+
+impl ScopedEnvironment<'_> {
     fn evaluate(&self, source: &str) -> Option<Json> {
         let schema = datafusion::common::DFSchema::empty();
         let lowerer = Lowerer { schema: &schema, env: self };
@@ -120,38 +216,22 @@ fn scalar_json(v: &datafusion::common::ScalarValue) -> Option<Json> {
     })
 }
 
-impl Environment for SpecEnvironment {
+impl Environment for ScopedEnvironment<'_> {
     fn signal(&self, name: &str) -> Option<SignalValue> {
-        let state = self.signals.lock().expect("not poisoned").get(name).cloned()?;
-        Some(match state {
-            SignalState::Known(v) => SignalValue::Known(v),
-            SignalState::ClientOnly => SignalValue::ClientOnly,
-            SignalState::Pending(src) => {
-                // Mark as client-only while evaluating, so self-references end.
-                self.signals.lock().expect("not poisoned").insert(name.to_string(), SignalState::ClientOnly);
-                match self.evaluate(&src) {
-                    Some(v) => {
-                        self.signals.lock().expect("not poisoned").insert(name.to_string(), SignalState::Known(v.clone()));
-                        SignalValue::Known(v)
-                    }
-                    None => {
-                        self.signals.lock().expect("not poisoned").insert(name.to_string(), SignalState::Pending(src));
-                        SignalValue::ClientOnly
-                    }
-                }
-            }
-        })
+        self.env.signal_in(name, self.scope)
     }
 
     fn dataset_rows(&self, name: &str) -> Option<&[Map<String, Json>]> {
-        self.datasets.get(name).map(Vec::as_slice)
+        let scope = self.env.resolve(&self.env.datasets, name, self.scope)?;
+        self.env.datasets.get(&(scope, name.to_string())).map(Vec::as_slice)
     }
 
     fn zone(&self) -> Zone {
-        self.zone
+        self.env.zone
     }
 
     fn dataset_plan(&self, name: &str) -> Option<LogicalPlan> {
-        self.plans.get(name).cloned()
+        let scope = self.env.resolve(&self.env.plans, name, self.scope)?;
+        self.env.plans.get(&(scope, name.to_string())).cloned()
     }
 }

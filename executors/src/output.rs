@@ -24,21 +24,30 @@ fn cell(a: &dyn Array, i: usize) -> Json {
 }
 
 /// Rows as JSON objects, without the hidden row-order column. Columns of JSON text
-/// (see `vegalake_planner::values::JSON_FIELD_METADATA`) are restored to their values.
+/// (see `vegalake_planner::values::JSON_FIELD_METADATA`) are restored to their values;
+/// the missing cells of fields that are sometimes undefined are left out, as vega.js
+/// has them (an inlined `null` would compute differently: `null * 2` is 0).
 pub fn batches_to_rows(batches: &[RecordBatch]) -> Vec<Map<String, Json>> {
     let mut rows = Vec::new();
     for b in batches {
         let schema = b.schema();
-        let cols: Vec<(usize, &str, bool)> = schema
+        let cols: Vec<(usize, &str, bool, bool)> = schema
             .fields()
             .iter()
             .enumerate()
             .filter(|(_, f)| f.name() != ROW)
-            .map(|(i, f)| (i, f.name().as_str(), f.metadata().contains_key(vegalake_planner::values::JSON_FIELD_METADATA)))
+            .map(|(i, f)| {
+                let json = f.metadata().contains_key(vegalake_planner::values::JSON_FIELD_METADATA);
+                let undefined = f.metadata().contains_key(vegalake_planner::values::UNDEFINED_FIELD_METADATA);
+                (i, f.name().as_str(), json, undefined)
+            })
             .collect();
         for r in 0..b.num_rows() {
             let mut row = Map::new();
-            for (i, name, json) in &cols {
+            for (i, name, json, undefined) in &cols {
+                if *undefined && b.column(*i).is_null(r) {
+                    continue;
+                }
                 let value = match cell(b.column(*i).as_ref(), r) {
                     Json::String(text) if *json => serde_json::from_str(&text).unwrap_or(Json::String(text)),
                     other => other,

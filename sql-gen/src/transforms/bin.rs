@@ -3,7 +3,7 @@
 
 use super::extent::{extent_query, numeric_field, read_extent};
 use super::{Step, TransformDef, TransformInput};
-use crate::error::{invalid, Result};
+use crate::error::{invalid, LowerError, Result};
 use crate::lowered::json_number;
 use crate::plan::with_columns;
 use datafusion::common::ScalarValue;
@@ -160,7 +160,18 @@ fn lower(input: TransformInput) -> Result<Step> {
         name: p.string("name")?,
         signal: p.string("signal")?,
     };
-    match p.numbers("extent")? {
+    // An extent signal over no valid values is [undefined, undefined]: NaN bins, as
+    // in vega.js.
+    let extent = match p.transform.param("extent").is_some() {
+        true => Some(
+            p.list("extent")?
+                .iter()
+                .map(|v| if v.is_null() { Ok(f64::NAN) } else { v.as_f64().ok_or_else(|| LowerError::Invalid(format!("extent: expected numbers, got {v}"))) })
+                .collect::<Result<Vec<f64>>>()?,
+        ),
+        false => None,
+    };
+    match extent {
         Some(e) if e.len() == 2 => {
             let o = options(&input, [e[0], e[1]])?;
             finish(input.plan, out, o)

@@ -3,27 +3,13 @@
 //! `harness/regenerate.sh`). A dataset may be left to the client only where
 //! `unsupported.json` says so, with the reason it must give.
 
+use crate::{arrow_proxies, expected_files, read_json, root};
 use serde_json::{Map, Value as Json};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use vegalake_executors::{evaluate, EvalOptions};
 use vegalake_integration_tests::{compare_datasets, values_agree};
 use vegalake_planner::values::time::Zone;
 use vegalake_planner::Spec;
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn read_json(path: &Path) -> Json {
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display())))
-        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
-
-/// vega.js prints rows read from Arrow (vega-loader-arrow's proxy objects) as `{}`:
-/// for those the reference only tells the row count.
-fn arrow_proxies(rows: &Json) -> bool {
-    rows.as_array().is_some_and(|r| !r.is_empty() && r.iter().all(|x| x.as_object().is_some_and(|o| o.is_empty())))
-}
 
 struct Outcome {
     checked: usize,
@@ -89,9 +75,7 @@ async fn check_spec(name: &str, expected: &Json, allowed: &Map<String, Json>, ou
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn conformance_with_vega_js() {
     let allowed_all = read_json(&root().join("unsupported.json"));
-    let mut files: Vec<PathBuf> = std::fs::read_dir(root().join("expected")).expect("expected/").map(|e| e.unwrap().path()).collect();
-    files.sort();
-    assert!(files.len() >= 150, "the suite has {} specs", files.len());
+    let files: Vec<PathBuf> = expected_files();
     let mut out = Outcome { checked: 0, on_server: 0, failures: Vec::new() };
     for f in &files {
         let name = f.file_stem().unwrap().to_str().unwrap().to_string();

@@ -1,0 +1,258 @@
+//! A chart served over time: [`ChartState::open`] splits the spec and evaluates the
+//! server half; [`ChartState::update`] takes what the client changed (a brush's
+//! signal, a selection store) and answers with the server datasets and signals whose
+//! values changed. Work is shared through the runtime's fingerprint cache: a node
+//! whose inputs did not change is not computed again, by this chart or any other.
+
+use crate::server::{Pass, PassOptions, Runtime};
+use crate::{EvalError, Fingerprint};
+use datafusion::arrow::record_batch::RecordBatch;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value as Json};
+use std::collections::{HashMap, HashSet};
+use std::path::PathBuf;
+use std::sync::Arc;
+use vegalake_connectors::SourceOptions;
+use vegalake_planner::refs::Mentions;
+use vegalake_planner::split::for_each_body_mut;
+use vegalake_planner::values::time::Zone;
+use vegalake_planner::{split, CommPlan, Namespace, Placement, Spec, SpecGraph, Var};
+
+/// How a chart is evaluated.
+#[derive(Debug, Clone)]
+pub struct ChartOptions {
+    /// Relative data URLs resolve here; nothing outside it is read.
+    pub data_dir: PathBuf,
+    /// The zone of local-time functions and `timeunit`.
+    pub zone: Zone,
+    /// At most this many rows per dataset are inlined (a warning says when cut).
+    pub row_limit: Option<usize>,
+    /// Keep interactions working (a communication plan for updates); off, the
+    /// client spec is a static snapshot.
+    pub keep_interactivity: bool,
+    /// Initial signal values and dataset contents, replacing the spec's.
+    pub signals: HashMap<Var, Json>,
+    pub stores: HashMap<Var, Json>,
+}
+
+impl Default for ChartOptions {
+    fn default() -> Self {
+        ChartOptions {
+            data_dir: PathBuf::from("."),
+            zone: Zone::Utc,
+            row_limit: None,
+            keep_interactivity: true,
+            signals: HashMap::new(),
+            stores: HashMap::new(),
+        }
+    }
+}
+
+/// Something the user should know about a pre-transformed spec.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Warning {
+    /// `"client_transforms"` or `"row_limit"`.
+    pub kind: &'static str,
+    pub message: String,
+}
+
+/// A value crossing between client and server: a signal's value or a dataset's rows.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VarValue {
+    pub namespace: Namespace,
+    pub name: String,
+    #[serde(default)]
+    pub scope: Vec<u32>,
+    pub value: Json,
+}
+
+impl VarValue {
+    fn var(&self) -> Var {
+        Var { namespace: self.namespace, name: self.name.clone(), scope: self.scope.clone() }
+    }
+}
+
+/// One chart's server state.
+pub struct ChartState {
+    runtime: Arc<Runtime>,
+    graph: SpecGraph,
+    options: ChartOptions,
+    client: Spec,
+    server: Spec,
+    comm: CommPlan,
+    mentions: Mentions,
+    whole_rows: HashSet<Var>,
+    placements: HashMap<Var, Placement>,
+    /// The fingerprint of each dataset's rows as last sent to the client.
+    sent: HashMap<Var, Fingerprint>,
+    produced: HashMap<Var, Json>,
+    warnings: Vec<Warning>,
+}
+
+impl ChartState {
+    /// Plans the spec, evaluates its server half and builds the client spec.
+    pub async fn open(runtime: Arc<Runtime>, spec: &Spec, options: ChartOptions) -> Result<ChartState, EvalError> {
+        let graph = SpecGraph::new(spec);
+        // First pass: how far the server gets with each dataset (nothing is
+        // materialized but what other datasets read).
+        let first = run(&runtime, &graph, &options, &|_: &Var, _| false).await?;
+        let placements = placements(&first);
+        let produced: Vec<(Var, Json)> = first.produced.clone();
+        let split = split(spec, &graph, &placements, &produced, options.keep_interactivity);
+        let shipped: HashSet<Var> = split.comm.server_to_client.iter().filter(|v| v.namespace == Namespace::Data).cloned().collect();
+        let pass = run(&runtime, &graph, &options, &|v: &Var, _| shipped.contains(v)).await?;
+        let mut chart = ChartState {
+            runtime,
+            graph,
+            client: split.client,
+            server: split.server,
+            comm: split.comm,
+            mentions: split.mentions,
+            whole_rows: split.whole_rows,
+            placements,
+            sent: HashMap::new(),
+            produced: produced.into_iter().collect(),
+            warnings: client_warnings(&pass),
+            options,
+        };
+        let rows = chart.shipped_rows(&pass, &shipped, true);
+        let mut values: HashMap<Var, Json> = rows.into_iter().map(|v| (v.var(), v.value)).collect();
+        for_each_body_mut(&mut chart.client, &mut |path, body| {
+            for d in body.data.iter_mut().flatten() {
+                if let Some(rows) = values.remove(&Var::data(&d.name, path)) {
+                    d.values = Some(rows);
+                }
+            }
+        });
+        Ok(chart)
+    }
+
+    /// The client spec, with the server's results inlined.
+    pub fn client_spec(&self) -> &Spec {
+        &self.client
+    }
+
+    /// The server half of the spec.
+    pub fn server_spec(&self) -> &Spec {
+        &self.server
+    }
+
+    pub fn comm_plan(&self) -> &CommPlan {
+        &self.comm
+    }
+
+    pub fn warnings(&self) -> &[Warning] {
+        &self.warnings
+    }
+
+    /// Applies the client's changes and returns the server datasets and signals whose
+    /// values changed.
+    pub async fn update(&mut self, changes: &[VarValue]) -> Result<Vec<VarValue>, EvalError> {
+        let mut signals = self.options.signals.clone();
+        let mut stores = self.options.stores.clone();
+        for c in changes {
+            let var = c.var();
+            let place = || EvalError { place: format!("update of {var}"), message: format!("the spec declares no {var}") };
+            match c.namespace {
+                Namespace::Signal if self.graph.signal(&var).is_some() => signals.insert(var, c.value.clone()),
+                Namespace::Data if self.graph.dataset(&var).is_some() => stores.insert(var, c.value.clone()),
+                _ => return Err(place()),
+            };
+        }
+        let options = ChartOptions { signals, stores, ..self.options.clone() };
+        let shipped: HashSet<Var> = self.sent.keys().cloned().collect();
+        let sent = &self.sent;
+        let pass = run(&self.runtime, &self.graph, &options, &|v: &Var, fp| shipped.contains(v) && sent.get(v) != Some(&fp)).await?;
+        for (var, before) in &self.placements {
+            let now = pass.dataset(var).map(|d| if d.client_owned { None } else { d.server_transforms });
+            if now.is_some_and(|n| n != before.server_transforms) {
+                let why = pass.dataset(var).and_then(|d| d.reason.clone()).unwrap_or_default();
+                return Err(EvalError { place: var.to_string(), message: format!("the server can no longer evaluate it with these values: {why}") });
+            }
+        }
+        self.options = options;
+        let mut out = self.shipped_rows(&pass, &shipped, false);
+        for (var, value) in &pass.produced {
+            if self.produced.get(var) != Some(value) {
+                self.produced.insert(var.clone(), value.clone());
+                out.push(VarValue { namespace: Namespace::Signal, name: var.name.clone(), scope: var.scope.clone(), value: value.clone() });
+            }
+        }
+        Ok(out)
+    }
+
+    /// The rows of the shipped datasets that changed since last sent (all of them
+    /// when `all`), projected to the columns the client mentions.
+    fn shipped_rows(&mut self, pass: &Pass, shipped: &HashSet<Var>, all: bool) -> Vec<VarValue> {
+        let mut out = Vec::new();
+        for d in pass.datasets.iter().filter(|d| shipped.contains(&d.var)) {
+            let (Some(fp), Some(result)) = (d.fingerprint, &d.result) else { continue };
+            if !all && self.sent.get(&d.var) == Some(&fp) {
+                continue;
+            }
+            self.sent.insert(d.var.clone(), fp);
+            let whole = self.mentions.opaque || self.whole_rows.contains(&d.var);
+            let mut rows: Vec<Json> = result.rows.iter().map(|r| Json::Object(if whole { r.clone() } else { self.project(r) })).collect();
+            if let Some(limit) = self.options.row_limit.filter(|l| rows.len() > *l) {
+                self.warnings.push(Warning { kind: "row_limit", message: format!("{} has {} rows; only the first {limit} are sent", d.var, rows.len()) });
+                rows.truncate(limit);
+            }
+            out.push(VarValue { namespace: Namespace::Data, name: d.var.name.clone(), scope: d.var.scope.clone(), value: Json::Array(rows) });
+        }
+        out
+    }
+
+    /// A row without the columns the client never reads.
+    fn project(&self, row: &Map<String, Json>) -> Map<String, Json> {
+        row.iter().filter(|(k, _)| self.mentions.contains(k)).map(|(k, v)| (k.clone(), v.clone())).collect()
+    }
+}
+
+/// One pass with a chart's options.
+async fn run(runtime: &Runtime, graph: &SpecGraph, options: &ChartOptions, want: crate::server::Want<'_>) -> Result<Pass, EvalError> {
+    let source = SourceOptions { data_dir: options.data_dir.clone(), zone: options.zone };
+    let opts = PassOptions { source, signals: &options.signals, stores: &options.stores };
+    runtime.run_pass(graph, &opts, want).await
+}
+
+/// Where each dataset runs, from a pass: client-owned datasets stay with the client.
+fn placements(pass: &Pass) -> HashMap<Var, Placement> {
+    pass.datasets
+        .iter()
+        .map(|d| {
+            let server_transforms = if d.client_owned { None } else { d.server_transforms };
+            (d.var.clone(), Placement { server_transforms, reason: d.reason.clone() })
+        })
+        .collect()
+}
+
+fn client_warnings(pass: &Pass) -> Vec<Warning> {
+    pass.datasets
+        .iter()
+        .filter(|d| !d.complete() && !d.client_owned)
+        .filter_map(|d| {
+            d.reason.as_ref().map(|r| Warning { kind: "client_transforms", message: format!("{} is evaluated in the browser from here: {r}", d.var) })
+        })
+        .collect()
+}
+
+/// The client spec of `spec` with the server's results inlined, and warnings.
+pub async fn pre_transform_spec(runtime: Arc<Runtime>, spec: &Spec, options: ChartOptions) -> Result<(Spec, Vec<Warning>), EvalError> {
+    let chart = ChartState::open(runtime, spec, options).await?;
+    Ok((chart.client, chart.warnings))
+}
+
+/// The rows of the named datasets, evaluated entirely on the server.
+pub async fn pre_transform_datasets(runtime: &Runtime, spec: &Spec, names: &[Var], options: &ChartOptions) -> Result<Vec<Vec<RecordBatch>>, EvalError> {
+    let graph = SpecGraph::new(spec);
+    let wanted: HashSet<&Var> = names.iter().collect();
+    let pass = run(runtime, &graph, options, &|v: &Var, _| wanted.contains(v)).await?;
+    names
+        .iter()
+        .map(|var| match pass.dataset(var) {
+            Some(d) if d.complete() => Ok(d.result.as_ref().map(|r| r.batches.clone()).unwrap_or_default()),
+            Some(d) => Err(EvalError { place: var.to_string(), message: format!("not evaluated on the server: {}", d.reason.clone().unwrap_or_default()) }),
+            None => Err(EvalError { place: var.to_string(), message: "the spec declares no such dataset".into() }),
+        })
+        .collect()
+}

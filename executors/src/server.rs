@@ -1,0 +1,465 @@
+//! One evaluation of a spec's server half: the task graph walked in order.
+//!
+//! Every dataset is a chain of nodes: its input (a loaded file or inline values, or
+//! its sources), then one node per transform. Each node's [`Fingerprint`] hashes its
+//! definition with its parent's fingerprint, the values of the signals it reads and
+//! the fingerprints of the datasets it reads, so a node is a pure function of its
+//! fingerprint. Three kinds of node results go through the runtime's [`TaskCache`]:
+//! loaded inputs, the queries some transforms run while planning (`extent`), and
+//! the materialized rows of datasets that someone needs. Everything else is a plan,
+//! rebuilt on each pass (microseconds) and executed only as part of a needed result.
+
+use crate::cache::{Fingerprint, TaskCache};
+use crate::env::SpecEnvironment;
+use crate::{output, EvalError};
+use datafusion::arrow::record_batch::RecordBatch;
+use datafusion::logical_expr::{LogicalPlan, LogicalPlanBuilder};
+use datafusion::prelude::SessionContext;
+use serde_json::{Map, Value as Json};
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use vegalake_connectors::{ConnectorError, SourceOptions};
+use vegalake_planner::graph::{DatasetNode, Reads};
+use vegalake_planner::{Data, SpecGraph, Var};
+use vegalake_sql_gen::{lower_transform, LowerError, Step, ROW};
+
+/// Datasets with at most this many rows are kept as JSON for `data()` and the
+/// selection helpers of later datasets.
+const LOOKUP_ROW_LIMIT: usize = 100_000;
+
+/// An embedded DataFusion session and the task cache shared by every chart it serves.
+pub struct Runtime {
+    ctx: SessionContext,
+    cache: TaskCache,
+}
+
+/// The default bound of a runtime's cache: 512 MiB.
+pub const DEFAULT_CACHE_BYTES: usize = 512 << 20;
+
+impl Runtime {
+    pub fn new(cache_bytes: usize) -> Runtime {
+        Runtime { ctx: crate::new_session(), cache: TaskCache::new(cache_bytes) }
+    }
+
+    pub fn cache(&self) -> &TaskCache {
+        &self.cache
+    }
+}
+
+impl Default for Runtime {
+    fn default() -> Self {
+        Runtime::new(DEFAULT_CACHE_BYTES)
+    }
+}
+
+/// The inputs of a pass besides the spec.
+pub struct PassOptions<'a> {
+    pub source: SourceOptions,
+    /// Signal values that replace the spec's (client changes, `--set`).
+    pub signals: &'a HashMap<Var, Json>,
+    /// Dataset contents that replace the spec's (selection stores, `--store`).
+    pub stores: &'a HashMap<Var, Json>,
+}
+
+/// A dataset's rows, as Arrow and as JSON.
+#[derive(Debug)]
+pub struct Materialized {
+    pub batches: Vec<RecordBatch>,
+    pub rows: Vec<Map<String, Json>>,
+}
+
+/// What a pass did with one dataset.
+#[derive(Debug)]
+pub struct DatasetOutcome {
+    pub var: Var,
+    /// How many transforms the server evaluated, `None` when it does not even
+    /// evaluate the input.
+    pub server_transforms: Option<usize>,
+    pub total_transforms: usize,
+    /// Why the server stopped before the end.
+    pub reason: Option<String>,
+    /// The fingerprint of the server's part.
+    pub fingerprint: Option<Fingerprint>,
+    /// The rows of the server's part, when someone needed them.
+    pub result: Option<Arc<Materialized>>,
+    pub client_owned: bool,
+}
+
+impl DatasetOutcome {
+    /// True when the server evaluated the whole pipeline.
+    pub fn complete(&self) -> bool {
+        self.server_transforms == Some(self.total_transforms)
+    }
+}
+
+/// The result of one pass.
+pub struct Pass {
+    pub datasets: Vec<DatasetOutcome>,
+    pub env: SpecEnvironment,
+    /// Signals defined by server transforms (`extent`'s and `bin`'s `signal`).
+    pub produced: Vec<(Var, Json)>,
+}
+
+impl Pass {
+    pub fn dataset(&self, var: &Var) -> Option<&DatasetOutcome> {
+        self.datasets.iter().find(|d| &d.var == var)
+    }
+}
+
+/// What a pass has done so far.
+#[derive(Default)]
+struct Done {
+    datasets: Vec<DatasetOutcome>,
+    produced: Vec<(Var, Json)>,
+}
+
+impl Done {
+    fn dataset(&self, var: &Var) -> Option<&DatasetOutcome> {
+        self.datasets.iter().find(|d| &d.var == var)
+    }
+}
+
+/// Why a dataset (or the rest of it) is left to the client, or is wrong.
+enum Skip {
+    Unsupported(String),
+    Invalid(String),
+}
+
+impl From<LowerError> for Skip {
+    fn from(e: LowerError) -> Skip {
+        match e {
+            LowerError::Invalid(m) => Skip::Invalid(m),
+            LowerError::Unsupported(m) => Skip::Unsupported(m),
+            LowerError::DataFusion(e) => Skip::Unsupported(format!("planning failed: {e}")),
+        }
+    }
+}
+
+impl From<ConnectorError> for Skip {
+    fn from(e: ConnectorError) -> Skip {
+        match e {
+            ConnectorError::Unsupported(m) => Skip::Unsupported(m),
+            ConnectorError::DataFusion(e) => Skip::Unsupported(format!("loading failed: {e}")),
+            other => Skip::Invalid(other.to_string()),
+        }
+    }
+}
+
+impl From<datafusion::error::DataFusionError> for Skip {
+    fn from(e: datafusion::error::DataFusionError) -> Skip {
+        Skip::Unsupported(format!("execution failed: {e}"))
+    }
+}
+
+/// Decides which datasets a pass materializes (besides those other datasets read).
+pub type Want<'a> = &'a (dyn Fn(&Var, Fingerprint) -> bool + Sync);
+
+impl Runtime {
+    /// Evaluates the server half of a spec: every dataset as far as the server can,
+    /// materializing those `want` asks for.
+    pub async fn run_pass(&self, graph: &SpecGraph, opts: &PassOptions<'_>, want: Want<'_>) -> Result<Pass, EvalError> {
+        let mut env = SpecEnvironment::new(opts.source.zone, graph, opts.signals);
+        let read_by_others = rows_read_by_others(graph);
+        let mut done = Done::default();
+        for node in &graph.datasets {
+            let outcome = self.run_dataset(graph, node, &mut env, &mut done, opts, want, &read_by_others).await?;
+            done.datasets.push(outcome);
+        }
+        Ok(Pass { datasets: done.datasets, env, produced: done.produced })
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn run_dataset(
+        &self,
+        graph: &SpecGraph,
+        node: &DatasetNode,
+        env: &mut SpecEnvironment,
+        pass: &mut Done,
+        opts: &PassOptions<'_>,
+        want: Want<'_>,
+        read_by_others: &HashSet<Var>,
+    ) -> Result<DatasetOutcome, EvalError> {
+        let var = &node.var;
+        let mut outcome = DatasetOutcome {
+            var: var.clone(),
+            server_transforms: None,
+            total_transforms: node.data.transforms().len(),
+            reason: None,
+            fingerprint: None,
+            result: None,
+            client_owned: node.client_owned,
+        };
+        if node.facet || graph.in_instanced_scope(node.scope) {
+            outcome.reason = Some("inside a group mark instanced per facet or datum, which only the client evaluates".into());
+            return Ok(outcome);
+        }
+        let place = place_of(graph, node);
+        let data = with_store(&node.data, opts.stores.get(var));
+        if let Some(rows) = crate::passthrough_rows(&data) {
+            let fp = Fingerprint::builder("rows").add_json(&Json::Array(rows.iter().cloned().map(Json::Object).collect())).finish();
+            env.set_dataset_rows(var, rows.clone());
+            outcome.server_transforms = Some(0);
+            outcome.fingerprint = Some(fp);
+            outcome.result = Some(Arc::new(Materialized { batches: Vec::new(), rows }));
+            return Ok(outcome);
+        }
+        let no_rows = data.url.is_none() && data.source.is_none() && data.values.as_ref().is_none_or(|v| v.as_array().is_some_and(Vec::is_empty));
+        if node.client_owned && no_rows {
+            // An empty selection store: whatever its transforms (a `collect` sorted by
+            // a field no row has yet), it has no rows.
+            env.set_dataset_rows(var, Vec::new());
+            outcome.server_transforms = Some(outcome.total_transforms);
+            outcome.fingerprint = Some(Fingerprint::builder("rows").add_json(&Json::Array(Vec::new())).finish());
+            outcome.result = Some(Arc::new(Materialized { batches: Vec::new(), rows: Vec::new() }));
+            return Ok(outcome);
+        }
+        let (mut plan, mut fp, server_only_input) = match self.input(graph, node, &data, env, pass, opts).await {
+            Ok(input) => input,
+            Err(Skip::Unsupported(reason)) => {
+                outcome.reason = Some(reason);
+                return Ok(outcome);
+            }
+            Err(Skip::Invalid(message)) => return Err(EvalError { place, message }),
+        };
+        let mut done = 0;
+        for (j, t) in data.transforms().iter().enumerate() {
+            let at = |m: String| format!("transform[{j}] ({}): {m}", t.kind);
+            let next_fp = transform_fingerprint(fp, t, &node.transforms[j], env, pass);
+            match self.lower(t, plan.clone(), env, node.scope, next_fp).await {
+                Ok(Step::Plan { plan: p, signals }) => {
+                    for (name, value) in signals {
+                        let signal = Var::signal(&name, &var.scope);
+                        env.set_signal(&signal, value.clone());
+                        pass.produced.push((signal, value));
+                    }
+                    plan = p;
+                    fp = next_fp;
+                    done += 1;
+                }
+                Ok(Step::Query { .. }) => unreachable!("lower resolves queries"),
+                Err(Skip::Unsupported(m)) => {
+                    outcome.reason = Some(at(m));
+                    break;
+                }
+                Err(Skip::Invalid(m)) => return Err(EvalError { place, message: at(m) }),
+            }
+        }
+        if done == 0 && done < outcome.total_transforms && !server_only_input {
+            // Nothing to gain from loading it on the server: the client reads it itself.
+            return Ok(outcome);
+        }
+        outcome.server_transforms = Some(done);
+        outcome.fingerprint = Some(fp);
+        if outcome.complete() {
+            env.set_dataset_plan(var, plan.clone());
+        }
+        if want(var, fp) || (outcome.complete() && read_by_others.contains(var)) {
+            let result = self.materialize(fp, plan).await.map_err(|s| match s {
+                Skip::Unsupported(m) | Skip::Invalid(m) => EvalError { place: place.clone(), message: m },
+            })?;
+            if result.rows.len() <= LOOKUP_ROW_LIMIT {
+                env.set_dataset_rows(var, result.rows.clone());
+            }
+            outcome.result = Some(result);
+        }
+        Ok(outcome)
+    }
+
+    /// A dataset's input plan and fingerprint, and whether only the server can read
+    /// it (Parquet).
+    async fn input(
+        &self,
+        graph: &SpecGraph,
+        node: &DatasetNode,
+        data: &Data,
+        env: &SpecEnvironment,
+        pass: &Done,
+        opts: &PassOptions<'_>,
+    ) -> Result<(LogicalPlan, Fingerprint, bool), Skip> {
+        if data.url.is_some() || data.values.is_some() {
+            let mut b = Fingerprint::builder("load");
+            b.add_json(&serde_json::to_value(data.url.as_ref()).unwrap_or_default());
+            b.add_json(data.values.as_ref().unwrap_or(&Json::Null));
+            b.add_json(data.format.as_ref().unwrap_or(&Json::Null));
+            b.add(&opts.source.data_dir).add(&opts.source.zone.name());
+            if let Some(Json::String(url)) = &data.url {
+                if let Ok(meta) = vegalake_connectors::resolve_path(url, &opts.source.data_dir)
+                    .and_then(|p| std::fs::metadata(&p).map_err(|e| ConnectorError::Io { path: url.clone(), source: e }))
+                {
+                    b.add(&meta.len()).add(&meta.modified().ok());
+                }
+            }
+            let fp = b.finish();
+            let ctx = &self.ctx;
+            let loaded = self
+                .cache
+                .get_or_compute(fp, || async {
+                    let plan = vegalake_connectors::load(ctx, data, &opts.source).await?.ok_or_else(|| Skip::Invalid("no data to load".into()))?;
+                    let bytes = plan_bytes(&plan);
+                    Ok::<_, Skip>((plan, bytes))
+                })
+                .await?;
+            let parquet = data.url.as_ref().and_then(Json::as_str).is_some_and(|u| u.ends_with(".parquet"))
+                || data.format.as_ref().and_then(|f| f.get("type")).and_then(Json::as_str) == Some("parquet");
+            return Ok(((*loaded).clone(), fp, parquet));
+        }
+        if node.sources.is_empty() {
+            let plan = LogicalPlanBuilder::empty(false).project(vec![datafusion::logical_expr::lit(0_i64).alias(ROW)])?.build()?;
+            return Ok((plan, Fingerprint::builder("empty").finish(), false));
+        }
+        let mut b = Fingerprint::builder("sources");
+        let mut inputs = Vec::new();
+        for source in &node.sources {
+            let done = pass.dataset(source).filter(|o| o.complete());
+            match (done.and_then(|o| o.fingerprint), env.dataset_plan_of(source)) {
+                (Some(fp), Some(p)) => {
+                    b.add(&fp);
+                    inputs.push(p.clone());
+                }
+                _ => return Err(Skip::Unsupported(format!("source '{}' is evaluated on the client", source.name))),
+            }
+        }
+        let _ = graph;
+        Ok((concatenate(inputs)?, b.finish(), false))
+    }
+
+    /// Lowers one transform, running (through the cache) the queries it needs.
+    async fn lower(&self, t: &vegalake_planner::Transform, plan: LogicalPlan, env: &SpecEnvironment, scope: usize, fp: Fingerprint) -> Result<Step, Skip> {
+        let scoped = env.scope(scope);
+        let mut step = lower_transform(t, plan, &scoped)?;
+        let mut round = 0u32;
+        loop {
+            match step {
+                Step::Plan { .. } => return Ok(step),
+                Step::Query { query, resume } => {
+                    let key = Fingerprint::builder("query").add(&fp).add(&round).finish();
+                    let batches = self
+                        .cache
+                        .get_or_compute(key, || async {
+                            let batches = collect(&self.ctx, query).await?;
+                            let bytes = batches.iter().map(RecordBatch::get_array_memory_size).sum();
+                            Ok::<_, Skip>((batches, bytes))
+                        })
+                        .await?;
+                    step = resume((*batches).clone(), &scoped)?;
+                    round += 1;
+                }
+            }
+        }
+    }
+
+    async fn materialize(&self, fp: Fingerprint, plan: LogicalPlan) -> Result<Arc<Materialized>, Skip> {
+        let key = Fingerprint::builder("result").add(&fp).finish();
+        self.cache
+            .get_or_compute(key, || async {
+                let batches = collect(&self.ctx, plan).await?;
+                let rows = output::batches_to_rows(&batches);
+                let bytes = batches.iter().map(RecordBatch::get_array_memory_size).sum::<usize>() + rows_bytes(&rows);
+                Ok::<_, Skip>((Materialized { batches, rows }, bytes))
+            })
+            .await
+    }
+}
+
+/// Where a dataset is declared, for error messages.
+fn place_of(graph: &SpecGraph, node: &DatasetNode) -> String {
+    let index = graph.datasets.iter().filter(|d| d.scope == node.scope && !d.facet).position(|d| d.var == node.var).unwrap_or(0);
+    if node.var.scope.is_empty() {
+        format!("data[{index}] \"{}\"", node.var.name)
+    } else {
+        format!("group {:?} data[{index}] \"{}\"", node.var.scope, node.var.name)
+    }
+}
+
+/// A transform's fingerprint: its parent's, its definition, and what it reads.
+fn transform_fingerprint(parent: Fingerprint, t: &vegalake_planner::Transform, reads: &Reads, env: &SpecEnvironment, pass: &Done) -> Fingerprint {
+    let mut b = Fingerprint::builder("transform");
+    b.add(&parent).add_json(&serde_json::to_value(t).unwrap_or_default());
+    for s in &reads.signals {
+        b.add(&s.name).add_json(&env.signal_value(s).unwrap_or(Json::String("\u{0}client".into())));
+    }
+    for d in &reads.datasets {
+        b.add(&d.name).add(&pass.dataset(d).and_then(|o| o.fingerprint));
+    }
+    b.finish()
+}
+
+/// Datasets whose rows (not only plans) other datasets or signals read.
+fn rows_read_by_others(graph: &SpecGraph) -> HashSet<Var> {
+    let transform_reads = graph.datasets.iter().flat_map(|d| d.transforms.iter().chain([&d.input]));
+    let signal_reads = graph.signals.iter().map(|s| &s.reads);
+    transform_reads.chain(signal_reads).flat_map(|r| r.datasets.iter().cloned()).collect()
+}
+
+/// The data entry with a store replacement of its values applied.
+pub(crate) fn with_store(data: &Data, store: Option<&Json>) -> Data {
+    match store {
+        Some(rows) => Data { values: Some(rows.clone()), url: None, source: None, format: None, ..data.clone() },
+        None => data.clone(),
+    }
+}
+
+/// Executes a plan, in the carried input order where there is one.
+async fn collect(ctx: &SessionContext, plan: LogicalPlan) -> Result<Vec<RecordBatch>, Skip> {
+    let plan = if plan.schema().field_with_unqualified_name(ROW).is_ok() {
+        LogicalPlanBuilder::from(plan).sort(vec![vegalake_sql_gen::plan::col(ROW).sort(true, true)])?.build()?
+    } else {
+        plan
+    };
+    Ok(ctx.execute_logical_plan(plan).await?.collect().await?)
+}
+
+/// Concatenated sources: rows of the first, then of the second, ...
+fn concatenate(mut inputs: Vec<LogicalPlan>) -> Result<LogicalPlan, Skip> {
+    if inputs.len() == 1 {
+        return Ok(inputs.remove(0));
+    }
+    let mut union: Option<LogicalPlanBuilder> = None;
+    for (k, p) in inputs.into_iter().enumerate() {
+        let p = if p.schema().field_with_unqualified_name(ROW).is_ok() {
+            let offset = datafusion::logical_expr::lit((k as i64) << 40);
+            vegalake_sql_gen::plan::with_columns(p, vec![(ROW.to_string(), vegalake_sql_gen::plan::col(ROW) + offset)])?
+        } else {
+            p
+        };
+        union = Some(match union {
+            None => LogicalPlanBuilder::from(p),
+            Some(u) => u.union_by_name(p)?,
+        });
+    }
+    Ok(union.expect("at least two sources").build()?)
+}
+
+/// The memory held by the in-memory tables of a loaded plan.
+fn plan_bytes(plan: &LogicalPlan) -> usize {
+    use datafusion::common::tree_node::{TreeNode, TreeNodeRecursion};
+    let mut bytes = 1024;
+    let _ = plan.apply(|p| {
+        if let LogicalPlan::TableScan(scan) = p {
+            if let Ok(provider) = datafusion::datasource::source_as_provider(&scan.source) {
+                if let Some(mem) = provider.downcast_ref::<datafusion::datasource::MemTable>() {
+                    for partition in &mem.batches {
+                        if let Ok(batches) = partition.try_read() {
+                            bytes += batches.iter().map(RecordBatch::get_array_memory_size).sum::<usize>();
+                        }
+                    }
+                }
+            }
+        }
+        Ok(TreeNodeRecursion::Continue)
+    });
+    bytes
+}
+
+/// An estimate of the memory of JSON rows.
+fn rows_bytes(rows: &[Map<String, Json>]) -> usize {
+    fn value(v: &Json) -> usize {
+        match v {
+            Json::String(s) => 32 + s.len(),
+            Json::Array(a) => 32 + a.iter().map(value).sum::<usize>(),
+            Json::Object(o) => 64 + o.iter().map(|(k, v)| 32 + k.len() + value(v)).sum::<usize>(),
+            _ => 16,
+        }
+    }
+    rows.iter().map(|r| 64 + r.iter().map(|(k, v)| 32 + k.len() + value(v)).sum::<usize>()).sum()
+}

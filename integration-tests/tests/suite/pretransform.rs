@@ -1,0 +1,141 @@
+//! Every spec of the conformance suite, pretransformed by vegalake and run in vega.js
+//! (the Node harness), must compute the same data in every dataset the client still
+//! has as the original spec did in vega.js. Columns the client never mentions are
+//! not sent, so rows compare on the columns the client has.
+
+use crate::{arrow_proxies, expected_files, read_json, root, run_harness};
+use serde_json::{Map, Value as Json};
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
+use vegalake_executors::{pre_transform_spec, ChartOptions, Runtime};
+use vegalake_integration_tests::compare_datasets;
+use vegalake_planner::values::time::Zone;
+use vegalake_planner::{Spec, Var};
+
+/// Datasets whose values differ between two runs of vega.js itself.
+const NONDETERMINISTIC: &[(&str, &str, &str)] = &[
+    ("expr_client_only", "f1", "random()"),
+    ("expr_client_only", "f3", "now()"),
+    ("aggregate_client_ops", "ci", "ci0 and ci1 are random bootstraps"),
+    ("vl_errorbar_ci", "source_0", "ci0 and ci1 are random bootstraps"),
+];
+
+/// A selection store's rows without the accessors (`getter`) vega.js caches on them
+/// when an expression tests the selection: on the client spec, the server did that.
+fn without_getters(rows: &Json) -> Json {
+    let mut rows = rows.clone();
+    for row in rows.as_array_mut().into_iter().flatten() {
+        for f in row.get_mut("fields").and_then(Json::as_array_mut).into_iter().flatten() {
+            if let Some(o) = f.as_object_mut() {
+                o.remove("getter");
+            }
+        }
+    }
+    rows
+}
+
+/// The spec of an expected file with the options its `usermeta.vegalake` asks for.
+pub fn spec_and_options(expected: &Json) -> (Spec, ChartOptions) {
+    let spec_json = &expected["spec"];
+    let meta = &spec_json["usermeta"]["vegalake"];
+    let spec: Spec = serde_json::from_value(spec_json.clone()).expect("expected files hold valid specs");
+    let object = |v: &Json| v.as_object().cloned().unwrap_or_default();
+    let options = ChartOptions {
+        data_dir: root().join("datasets"),
+        zone: Zone::parse(meta["timezone"].as_str().unwrap_or("UTC")).expect("valid zone"),
+        signals: object(&meta["set"]).into_iter().map(|(k, v)| (Var::signal(&k, &[]), v)).collect(),
+        stores: object(&meta["store"]).into_iter().map(|(k, v)| (Var::data(&k, &[]), v)).collect(),
+        ..ChartOptions::default()
+    };
+    (spec, options)
+}
+
+/// The original's rows restricted to the columns the client's rows have.
+fn restrict(rows: &Json, columns: &BTreeSet<String>) -> Json {
+    let rows = rows.as_array().cloned().unwrap_or_default();
+    Json::Array(
+        rows.into_iter()
+            .map(|r| {
+                Json::Object(
+                    r.as_object().map(|o| o.iter().filter(|(k, _)| columns.contains(*k)).map(|(k, v)| (k.clone(), v.clone())).collect()).unwrap_or_default(),
+                )
+            })
+            .collect(),
+    )
+}
+
+fn columns(rows: &Json) -> BTreeSet<String> {
+    rows.as_array().into_iter().flatten().filter_map(Json::as_object).flat_map(|o| o.keys().cloned()).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pretransformed_specs_compute_what_the_originals_do() {
+    let runtime = Arc::new(Runtime::default());
+    let dir = std::env::temp_dir().join(format!("vegalake-pretransform-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let mut manifest = Vec::new();
+    let mut originals: HashMap<String, Json> = HashMap::new();
+    let mut failures = Vec::new();
+    let (mut original_bytes, mut client_bytes) = (0usize, 0usize);
+    for f in expected_files() {
+        let name = f.file_stem().unwrap().to_str().unwrap().to_string();
+        let expected = read_json(&f);
+        let (spec, options) = spec_and_options(&expected);
+        let meta = expected["spec"]["usermeta"]["vegalake"].clone();
+        match pre_transform_spec(runtime.clone(), &spec, options).await {
+            Ok((client, _warnings)) => {
+                let text = serde_json::to_string(&client).expect("serializes");
+                client_bytes += text.len();
+                original_bytes += expected["spec"].to_string().len();
+                let path = dir.join(format!("{name}.vg.json"));
+                std::fs::write(&path, text).expect("write client spec");
+                manifest.push(serde_json::json!({"name": name, "spec": path, "timezone": meta["timezone"], "set": meta["set"], "store": meta["store"]}));
+                originals.insert(name, expected["datasets"].clone());
+            }
+            Err(e) => failures.push(format!("{name}: fails to plan: {e}")),
+        }
+    }
+    let manifest_path = dir.join("manifest.json");
+    std::fs::write(&manifest_path, serde_json::to_string(&manifest).unwrap()).expect("write manifest");
+    let results = run_harness("client-check.mjs", &[&manifest_path, std::path::Path::new("--data-dir"), &root().join("datasets")]);
+    let mut checked = 0;
+    for (name, original) in &originals {
+        let ours = &results[name.as_str()];
+        if let Some(e) = ours.get("error") {
+            failures.push(format!("{name}: the client spec fails in vega.js: {e}"));
+            continue;
+        }
+        let empty = Map::new();
+        for (ds, rows) in ours["datasets"].as_object().unwrap_or(&empty) {
+            let Some(theirs) = original.get(ds) else { continue };
+            if NONDETERMINISTIC.iter().any(|(s, d, _)| s == name && d == ds) {
+                continue;
+            }
+            let theirs = &without_getters(theirs);
+            checked += 1;
+            let diff = if arrow_proxies(theirs) {
+                (rows.as_array().map(Vec::len) != theirs.as_array().map(Vec::len)).then(|| "row count differs".to_string())
+            } else {
+                let cols = columns(rows);
+                let original_columns = columns(theirs);
+                let extra: Vec<_> = cols.difference(&original_columns).collect();
+                if extra.is_empty() {
+                    compare_datasets(rows, &restrict(theirs, &cols), false)
+                } else {
+                    Some(format!("columns {extra:?} are not in the original"))
+                }
+            };
+            if let Some(d) = diff {
+                failures.push(format!("{name}/{ds}: {d}"));
+            }
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    println!(
+        "pretransform: {} specs planned, {checked} client datasets equal to the original in vega.js; specs {} KB as written, {} KB as sent",
+        originals.len(),
+        original_bytes / 1024,
+        client_bytes / 1024
+    );
+    assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
+}
