@@ -98,3 +98,37 @@ fn bad_timezone_and_set_file() {
     let s = temp_spec("set.json", "[1]");
     assert_one_line_error(&["eval", p.to_str().unwrap(), "--set", s.to_str().unwrap()], "must be a JSON object");
 }
+
+#[test]
+fn pretransform_plan_and_replay_the_example() {
+    let spec = repo().join("examples/histogram.vg.json");
+    let data = repo().join("integration-tests/datasets");
+    let (s, d) = (spec.to_str().unwrap(), data.to_str().unwrap());
+    let (code, stdout, stderr) = vegalake(&["pretransform", s, "--data-dir", d]);
+    assert_eq!(code, 0, "{stderr}");
+    let client: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(client["data"].as_array().unwrap().len(), 1, "only the bins are shipped: {}", client["data"]);
+    let bins = client["data"][0]["values"].as_array().unwrap();
+    assert!(bins.len() <= 20 && bins.iter().map(|r| r["count"].as_f64().unwrap()).sum::<f64>() == 406.0, "{bins:?}");
+    let (code, stdout, _) = vegalake(&["pretransform", s, "--data-dir", d, "--row-limit", "5"]);
+    assert_eq!(code, 0);
+    assert_eq!(serde_json::from_str::<serde_json::Value>(&stdout).unwrap()["data"][0]["values"].as_array().unwrap().len(), 5);
+    let (code, stdout, _) = vegalake(&["plan", s, "--data-dir", d]);
+    assert_eq!(code, 0);
+    let plan: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(plan["comm"]["server_to_client"][0]["name"], "binned");
+    assert_eq!(plan["server"]["data"].as_array().unwrap().len(), 2);
+    let updates = temp_spec("updates.json", r#"[[{"namespace": "signal", "name": "nope", "value": 1}], []]"#);
+    let (code, stdout, stderr) = vegalake(&["replay", s, updates.to_str().unwrap(), "--data-dir", d]);
+    assert_eq!(code, 1, "a failed update fails the run");
+    let lines: Vec<serde_json::Value> = stdout.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert!(lines[0]["error"].as_str().unwrap().contains("declares no signal 'nope'"), "{}", lines[0]);
+    assert!(lines[1]["latency_ms"].is_number(), "the next update is still served");
+    assert_eq!(stderr.trim_end().lines().count(), 1);
+}
+
+#[test]
+fn vega_lite_is_refused_with_a_hint() {
+    let p = temp_spec("vl.json", r#"{"$schema": "https://vega.github.io/schema/vega-lite/v6.json", "mark": "bar"}"#);
+    assert_one_line_error(&["pretransform", p.to_str().unwrap()], "compile it to Vega first");
+}

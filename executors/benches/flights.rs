@@ -1,4 +1,5 @@
-//! Benchmark: time to evaluate two typical charts over large Parquet files.
+//! Benchmark: time to evaluate two typical charts over large Parquet files, and the
+//! latency of `ChartState.update` while a crossfilter of three histograms is brushed.
 //!
 //!   scripts/bench.sh            (installs vega-datasets, builds in release, runs this)
 //!
@@ -9,11 +10,13 @@
 
 use serde_json::json;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
-use vegalake_executors::{evaluate, new_session, EvalOptions};
-use vegalake_planner::Spec;
+use vegalake_executors::{evaluate, new_session, ChartOptions, ChartState, EvalOptions, Runtime, VarValue};
+use vegalake_planner::{Namespace, Spec};
 
 const RUNS: usize = 5;
+const BRUSHES: usize = 50;
 
 fn histogram(file: &str) -> Spec {
     serde_json::from_value(json!({"data": [{"name": "hist", "url": file, "transform": [
@@ -65,6 +68,59 @@ async fn bench(label: &str, spec: &Spec, dir: &Path) {
     println!("{label:<44} median {:>8.1} ms   min {:>8.1} ms   ({rows} rows out)", median(times).as_secs_f64() * 1e3, min.as_secs_f64() * 1e3);
 }
 
+/// The crossfilter of three histograms (delay, distance, hour) of the interaction
+/// suite, reading `file`.
+fn crossfilter(repo: &Path, file: &str) -> Spec {
+    let path = repo.join("integration-tests/interactions/expected/crossfilter_three_histograms.json");
+    let expected: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path).expect("interaction suite")).expect("JSON");
+    let mut spec = expected["spec"].clone();
+    for d in spec["data"].as_array_mut().expect("data") {
+        if d["name"] == "source_0" {
+            d["url"] = json!(file);
+            d.as_object_mut().unwrap().remove("format");
+        }
+    }
+    serde_json::from_value(spec).expect("valid spec")
+}
+
+/// The i-th brush of a session: over each histogram in turn, moving.
+fn brush(i: usize) -> Vec<VarValue> {
+    let k = i as f64;
+    let (unit, field, range) = match i % 3 {
+        0 => ("child__column_delay_layer_0", "delay", [-20.0 + k, 20.0 + 2.0 * k]),
+        1 => ("child__column_distance_layer_0", "distance", [200.0 + 20.0 * k, 1200.0 + 20.0 * k]),
+        _ => ("child__column_time_layer_0", "time", [(i % 12) as f64, (i % 12 + 6) as f64]),
+    };
+    let store = json!([{"unit": unit, "fields": [{"field": field, "channel": "x", "type": "R"}], "values": [range]}]);
+    vec![VarValue { namespace: Namespace::Data, name: "brush_store".into(), scope: vec![], value: store }]
+}
+
+async fn bench_crossfilter(label: &str, spec: &Spec, dir: &Path) {
+    let runtime = Arc::new(Runtime::default());
+    let options = ChartOptions { data_dir: dir.to_path_buf(), ..ChartOptions::default() };
+    let t = Instant::now();
+    let mut state = ChartState::open(runtime, spec, options).await.expect("opens");
+    let open = t.elapsed();
+    let raw = state.client_spec().data().iter().filter_map(|d| d.values.as_ref()?.as_array().map(Vec::len)).max().unwrap_or(0);
+    let bytes = serde_json::to_string(state.client_spec()).map_or(0, |s| s.len());
+    let mut times = Vec::new();
+    for i in 0..BRUSHES {
+        let t = Instant::now();
+        let changed = state.update(&brush(i)).await.expect("update");
+        times.push(t.elapsed());
+        assert!(!changed.is_empty());
+    }
+    times.sort();
+    let p95 = times[(times.len() * 95).div_ceil(100) - 1];
+    println!(
+        "{label:<44} update median {:>7.1} ms   p95 {:>7.1} ms   (open {:.0} ms, client spec {} KB, largest dataset {raw} rows)",
+        median(times).as_secs_f64() * 1e3,
+        p95.as_secs_f64() * 1e3,
+        open.as_secs_f64() * 1e3,
+        bytes / 1024
+    );
+}
+
 fn main() {
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf();
@@ -86,5 +142,13 @@ fn main() {
         bench("timeunit yearmonth + aggregate, 3M rows", &timeunit("flights-3m.parquet"), &vega_data).await;
         bench("histogram (extent+bin+aggregate), 10M rows", &histogram("flights-10m.parquet"), &work).await;
         bench("timeunit yearmonth + aggregate, 10M rows", &timeunit("flights-10m.parquet"), &work).await;
+        let one_m = work.join("flights-1m.parquet");
+        if !one_m.exists() {
+            generate(&one_m, 1_000_000).await;
+        }
+        println!("ChartState.update of a 3-histogram crossfilter, {BRUSHES} brushes");
+        bench_crossfilter("crossfilter, 1M rows", &crossfilter(&repo, "flights-1m.parquet"), &work).await;
+        bench_crossfilter("crossfilter, 3M rows (flights-3m)", &crossfilter(&repo, "flights-3m.parquet"), &vega_data).await;
+        bench_crossfilter("crossfilter, 10M rows", &crossfilter(&repo, "flights-10m.parquet"), &work).await;
     });
 }

@@ -160,9 +160,16 @@ impl Runtime {
     pub async fn run_pass(&self, graph: &SpecGraph, opts: &PassOptions<'_>, want: Want<'_>) -> Result<Pass, EvalError> {
         let mut env = SpecEnvironment::new(opts.source.zone, graph, opts.signals);
         let read_by_others = rows_read_by_others(graph);
+        let pinned = pinned_sources(graph);
         let mut done = Done::default();
         for node in &graph.datasets {
             let outcome = self.run_dataset(graph, node, &mut env, &mut done, opts, want, &read_by_others).await?;
+            if let (true, Some(fp), Some(plan)) = (pinned.contains(&node.var) && outcome.complete(), outcome.fingerprint, env.dataset_plan_of(&node.var)) {
+                let scan = self.pinned_scan(fp, plan.clone()).await.map_err(|s| match s {
+                    Skip::Unsupported(m) | Skip::Invalid(m) => EvalError { place: node.var.to_string(), message: m },
+                })?;
+                env.set_dataset_plan(&node.var, scan);
+            }
             done.datasets.push(outcome);
         }
         Ok(Pass { datasets: done.datasets, env, produced: done.produced })
@@ -348,6 +355,29 @@ impl Runtime {
         }
     }
 
+    /// A scan of a dataset's rows kept in memory (Arrow only), computed once per
+    /// fingerprint: what its interactive dependents read on every update.
+    async fn pinned_scan(&self, fp: Fingerprint, plan: LogicalPlan) -> Result<LogicalPlan, Skip> {
+        let key = Fingerprint::builder("pinned").add(&fp).finish();
+        let batches = self
+            .cache
+            .get_or_compute(key, || async {
+                let batches = collect(&self.ctx, plan).await?;
+                let bytes = batches.iter().map(RecordBatch::get_array_memory_size).sum();
+                Ok::<_, Skip>((batches, bytes))
+            })
+            .await?;
+        let scan = match batches.first() {
+            Some(first) => {
+                let schema = first.schema();
+                let table = datafusion::datasource::MemTable::try_new(schema, vec![(*batches).clone()])?;
+                self.ctx.read_table(Arc::new(table))?.into_unoptimized_plan()
+            }
+            None => return Err(Skip::Unsupported("no rows to pin".into())),
+        };
+        Ok(scan)
+    }
+
     async fn materialize(&self, fp: Fingerprint, plan: LogicalPlan) -> Result<Arc<Materialized>, Skip> {
         let key = Fingerprint::builder("result").add(&fp).finish();
         self.cache
@@ -382,6 +412,22 @@ fn transform_fingerprint(parent: Fingerprint, t: &vegalake_planner::Transform, r
         b.add(&d.name).add(&pass.dataset(d).and_then(|o| o.fingerprint));
     }
     b.finish()
+}
+
+/// Datasets that do not change with the client's input but are the sources of
+/// datasets that do: kept in memory, so an interaction recomputes only from there.
+fn pinned_sources(graph: &SpecGraph) -> HashSet<Var> {
+    let mut driven: HashSet<Var> = HashSet::new();
+    for d in &graph.datasets {
+        let reads = d.transforms.iter().chain([&d.input]);
+        let interactive = reads.clone().flat_map(|r| &r.signals).any(|v| graph.is_client_driven(v))
+            || reads.flat_map(|r| &r.datasets).any(|v| graph.is_client_owned(v) || driven.contains(v))
+            || d.sources.iter().any(|v| driven.contains(v) || graph.is_client_owned(v));
+        if interactive {
+            driven.insert(d.var.clone());
+        }
+    }
+    graph.datasets.iter().filter(|d| driven.contains(&d.var)).flat_map(|d| d.sources.iter()).filter(|s| !driven.contains(*s)).cloned().collect()
 }
 
 /// Datasets whose rows (not only plans) other datasets or signals read.

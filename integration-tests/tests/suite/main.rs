@@ -5,6 +5,7 @@
 mod conformance;
 mod interactions;
 mod pretransform;
+mod scale;
 
 use serde_json::Value as Json;
 use std::path::{Path, PathBuf};
