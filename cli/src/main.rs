@@ -23,20 +23,8 @@ struct Cli {
 enum Command {
     /// Evaluate every dataset and signal of a Vega spec; print them as JSON.
     Eval {
-        /// The Vega spec (JSON).
-        spec: PathBuf,
-        /// Base directory of relative data URLs (default: the spec's directory).
-        #[arg(long)]
-        data_dir: Option<PathBuf>,
-        /// IANA time zone of local-time functions (default: UTC).
-        #[arg(long, default_value = "UTC")]
-        timezone: String,
-        /// JSON file {signal: value} applied before evaluation.
-        #[arg(long = "set")]
-        set: Option<PathBuf>,
-        /// JSON file {dataset: rows} replacing datasets before evaluation.
-        #[arg(long)]
-        store: Option<PathBuf>,
+        #[command(flatten)]
+        chart: ChartArgs,
     },
     /// Print the client spec: the server's results inlined as values, the rest of
     /// each pipeline left for the browser. Warnings go to stderr.
@@ -77,22 +65,31 @@ struct ChartArgs {
     /// IANA time zone of local-time functions (default: UTC).
     #[arg(long, default_value = "UTC")]
     timezone: String,
-    /// JSON file {signal: value} of initial signal values.
+    /// JSON file {signal: value} applied before evaluation (initial signal values).
     #[arg(long = "set")]
     set: Option<PathBuf>,
-    /// JSON file {dataset: rows} of initial dataset contents.
+    /// JSON file {dataset: rows} replacing datasets before evaluation.
     #[arg(long)]
     store: Option<PathBuf>,
 }
 
 impl ChartArgs {
-    fn load(&self) -> Result<(Spec, ChartOptions), Failure> {
+    /// The spec and the options of `eval`.
+    fn eval_options(&self) -> Result<(Spec, EvalOptions), Failure> {
         let spec = read_spec(&self.spec)?;
         let zone = Zone::parse(&self.timezone).map_err(|e| Failure(format!("--timezone: {e}")))?;
         let data_dir = self.data_dir.clone().unwrap_or_else(|| self.spec.parent().map(Path::to_path_buf).unwrap_or_default());
-        let signals = read_object(self.set.as_ref(), "--set file")?.into_iter().map(|(k, v)| (Var::signal(&k, &[]), v)).collect();
-        let stores = read_object(self.store.as_ref(), "--store file")?.into_iter().map(|(k, v)| (Var::data(&k, &[]), v)).collect();
-        Ok((spec, ChartOptions { data_dir, zone, signals, stores, ..ChartOptions::default() }))
+        let signals = read_object(self.set.as_ref(), "--set file")?;
+        let stores = read_object(self.store.as_ref(), "--store file")?;
+        Ok((spec, EvalOptions { data_dir, zone, signals, stores }))
+    }
+
+    /// The spec and the options of the chart commands (names at the top level).
+    fn load(&self) -> Result<(Spec, ChartOptions), Failure> {
+        let (spec, o) = self.eval_options()?;
+        let signals = o.signals.into_iter().map(|(k, v)| (Var::signal(&k, &[]), v)).collect();
+        let stores = o.stores.into_iter().map(|(k, v)| (Var::data(&k, &[]), v)).collect();
+        Ok((spec, ChartOptions { data_dir: o.data_dir, zone: o.zone, signals, stores, ..ChartOptions::default() }))
     }
 
     fn fail(&self, e: impl std::fmt::Display) -> Failure {
@@ -128,12 +125,9 @@ fn read_object(path: Option<&PathBuf>, what: &str) -> Result<Map<String, Json>, 
 
 async fn run(cli: Cli) -> Result<(), Failure> {
     match cli.command {
-        Command::Eval { spec, data_dir, timezone, set, store } => {
-            let parsed = read_spec(&spec)?;
-            let zone = Zone::parse(&timezone).map_err(|e| Failure(format!("--timezone: {e}")))?;
-            let data_dir = data_dir.unwrap_or_else(|| spec.parent().map(Path::to_path_buf).unwrap_or_default());
-            let opts = EvalOptions { data_dir, zone, signals: read_object(set.as_ref(), "--set file")?, stores: read_object(store.as_ref(), "--store file")? };
-            let result = evaluate(&parsed, &opts).await.map_err(|e| Failure(format!("{}: {e}", spec.display())))?;
+        Command::Eval { chart } => {
+            let (spec, opts) = chart.eval_options()?;
+            let result = evaluate(&spec, &opts).await.map_err(|e| chart.fail(e))?;
             let text = serde_json::to_string(&result.to_json()).map_err(|e| Failure(e.to_string()))?;
             write_stdout(&text)
         }

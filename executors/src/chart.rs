@@ -152,11 +152,11 @@ impl ChartState {
         let mut stores = self.options.stores.clone();
         for c in changes {
             let var = c.var();
-            let place = || EvalError { place: format!("update of {var}"), message: format!("the spec declares no {var}") };
+            let undeclared = || EvalError { place: format!("update of {var}"), message: format!("the spec declares no {var}") };
             match c.namespace {
                 Namespace::Signal if self.graph.signal(&var).is_some() => signals.insert(var, c.value.clone()),
                 Namespace::Data if self.graph.dataset(&var).is_some() => stores.insert(var, c.value.clone()),
-                _ => return Err(place()),
+                _ => return Err(undeclared()),
             };
         }
         let options = ChartOptions { signals, stores, ..self.options.clone() };

@@ -220,7 +220,7 @@ impl Runtime {
             outcome.result = Some(Arc::new(Materialized { batches: Vec::new(), rows: Vec::new() }));
             return Ok(outcome);
         }
-        let (mut plan, mut fp, server_only_input) = match self.input(graph, node, &data, env, pass, opts).await {
+        let (mut plan, mut fp, server_only_input) = match self.input(node, &data, env, pass, opts).await {
             Ok(input) => input,
             Err(Skip::Unsupported(reason)) => {
                 outcome.reason = Some(reason);
@@ -276,7 +276,6 @@ impl Runtime {
     /// it (Parquet).
     async fn input(
         &self,
-        graph: &SpecGraph,
         node: &DatasetNode,
         data: &Data,
         env: &SpecEnvironment,
@@ -326,7 +325,6 @@ impl Runtime {
                 _ => return Err(Skip::Unsupported(format!("source '{}' is evaluated on the client", source.name))),
             }
         }
-        let _ = graph;
         Ok((concatenate(inputs)?, b.finish(), false))
     }
 
@@ -340,14 +338,7 @@ impl Runtime {
                 Step::Plan { .. } => return Ok(step),
                 Step::Query { query, resume } => {
                     let key = Fingerprint::builder("query").add(&fp).add(&round).finish();
-                    let batches = self
-                        .cache
-                        .get_or_compute(key, || async {
-                            let batches = collect(&self.ctx, query).await?;
-                            let bytes = batches.iter().map(RecordBatch::get_array_memory_size).sum();
-                            Ok::<_, Skip>((batches, bytes))
-                        })
-                        .await?;
+                    let batches = self.cached_batches(key, query).await?;
                     step = resume((*batches).clone(), &scoped)?;
                     round += 1;
                 }
@@ -358,15 +349,7 @@ impl Runtime {
     /// A scan of a dataset's rows kept in memory (Arrow only), computed once per
     /// fingerprint: what its interactive dependents read on every update.
     async fn pinned_scan(&self, fp: Fingerprint, plan: LogicalPlan) -> Result<LogicalPlan, Skip> {
-        let key = Fingerprint::builder("pinned").add(&fp).finish();
-        let batches = self
-            .cache
-            .get_or_compute(key, || async {
-                let batches = collect(&self.ctx, plan).await?;
-                let bytes = batches.iter().map(RecordBatch::get_array_memory_size).sum();
-                Ok::<_, Skip>((batches, bytes))
-            })
-            .await?;
+        let batches = self.cached_batches(Fingerprint::builder("pinned").add(&fp).finish(), plan).await?;
         let scan = match batches.first() {
             Some(first) => {
                 let schema = first.schema();
@@ -378,13 +361,24 @@ impl Runtime {
         Ok(scan)
     }
 
+    /// The rows of `plan` as Arrow, through the cache under `key`.
+    async fn cached_batches(&self, key: Fingerprint, plan: LogicalPlan) -> Result<Arc<Vec<RecordBatch>>, Skip> {
+        self.cache
+            .get_or_compute(key, || async {
+                let batches = collect(&self.ctx, plan).await?;
+                let bytes = batches_bytes(&batches);
+                Ok::<_, Skip>((batches, bytes))
+            })
+            .await
+    }
+
     async fn materialize(&self, fp: Fingerprint, plan: LogicalPlan) -> Result<Arc<Materialized>, Skip> {
         let key = Fingerprint::builder("result").add(&fp).finish();
         self.cache
             .get_or_compute(key, || async {
                 let batches = collect(&self.ctx, plan).await?;
                 let rows = output::batches_to_rows(&batches);
-                let bytes = batches.iter().map(RecordBatch::get_array_memory_size).sum::<usize>() + rows_bytes(&rows);
+                let bytes = batches_bytes(&batches) + rows_bytes(&rows);
                 Ok::<_, Skip>((Materialized { batches, rows }, bytes))
             })
             .await
@@ -486,7 +480,7 @@ fn plan_bytes(plan: &LogicalPlan) -> usize {
                 if let Some(mem) = provider.downcast_ref::<datafusion::datasource::MemTable>() {
                     for partition in &mem.batches {
                         if let Ok(batches) = partition.try_read() {
-                            bytes += batches.iter().map(RecordBatch::get_array_memory_size).sum::<usize>();
+                            bytes += batches_bytes(&batches);
                         }
                     }
                 }
@@ -495,6 +489,10 @@ fn plan_bytes(plan: &LogicalPlan) -> usize {
         Ok(TreeNodeRecursion::Continue)
     });
     bytes
+}
+
+fn batches_bytes(batches: &[RecordBatch]) -> usize {
+    batches.iter().map(RecordBatch::get_array_memory_size).sum()
 }
 
 /// An estimate of the memory of JSON rows.

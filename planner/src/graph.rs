@@ -345,24 +345,6 @@ impl SpecGraph {
         self.dataset(var).is_some_and(|d| d.client_owned)
     }
 
-    /// Resolves a name as seen from a scope.
-    pub fn resolve_in(&self, namespace: Namespace, name: &str, scope: usize) -> Var {
-        let mut at = Some(scope);
-        while let Some(s) = at {
-            let path = &self.scopes[s].path;
-            let declared = match namespace {
-                Namespace::Data => self.datasets.iter().any(|d| d.var.name == name && &d.var.scope == path),
-                Namespace::Signal => self.signals.iter().any(|d| d.var.name == name && &d.var.scope == path),
-                Namespace::Scale => self.scales.iter().any(|d| d.var.name == name && &d.var.scope == path),
-            };
-            if declared {
-                return Var { namespace, name: name.to_string(), scope: path.clone() };
-            }
-            at = self.scopes[s].parent;
-        }
-        Var { namespace, name: name.to_string(), scope: Vec::new() }
-    }
-
     /// True when a scope or one of its ancestors is instanced.
     pub fn in_instanced_scope(&self, scope: usize) -> bool {
         let mut at = Some(scope);

@@ -5,8 +5,8 @@
 //! `harness/regenerate-interactions.sh`). An update may only return datasets that
 //! depend on what it changed.
 
-use crate::{read_json, root};
-use serde_json::{Map, Value as Json};
+use crate::{columns, read_json, restrict, root};
+use serde_json::Value as Json;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use vegalake_executors::{ChartOptions, ChartState, Runtime, VarValue};
@@ -40,24 +40,11 @@ fn dependents(graph: &SpecGraph, changed: &[Var]) -> HashSet<Var> {
 fn check_step(name: &str, step: usize, current: &HashMap<String, Json>, expected: &Json, failures: &mut Vec<String>) -> usize {
     let mut compared = 0;
     for (ds, rows) in current {
-        let ours_cols: HashSet<String> = rows.as_array().into_iter().flatten().filter_map(Json::as_object).flat_map(|o| o.keys().cloned()).collect();
         let diff = if let Some(count) = expected["counts"].get(ds) {
             (rows.as_array().map(Vec::len) != count.as_u64().map(|c| c as usize))
                 .then(|| format!("{} rows, vega.js has {count}", rows.as_array().map_or(0, Vec::len)))
         } else if let Some(theirs) = expected["datasets"].get(ds) {
-            let restricted: Vec<Json> = theirs
-                .as_array()
-                .into_iter()
-                .flatten()
-                .map(|r| {
-                    Json::Object(
-                        r.as_object()
-                            .map(|o| o.iter().filter(|(k, _)| ours_cols.contains(*k)).map(|(k, v)| (k.clone(), v.clone())).collect())
-                            .unwrap_or_default(),
-                    )
-                })
-                .collect();
-            compare_datasets(rows, &Json::Array(restricted), false)
+            compare_datasets(rows, &restrict(theirs, &columns(rows)), false)
         } else {
             continue;
         };
@@ -130,7 +117,6 @@ async fn replayed_interactions_match_vega_js() {
         }
         compared += spec_compared;
     }
-    let _ = Map::<String, Json>::new();
     println!("interactions: {} specs, {updates_applied} updates replayed, {compared} dataset states equal to vega.js", names.len());
     assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
 }

@@ -3,9 +3,9 @@
 //! has as the original spec did in vega.js. Columns the client never mentions are
 //! not sent, so rows compare on the columns the client has.
 
-use crate::{arrow_proxies, expected_files, read_json, root, run_harness};
+use crate::{arrow_proxies, columns, expected_files, read_json, restrict, root, run_harness};
 use serde_json::{Map, Value as Json};
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 use std::sync::Arc;
 use vegalake_executors::{pre_transform_spec, ChartOptions, Runtime};
 use vegalake_integration_tests::compare_datasets;
@@ -48,24 +48,6 @@ pub fn spec_and_options(expected: &Json) -> (Spec, ChartOptions) {
         ..ChartOptions::default()
     };
     (spec, options)
-}
-
-/// The original's rows restricted to the columns the client's rows have.
-fn restrict(rows: &Json, columns: &BTreeSet<String>) -> Json {
-    let rows = rows.as_array().cloned().unwrap_or_default();
-    Json::Array(
-        rows.into_iter()
-            .map(|r| {
-                Json::Object(
-                    r.as_object().map(|o| o.iter().filter(|(k, _)| columns.contains(*k)).map(|(k, v)| (k.clone(), v.clone())).collect()).unwrap_or_default(),
-                )
-            })
-            .collect(),
-    )
-}
-
-fn columns(rows: &Json) -> BTreeSet<String> {
-    rows.as_array().into_iter().flatten().filter_map(Json::as_object).flat_map(|o| o.keys().cloned()).collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
