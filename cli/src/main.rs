@@ -5,6 +5,7 @@ use serde_json::{Map, Value as Json};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
+use vegalake_connectors::{Catalog, DataAccess};
 use vegalake_executors::{evaluate, pre_transform_spec, ChartOptions, ChartState, EvalOptions, Runtime, VarValue};
 use vegalake_planner::values::time::Zone;
 use vegalake_planner::{Namespace, Spec, Var};
@@ -25,6 +26,10 @@ enum Command {
     Eval {
         #[command(flatten)]
         chart: ChartArgs,
+        /// Add "explain": what each dataset's queries scanned of the tables it reads
+        /// (files, row groups and bytes read, and in all).
+        #[arg(long)]
+        explain: bool,
     },
     /// Print the client spec: the server's results inlined as values, the rest of
     /// each pipeline left for the browser. Warnings go to stderr.
@@ -42,6 +47,9 @@ enum Command {
     Plan {
         #[command(flatten)]
         chart: ChartArgs,
+        /// Add "explain": what each dataset's queries scanned of the tables it reads.
+        #[arg(long)]
+        explain: bool,
     },
     /// Open the chart, apply each update of UPDATES (a JSON list of lists of
     /// {namespace, name, scope, value}) and print one JSON line per update with its
@@ -71,6 +79,14 @@ struct ChartArgs {
     /// JSON file {dataset: rows} replacing datasets before evaluation.
     #[arg(long)]
     store: Option<PathBuf>,
+    /// A store URL or directory specs may read besides the data directory
+    /// (s3://bucket/prefix, gs://..., az://..., https://host/path, /abs/dir). Repeatable.
+    #[arg(long = "allow-root", value_name = "URL")]
+    allow_roots: Vec<String>,
+    /// The catalog of named tables, store options and allowed roots
+    /// (default: vegalake.toml in the data directory, if there is one).
+    #[arg(long)]
+    catalog: Option<PathBuf>,
 }
 
 impl ChartArgs {
@@ -81,7 +97,14 @@ impl ChartArgs {
         let data_dir = self.data_dir.clone().unwrap_or_else(|| self.spec.parent().map(Path::to_path_buf).unwrap_or_default());
         let signals = read_object(self.set.as_ref(), "--set file")?;
         let stores = read_object(self.store.as_ref(), "--store file")?;
-        Ok((spec, EvalOptions { data_dir, zone, signals, stores }))
+        let default_catalog = data_dir.join("vegalake.toml");
+        let catalog = match &self.catalog {
+            Some(path) => Catalog::load(path).map_err(|e| Failure(format!("--catalog: {e}")))?,
+            None if default_catalog.is_file() => Catalog::load(&default_catalog).map_err(|e| Failure(e.to_string()))?,
+            None => Catalog::default(),
+        };
+        let data = DataAccess { data_dir, allow_roots: self.allow_roots.clone(), catalog: Arc::new(catalog) };
+        Ok((spec, EvalOptions { data, zone, signals, stores }))
     }
 
     /// The spec and the options of the chart commands (names at the top level).
@@ -89,7 +112,7 @@ impl ChartArgs {
         let (spec, o) = self.eval_options()?;
         let signals = o.signals.into_iter().map(|(k, v)| (Var::signal(&k, &[]), v)).collect();
         let stores = o.stores.into_iter().map(|(k, v)| (Var::data(&k, &[]), v)).collect();
-        Ok((spec, ChartOptions { data_dir: o.data_dir, zone: o.zone, signals, stores, ..ChartOptions::default() }))
+        Ok((spec, ChartOptions { data: o.data, zone: o.zone, signals, stores, ..ChartOptions::default() }))
     }
 
     fn fail(&self, e: impl std::fmt::Display) -> Failure {
@@ -125,11 +148,11 @@ fn read_object(path: Option<&PathBuf>, what: &str) -> Result<Map<String, Json>, 
 
 async fn run(cli: Cli) -> Result<(), Failure> {
     match cli.command {
-        Command::Eval { chart } => {
+        Command::Eval { chart, explain } => {
             let (spec, opts) = chart.eval_options()?;
             let result = evaluate(&spec, &opts).await.map_err(|e| chart.fail(e))?;
-            let text = serde_json::to_string(&result.to_json()).map_err(|e| Failure(e.to_string()))?;
-            write_stdout(&text)
+            let json = if explain { result.to_json_explained() } else { result.to_json() };
+            write_stdout(&to_text(&json)?)
         }
         Command::Pretransform { chart, row_limit, static_only } => {
             let (spec, options) = chart.load()?;
@@ -140,7 +163,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             }
             write_stdout(&to_text(&client)?)
         }
-        Command::Plan { chart } => {
+        Command::Plan { chart, explain } => {
             let (spec, options) = chart.load()?;
             let state = ChartState::open(Arc::new(Runtime::default()), &spec, options).await.map_err(|e| chart.fail(e))?;
             let mut client = state.client_spec().clone();
@@ -150,7 +173,10 @@ async fn run(cli: Cli) -> Result<(), Failure> {
                     d.values = Some(Json::String("<rows from the server>".into()));
                 }
             });
-            let plan = serde_json::json!({"server": state.server_spec(), "client": client, "comm": state.comm_plan()});
+            let mut plan = serde_json::json!({"server": state.server_spec(), "client": client, "comm": state.comm_plan()});
+            if explain {
+                plan["explain"] = serde_json::to_value(state.scans()).map_err(|e| Failure(e.to_string()))?;
+            }
             write_stdout(&to_text(&plan)?)
         }
         Command::Replay { chart, updates } => {
@@ -200,9 +226,37 @@ fn write_stdout(text: &str) -> Result<(), Failure> {
     }
 }
 
+/// Log lines (what each query scanned, ...) on stderr, at the level of
+/// `VEGALAKE_LOG` (`info`, `debug`; default: warnings only) or `info` with `--verbose`.
+struct StderrLog(log::LevelFilter);
+
+impl log::Log for StderrLog {
+    fn enabled(&self, meta: &log::Metadata) -> bool {
+        meta.level() <= self.0 && meta.target().starts_with("vegalake")
+    }
+    fn log(&self, record: &log::Record) {
+        if self.enabled(record.metadata()) {
+            eprintln!("vegalake: {}: {}", record.level().as_str().to_lowercase(), record.args());
+        }
+    }
+    fn flush(&self) {}
+}
+
+fn init_log(verbose: bool) {
+    let level = match std::env::var("VEGALAKE_LOG").ok().as_deref() {
+        Some(l) => l.parse().unwrap_or(log::LevelFilter::Info),
+        None if verbose => log::LevelFilter::Info,
+        None => log::LevelFilter::Warn,
+    };
+    if log::set_boxed_logger(Box::new(StderrLog(level))).is_ok() {
+        log::set_max_level(level);
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let verbose = cli.verbose;
+    init_log(verbose);
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(r) => r,
         Err(e) => {

@@ -77,7 +77,36 @@ fn missing_and_forbidden_files() {
     assert_one_line_error(&["eval", p.to_str().unwrap()], "data[0] \"t\": ");
     assert_one_line_error(&["eval", "/nonexistent/spec.json"], "cannot read spec");
     let p = temp_spec("escape.vg.json", r#"{"data":[{"name":"t","url":"../../../../etc/passwd","format":{"type":"csv"}}]}"#);
-    assert_one_line_error(&["eval", p.to_str().unwrap()], "outside the data directory");
+    assert_one_line_error(&["eval", p.to_str().unwrap()], "leaves the data directory");
+    let p = temp_spec("absolute.vg.json", r#"{"data":[{"name":"t","url":"file:///etc/passwd","format":{"type":"csv"}}]}"#);
+    assert_one_line_error(&["eval", p.to_str().unwrap()], "outside the allowed roots");
+    let p = temp_spec("bucket.vg.json", r#"{"data":[{"name":"t","url":"delta+s3://private/table"}]}"#);
+    assert_one_line_error(&["eval", p.to_str().unwrap(), "--allow-root", "s3://public"], "'s3://private/table' is outside the allowed roots");
+    let p = temp_spec("table.vg.json", r#"{"data":[{"name":"t","url":"table://nope"}]}"#);
+    assert_one_line_error(&["eval", p.to_str().unwrap()], "table://nope: no such table");
+    let catalog = temp_spec("bad.toml", "[tables.x]\nuri = 1\n");
+    assert_one_line_error(&["eval", p.to_str().unwrap(), "--catalog", catalog.to_str().unwrap()], "bad.toml:2: unknown field `uri`");
+}
+
+#[test]
+fn explain_reports_what_the_scans_read() {
+    let data = concat!(env!("CARGO_MANIFEST_DIR"), "/../integration-tests/datasets");
+    let p = temp_spec(
+        "explain.vg.json",
+        r#"{"data":[{"name":"t","url":"data/flights-2k.parquet","transform":[{"type":"filter","expr":"datum.delay > 100"},{"type":"aggregate","as":["n"]}]}]}"#,
+    );
+    let (code, stdout, stderr) = vegalake(&["eval", p.to_str().unwrap(), "--data-dir", data, "--explain"]);
+    assert_eq!(code, 0, "{stderr}");
+    let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let scan = &v["explain"][0];
+    assert_eq!(scan["dataset"], "t");
+    assert_eq!(scan["tables"][0]["files"], 1);
+    assert_eq!(scan["scans"]["files_read"], 1);
+    assert!(scan["scans"]["bytes_read"].as_u64().unwrap() > 0);
+    assert!(scan["summary"].as_str().unwrap().starts_with("scanned 1 of 1 files"));
+    // The same figures reach the log.
+    let (_, _, stderr) = vegalake(&["eval", p.to_str().unwrap(), "--data-dir", data, "--verbose"]);
+    assert!(stderr.contains("data[0] \"t\": scanned 1 of 1 files"), "{stderr}");
 }
 
 #[test]

@@ -4,23 +4,38 @@
 //! `vegalake_sql_gen::VType` (numbers `Float64`, dates `Timestamp(ms)`, strings
 //! `Utf8`, booleans).
 //!
-//! Data parsed in memory carries a hidden row-order column (see [`ROW`]); Parquet
+//! URLs name files and tables on object stores ([`location`]), checked against
+//! what the process may read ([`access`]), through stores built in one place
+//! ([`store`]); Parquet datasets and Delta tables are scans that filters and
+//! projections reach ([`source`]); [`metrics`] reports what a query's scans read.
+//!
+//! Data parsed in memory carries a hidden row-order column (see [`ROW`]); table
 //! scans do not, so order-dependent transforms over them stay on the client.
 
+pub mod access;
+pub mod catalog;
 mod cell;
 pub mod error;
 pub mod format;
+pub mod location;
+pub mod metrics;
+pub mod source;
+pub mod store;
 
+pub use access::DataAccess;
+pub use catalog::Catalog;
 pub use cell::{Cell, Table};
 pub use error::{ConnectorError, Result};
+pub use metrics::ScanMetrics;
+pub use source::{Loaded, Source, TableStats};
 
 use datafusion::arrow::array::{ArrayRef, Int64Array, RecordBatch};
 use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{DataType, Field, Schema, TimeUnit};
 use datafusion::logical_expr::{cast as cast_expr, Expr, LogicalPlan, LogicalPlanBuilder};
-use datafusion::prelude::{ParquetReadOptions, SessionContext};
+use datafusion::prelude::SessionContext;
 use serde_json::{Map, Value as Json};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use vegalake_planner::values::time::Zone;
 use vegalake_planner::Data;
@@ -31,8 +46,8 @@ pub const ROW: &str = "__vl_row";
 /// Where and how data is read.
 #[derive(Debug, Clone)]
 pub struct SourceOptions {
-    /// Relative URLs resolve against this directory, and no file outside it is read.
-    pub data_dir: PathBuf,
+    /// What may be read, and how names resolve.
+    pub access: DataAccess,
     /// The zone of local-time parsing (`format.parse` dates).
     pub zone: Zone,
 }
@@ -85,42 +100,29 @@ fn normalize_plan(plan: LogicalPlan) -> Result<LogicalPlan> {
     Ok(LogicalPlanBuilder::from(plan).project(exprs)?.build()?)
 }
 
-/// Resolves a data URL to a file inside the data directory.
-pub fn resolve_path(url: &str, data_dir: &Path) -> Result<PathBuf> {
-    if url.contains("://") && !url.starts_with("file://") {
-        return Err(ConnectorError::Unsupported(format!("url '{url}': only files under the data directory are read on the server")));
+/// The format type of a file: `format.type`, else the URL's extension, else JSON.
+/// A directory (a URL ending in `/`) is a Parquet dataset.
+pub(crate) fn format_type(declared: Option<&str>, path: &str) -> String {
+    let ext = Path::new(path).extension().and_then(|e| e.to_str()).unwrap_or("");
+    if path.ends_with('/') && matches!(declared, None | Some("json")) {
+        return "parquet".to_string();
     }
-    let rel = url.strip_prefix("file://").unwrap_or(url);
-    let root = data_dir.canonicalize().map_err(|e| ConnectorError::Io { path: data_dir.display().to_string(), source: e })?;
-    let path = root.join(rel);
-    let canonical = path.canonicalize().map_err(|e| ConnectorError::Io { path: path.display().to_string(), source: e })?;
-    if !canonical.starts_with(&root) {
-        return Err(ConnectorError::Invalid(format!("url '{url}' is outside the data directory {}", root.display())));
-    }
-    Ok(canonical)
-}
-
-/// The format type of a data entry: `format.type`, else the URL's extension, else JSON.
-fn format_type(format: &Map<String, Json>, url: Option<&str>) -> String {
-    if let Some(t) = format.get("type").and_then(Json::as_str) {
+    if let Some(t) = declared {
         // Vega-Lite writes "json" for any URL without an extension; a known binary
         // extension is the better witness.
-        let ext = url.and_then(|u| Path::new(u).extension()).and_then(|e| e.to_str()).unwrap_or("");
         if t == "json" && matches!(ext, "parquet" | "arrow") {
             return ext.to_string();
         }
         return t.to_string();
     }
-    let ext = url.and_then(|u| Path::new(u).extension()).and_then(|e| e.to_str()).unwrap_or("json");
     match ext {
         "csv" | "tsv" | "arrow" | "parquet" => ext.to_string(),
         _ => "json".to_string(),
     }
 }
 
-/// Loads a data entry's own data (`values` or `url`) as a plan; `None` when the
-/// entry has neither (it derives from `source`, or is empty).
-pub async fn load(ctx: &SessionContext, data: &Data, opts: &SourceOptions) -> Result<Option<LogicalPlan>> {
+/// A data entry's `format` object (empty when absent).
+fn format_of(data: &Data) -> Result<Map<String, Json>> {
     let format: Map<String, Json> = match &data.format {
         None => Map::new(),
         Some(Json::Object(f)) => f.clone(),
@@ -129,68 +131,83 @@ pub async fn load(ctx: &SessionContext, data: &Data, opts: &SourceOptions) -> Re
     if format.values().any(|v| v.get("signal").is_some()) {
         return Err(ConnectorError::Unsupported("a format that depends on signals".into()));
     }
-    let url = match &data.url {
-        None => None,
-        Some(Json::String(u)) => Some(u.as_str()),
-        Some(_) => return Err(ConnectorError::Unsupported("a url computed from signals".into())),
-    };
-    let ty = format_type(&format, url);
-    let table = match (&data.values, url) {
+    Ok(format)
+}
+
+/// Opens a data entry's `url` (`None` when it has none): resolves, checks and
+/// identifies it, without reading data.
+pub async fn open(ctx: &SessionContext, data: &Data, opts: &SourceOptions) -> Result<Option<Source>> {
+    if data.values.is_some() {
+        return Ok(None);
+    }
+    let format = format_of(data)?;
+    match &data.url {
+        None => Ok(None),
+        Some(Json::String(u)) => Ok(Some(Source::open(ctx, u, format.get("type").and_then(Json::as_str), &opts.access).await?)),
+        Some(_) => Err(ConnectorError::Unsupported("a url computed from signals".into())),
+    }
+}
+
+/// Loads a data entry's own data (`values`, or its opened `source`) as a plan;
+/// `None` when the entry has neither (it derives from `source`, or is empty).
+pub async fn load(ctx: &SessionContext, data: &Data, source: Option<&Source>, opts: &SourceOptions) -> Result<Option<Loaded>> {
+    let format = format_of(data)?;
+    let table = match (&data.values, source) {
         (Some(v), _) => {
             if v.get("signal").is_some() {
                 return Err(ConnectorError::Unsupported("values computed from signals".into()));
             }
+            let ty = format.get("type").and_then(Json::as_str).unwrap_or("json");
             if ty != "json" {
                 return Err(ConnectorError::Unsupported(format!("inline values of format '{ty}'")));
             }
             format::json_values(v.clone(), &format)?
         }
-        (None, Some(u)) => {
-            let path = resolve_path(u, &opts.data_dir)?;
-            match ty.as_str() {
-                "parquet" => return load_parquet(ctx, &path).await.map(Some),
-                "arrow" => return load_arrow(ctx, &path).map(Some),
-                _ => read_text_table(&path, &ty, &format)?,
+        (None, Some(source)) => match source.file_format() {
+            None => {
+                let loaded = source.scan_table(ctx, &opts.access).await?;
+                return Ok(Some(Loaded { plan: normalize_plan(loaded.plan)?, table: loaded.table }));
             }
-        }
+            Some("arrow") => {
+                let bytes = source.read_bytes(ctx, &opts.access).await?;
+                return Ok(Some(Loaded { plan: load_arrow(ctx, bytes)?, table: None }));
+            }
+            Some(ty) => {
+                let bytes = source.read_bytes(ctx, &opts.access).await?;
+                let text = String::from_utf8(bytes.to_vec()).map_err(|_| ConnectorError::Invalid(format!("{ty} data is not UTF-8 text")))?;
+                read_text_table(&text, ty, &format)?
+            }
+        },
         (None, None) => return Ok(None),
     };
     let mut table = table;
     format::apply_parse(&mut table, format.get("parse"), opts.zone)?;
     let batch = table.into_batch(ROW)?;
-    Ok(Some(ctx.read_batch(batch)?.into_unoptimized_plan()))
+    Ok(Some(Loaded { plan: ctx.read_batch(batch)?.into_unoptimized_plan(), table: None }))
 }
 
-fn read_text_table(path: &Path, ty: &str, format: &Map<String, Json>) -> Result<Table> {
-    let text = std::fs::read_to_string(path).map_err(|e| ConnectorError::Io { path: path.display().to_string(), source: e })?;
+fn read_text_table(text: &str, ty: &str, format: &Map<String, Json>) -> Result<Table> {
     let header: Option<Vec<String>> = format.get("header").and_then(Json::as_array).map(|h| h.iter().filter_map(|v| v.as_str().map(str::to_string)).collect());
     match ty {
-        "json" => format::read_json(&text, format),
-        "csv" => format::read_dsv(&text, b',', header.as_deref()),
-        "tsv" => format::read_dsv(&text, b'\t', header.as_deref()),
+        "json" => format::read_json(text, format),
+        "csv" => format::read_dsv(text, b',', header.as_deref()),
+        "tsv" => format::read_dsv(text, b'\t', header.as_deref()),
         "dsv" => {
             let d = format.get("delimiter").and_then(Json::as_str).unwrap_or("");
             if d.len() != 1 {
                 return Err(ConnectorError::Invalid(format!("dsv delimiter must be one character, got {d:?}")));
             }
-            format::read_dsv(&text, d.as_bytes()[0], header.as_deref())
+            format::read_dsv(text, d.as_bytes()[0], header.as_deref())
         }
         "topojson" => Err(ConnectorError::Unsupported("topojson data is read on the client".into())),
         other => Err(ConnectorError::Invalid(format!("unknown data format type '{other}'"))),
     }
 }
 
-fn load_arrow(ctx: &SessionContext, path: &Path) -> Result<LogicalPlan> {
-    let file = std::fs::File::open(path).map_err(|e| ConnectorError::Io { path: path.display().to_string(), source: e })?;
-    let reader = datafusion::arrow::ipc::reader::FileReader::try_new(file, None).map_err(datafusion::error::DataFusionError::from)?;
+fn load_arrow(ctx: &SessionContext, bytes: bytes::Bytes) -> Result<LogicalPlan> {
+    let reader = datafusion::arrow::ipc::reader::FileReader::try_new(std::io::Cursor::new(bytes), None).map_err(datafusion::error::DataFusionError::from)?;
     let schema = reader.schema();
     let batches = reader.collect::<std::result::Result<Vec<_>, _>>().map_err(datafusion::error::DataFusionError::from)?;
     let batch = normalize_batches(batches, &schema)?;
     Ok(ctx.read_batch(batch)?.into_unoptimized_plan())
-}
-
-async fn load_parquet(ctx: &SessionContext, path: &Path) -> Result<LogicalPlan> {
-    let path_str = path.to_str().ok_or_else(|| ConnectorError::Invalid(format!("path {} is not UTF-8", path.display())))?;
-    let df = ctx.read_parquet(path_str, ParquetReadOptions::default()).await?;
-    normalize_plan(df.into_unoptimized_plan())
 }

@@ -54,7 +54,7 @@ fn median(mut xs: Vec<Duration>) -> Duration {
 }
 
 async fn bench(label: &str, spec: &Spec, dir: &Path) {
-    let opts = EvalOptions { data_dir: dir.to_path_buf(), ..EvalOptions::default() };
+    let opts = EvalOptions { data: vegalake_executors::DataAccess::new(dir.to_path_buf()), ..EvalOptions::default() };
     let mut times = Vec::new();
     let mut rows = 0;
     for _ in 0..RUNS {
@@ -97,7 +97,7 @@ fn brush(i: usize) -> Vec<VarValue> {
 
 async fn bench_crossfilter(label: &str, spec: &Spec, dir: &Path) {
     let runtime = Arc::new(Runtime::default());
-    let options = ChartOptions { data_dir: dir.to_path_buf(), ..ChartOptions::default() };
+    let options = ChartOptions { data: vegalake_executors::DataAccess::new(dir.to_path_buf()), ..ChartOptions::default() };
     let t = Instant::now();
     let mut state = ChartState::open(runtime, spec, options).await.expect("opens");
     let open = t.elapsed();

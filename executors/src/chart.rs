@@ -4,15 +4,14 @@
 //! values changed. Work is shared through the runtime's fingerprint cache: a node
 //! whose inputs did not change is not computed again, by this chart or any other.
 
-use crate::server::{Pass, PassOptions, Runtime};
+use crate::server::{DatasetScan, Pass, PassOptions, Runtime};
 use crate::{EvalError, Fingerprint};
 use datafusion::arrow::record_batch::RecordBatch;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value as Json};
 use std::collections::{HashMap, HashSet};
-use std::path::PathBuf;
 use std::sync::Arc;
-use vegalake_connectors::SourceOptions;
+use vegalake_connectors::{DataAccess, SourceOptions};
 use vegalake_planner::refs::Mentions;
 use vegalake_planner::split::for_each_body_mut;
 use vegalake_planner::values::time::Zone;
@@ -21,8 +20,8 @@ use vegalake_planner::{split, CommPlan, Namespace, Placement, Spec, SpecGraph, V
 /// How a chart is evaluated.
 #[derive(Debug, Clone)]
 pub struct ChartOptions {
-    /// Relative data URLs resolve here; nothing outside it is read.
-    pub data_dir: PathBuf,
+    /// What may be read: the data directory, allowed roots, the catalog.
+    pub data: DataAccess,
     /// The zone of local-time functions and `timeunit`.
     pub zone: Zone,
     /// At most this many rows per dataset are inlined (a warning says when cut).
@@ -38,7 +37,7 @@ pub struct ChartOptions {
 impl Default for ChartOptions {
     fn default() -> Self {
         ChartOptions {
-            data_dir: PathBuf::from("."),
+            data: DataAccess::default(),
             zone: Zone::Utc,
             row_limit: None,
             keep_interactivity: true,
@@ -87,6 +86,8 @@ pub struct ChartState {
     sent: HashMap<Var, Fingerprint>,
     produced: HashMap<Var, Json>,
     warnings: Vec<Warning>,
+    /// What the last pass scanned of the tables datasets read.
+    scans: Vec<DatasetScan>,
 }
 
 impl ChartState {
@@ -113,6 +114,7 @@ impl ChartState {
             sent: HashMap::new(),
             produced: produced.into_iter().collect(),
             warnings: client_warnings(&pass),
+            scans: pass.scans(),
             options,
         };
         let rows = chart.shipped_rows(&pass, &shipped, true);
@@ -135,6 +137,12 @@ impl ChartState {
     /// The server half of the spec.
     pub fn server_spec(&self) -> &Spec {
         &self.server
+    }
+
+    /// What the last evaluation (open or update) scanned of the tables its
+    /// datasets read: files, row groups and bytes, read and in all.
+    pub fn scans(&self) -> &[DatasetScan] {
+        &self.scans
     }
 
     pub fn comm_plan(&self) -> &CommPlan {
@@ -171,6 +179,7 @@ impl ChartState {
             }
         }
         self.options = options;
+        self.scans = pass.scans();
         let mut out = self.shipped_rows(&pass, &shipped, false);
         for (var, value) in &pass.produced {
             if self.produced.get(var) != Some(value) {
@@ -210,7 +219,7 @@ impl ChartState {
 
 /// One pass with a chart's options.
 async fn run(runtime: &Runtime, graph: &SpecGraph, options: &ChartOptions, want: crate::server::Want<'_>) -> Result<Pass, EvalError> {
-    let source = SourceOptions { data_dir: options.data_dir.clone(), zone: options.zone };
+    let source = SourceOptions { access: options.data.clone(), zone: options.zone };
     let opts = PassOptions { source, signals: &options.signals, stores: &options.stores };
     runtime.run_pass(graph, &opts, want).await
 }

@@ -16,12 +16,12 @@ pub mod server;
 pub use cache::{CacheStats, Fingerprint, TaskCache};
 pub use chart::{pre_transform_datasets, pre_transform_spec, ChartOptions, ChartState, VarValue, Warning};
 pub use env::{ScopedEnvironment, SpecEnvironment};
-pub use server::{Materialized, Pass, PassOptions, Runtime, DEFAULT_CACHE_BYTES};
+pub use vegalake_connectors::{Catalog, DataAccess, ScanMetrics, TableStats};
+pub use server::{scan_summary, DatasetScan, Materialized, Pass, PassOptions, Runtime, DEFAULT_CACHE_BYTES};
 
 use datafusion::prelude::SessionContext;
 use serde_json::{Map, Value as Json};
 use std::collections::HashMap;
-use std::path::PathBuf;
 use thiserror::Error;
 use vegalake_connectors::SourceOptions;
 use vegalake_planner::values::time::Zone;
@@ -30,8 +30,8 @@ use vegalake_planner::{Data, Spec, SpecGraph, Var};
 /// How to evaluate.
 #[derive(Debug, Clone)]
 pub struct EvalOptions {
-    /// Relative data URLs resolve here; nothing outside it is read.
-    pub data_dir: PathBuf,
+    /// What may be read: the data directory, allowed roots, the catalog.
+    pub data: DataAccess,
     /// The zone of local-time functions and `timeunit`.
     pub zone: Zone,
     /// Signal values applied before evaluation (`--set`).
@@ -42,7 +42,7 @@ pub struct EvalOptions {
 
 impl Default for EvalOptions {
     fn default() -> Self {
-        EvalOptions { data_dir: PathBuf::from("."), zone: Zone::Utc, signals: Map::new(), stores: Map::new() }
+        EvalOptions { data: DataAccess::default(), zone: Zone::Utc, signals: Map::new(), stores: Map::new() }
     }
 }
 
@@ -52,12 +52,21 @@ pub struct Evaluation {
     pub datasets: Map<String, Json>,
     pub signals: Map<String, Json>,
     pub unsupported: Map<String, Json>,
+    /// What the datasets that read tables scanned.
+    pub scans: Vec<DatasetScan>,
 }
 
 impl Evaluation {
     /// The JSON object `vegalake eval` prints.
     pub fn to_json(&self) -> Json {
         serde_json::json!({ "datasets": self.datasets, "signals": self.signals, "unsupported": self.unsupported })
+    }
+
+    /// The same with the scans of each dataset that read a table (`--explain`).
+    pub fn to_json_explained(&self) -> Json {
+        let mut json = self.to_json();
+        json["explain"] = serde_json::to_value(&self.scans).unwrap_or_default();
+        json
     }
 }
 
@@ -76,7 +85,8 @@ pub fn new_session() -> SessionContext {
     // Common subexpression elimination mislabels the nullability of the columns it
     // introduces for our coalesce-heavy expressions (DataFusion 55), failing the
     // physical planner's schema check; the lowered plans gain little from it.
-    let rules = state.optimizers().iter().filter(|r| r.name() != "common_sub_expression_eliminate").cloned().collect();
+    let mut rules: Vec<_> = state.optimizers().iter().filter(|r| r.name() != "common_sub_expression_eliminate").cloned().collect();
+    rules.push(std::sync::Arc::new(vegalake_sql_gen::optimize::UnwrapIntegerCasts));
     let state = SessionStateBuilder::new_from_existing(state).with_optimizer_rules(rules).build();
     let ctx = SessionContext::new_with_state(state);
     vegalake_sql_gen::register_udfs(&ctx);
@@ -91,7 +101,7 @@ pub async fn evaluate(spec: &Spec, opts: &EvalOptions) -> Result<Evaluation, Eva
     let root = |m: &Map<String, Json>| m.iter().map(|(k, v)| (Var::signal(k, &[]), v.clone())).collect::<HashMap<_, _>>();
     let signals = root(&opts.signals);
     let stores = opts.stores.iter().map(|(k, v)| (Var::data(k, &[]), v.clone())).collect();
-    let pass_opts = PassOptions { source: SourceOptions { data_dir: opts.data_dir.clone(), zone: opts.zone }, signals: &signals, stores: &stores };
+    let pass_opts = PassOptions { source: SourceOptions { access: opts.data.clone(), zone: opts.zone }, signals: &signals, stores: &stores };
     let pass = runtime.run_pass(&graph, &pass_opts, &|var: &Var, _| var.scope.is_empty()).await?;
     let mut out = Evaluation::default();
     for d in pass.datasets.iter().filter(|d| d.var.scope.is_empty()) {
@@ -106,6 +116,7 @@ pub async fn evaluate(spec: &Spec, opts: &EvalOptions) -> Result<Evaluation, Eva
         }
     }
     out.signals = pass.env.known_signals();
+    out.scans = pass.scans();
     Ok(out)
 }
 

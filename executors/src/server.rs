@@ -18,7 +18,7 @@ use datafusion::prelude::SessionContext;
 use serde_json::{Map, Value as Json};
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
-use vegalake_connectors::{ConnectorError, SourceOptions};
+use vegalake_connectors::{ConnectorError, ScanMetrics, SourceOptions, TableStats};
 use vegalake_planner::graph::{DatasetNode, Reads};
 use vegalake_planner::{Data, SpecGraph, Var};
 use vegalake_sql_gen::{lower_transform, LowerError, Step, ROW};
@@ -26,6 +26,10 @@ use vegalake_sql_gen::{lower_transform, LowerError, Step, ROW};
 /// Datasets with at most this many rows are kept as JSON for `data()` and the
 /// selection helpers of later datasets.
 const LOOKUP_ROW_LIMIT: usize = 100_000;
+
+/// Tables up to this fraction of the cache's bound are pinned in memory (Parquet
+/// grows several times when decoded to Arrow).
+const PIN_TABLE_FRACTION: usize = 8;
 
 /// An embedded DataFusion session and the task cache shared by every chart it serves.
 pub struct Runtime {
@@ -66,6 +70,15 @@ pub struct PassOptions<'a> {
 pub struct Materialized {
     pub batches: Vec<RecordBatch>,
     pub rows: Vec<Map<String, Json>>,
+    /// What computing them scanned (when they were computed, not when reused).
+    pub scans: ScanMetrics,
+}
+
+/// A query's rows and what it scanned.
+#[derive(Debug)]
+struct QueryResult {
+    batches: Vec<RecordBatch>,
+    scans: ScanMetrics,
 }
 
 /// What a pass did with one dataset.
@@ -83,6 +96,10 @@ pub struct DatasetOutcome {
     /// The rows of the server's part, when someone needed them.
     pub result: Option<Arc<Materialized>>,
     pub client_owned: bool,
+    /// The tables (Parquet datasets, Delta tables) its input reads.
+    pub tables: Vec<TableStats>,
+    /// What the queries of this dataset scanned: planning queries and the result.
+    pub scans: ScanMetrics,
 }
 
 impl DatasetOutcome {
@@ -104,6 +121,27 @@ impl Pass {
     pub fn dataset(&self, var: &Var) -> Option<&DatasetOutcome> {
         self.datasets.iter().find(|d| &d.var == var)
     }
+
+    /// What the datasets that read tables scanned in this pass.
+    pub fn scans(&self) -> Vec<DatasetScan> {
+        self.datasets
+            .iter()
+            .filter(|d| !d.tables.is_empty())
+            .map(|d| DatasetScan { dataset: d.var.name.clone(), scope: d.var.scope.clone(), summary: scan_summary(&d.tables, &d.scans), tables: d.tables.clone(), scans: d.scans })
+            .collect()
+    }
+}
+
+/// What one dataset's queries scanned of the tables it reads (`--explain`).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct DatasetScan {
+    pub dataset: String,
+    /// The group mark scope it is declared in (empty at the top level).
+    pub scope: Vec<u32>,
+    pub tables: Vec<TableStats>,
+    pub scans: ScanMetrics,
+    /// The same as one line.
+    pub summary: String,
 }
 
 /// What a pass has done so far.
@@ -164,7 +202,8 @@ impl Runtime {
         let mut done = Done::default();
         for node in &graph.datasets {
             let outcome = self.run_dataset(graph, node, &mut env, &mut done, opts, want, &read_by_others).await?;
-            if let (true, Some(fp), Some(plan)) = (pinned.contains(&node.var) && outcome.complete(), outcome.fingerprint, env.dataset_plan_of(&node.var)) {
+            let pin = pinned.contains(&node.var) && outcome.complete() && self.pinnable(&outcome);
+            if let (true, Some(fp), Some(plan)) = (pin, outcome.fingerprint, env.dataset_plan_of(&node.var)) {
                 let scan = self.pinned_scan(fp, plan.clone()).await.map_err(|s| match s {
                     Skip::Unsupported(m) | Skip::Invalid(m) => EvalError { place: node.var.to_string(), message: m },
                 })?;
@@ -195,6 +234,8 @@ impl Runtime {
             fingerprint: None,
             result: None,
             client_owned: node.client_owned,
+            tables: Vec::new(),
+            scans: ScanMetrics::default(),
         };
         if node.facet || graph.in_instanced_scope(node.scope) {
             outcome.reason = Some("inside a group mark instanced per facet or datum, which only the client evaluates".into());
@@ -207,7 +248,7 @@ impl Runtime {
             env.set_dataset_rows(var, rows.clone());
             outcome.server_transforms = Some(0);
             outcome.fingerprint = Some(fp);
-            outcome.result = Some(Arc::new(Materialized { batches: Vec::new(), rows }));
+            outcome.result = Some(Arc::new(Materialized { batches: Vec::new(), rows, scans: ScanMetrics::default() }));
             return Ok(outcome);
         }
         let no_rows = data.url.is_none() && data.source.is_none() && data.values.as_ref().is_none_or(|v| v.as_array().is_some_and(Vec::is_empty));
@@ -217,11 +258,14 @@ impl Runtime {
             env.set_dataset_rows(var, Vec::new());
             outcome.server_transforms = Some(outcome.total_transforms);
             outcome.fingerprint = Some(Fingerprint::builder("rows").add_json(&Json::Array(Vec::new())).finish());
-            outcome.result = Some(Arc::new(Materialized { batches: Vec::new(), rows: Vec::new() }));
+            outcome.result = Some(Arc::new(Materialized { batches: Vec::new(), rows: Vec::new(), scans: ScanMetrics::default() }));
             return Ok(outcome);
         }
         let (mut plan, mut fp, server_only_input) = match self.input(node, &data, env, pass, opts).await {
-            Ok(input) => input,
+            Ok(input) => {
+                outcome.tables = input.tables;
+                (input.plan, input.fingerprint, input.server_only)
+            }
             Err(Skip::Unsupported(reason)) => {
                 outcome.reason = Some(reason);
                 return Ok(outcome);
@@ -232,7 +276,7 @@ impl Runtime {
         for (j, t) in data.transforms().iter().enumerate() {
             let at = |m: String| format!("transform[{j}] ({}): {m}", t.kind);
             let next_fp = transform_fingerprint(fp, t, &node.transforms[j], env, pass);
-            match self.lower(t, plan.clone(), env, node.scope, next_fp).await {
+            match self.lower(t, plan.clone(), env, node.scope, next_fp, &mut outcome.scans).await {
                 Ok(Step::Plan { plan: p, signals }) => {
                     for (name, value) in signals {
                         let signal = Var::signal(&name, &var.scope);
@@ -264,6 +308,10 @@ impl Runtime {
             let result = self.materialize(fp, plan).await.map_err(|s| match s {
                 Skip::Unsupported(m) | Skip::Invalid(m) => EvalError { place: place.clone(), message: m },
             })?;
+            outcome.scans.add(&result.scans);
+            if !result.scans.is_empty() {
+                log::info!("{place}: {}", scan_summary(&outcome.tables, &result.scans));
+            }
             if result.rows.len() <= LOOKUP_ROW_LIMIT {
                 env.set_dataset_rows(var, result.rows.clone());
             }
@@ -272,64 +320,50 @@ impl Runtime {
         Ok(outcome)
     }
 
-    /// A dataset's input plan and fingerprint, and whether only the server can read
-    /// it (Parquet).
-    async fn input(
-        &self,
-        node: &DatasetNode,
-        data: &Data,
-        env: &SpecEnvironment,
-        pass: &Done,
-        opts: &PassOptions<'_>,
-    ) -> Result<(LogicalPlan, Fingerprint, bool), Skip> {
+    /// A dataset's input: its own data (values or url) or its sources.
+    async fn input(&self, node: &DatasetNode, data: &Data, env: &SpecEnvironment, pass: &Done, opts: &PassOptions<'_>) -> Result<Input, Skip> {
         if data.url.is_some() || data.values.is_some() {
+            let source = vegalake_connectors::open(&self.ctx, data, &opts.source).await?;
             let mut b = Fingerprint::builder("load");
-            b.add_json(&serde_json::to_value(data.url.as_ref()).unwrap_or_default());
             b.add_json(data.values.as_ref().unwrap_or(&Json::Null));
             b.add_json(data.format.as_ref().unwrap_or(&Json::Null));
-            b.add(&opts.source.data_dir).add(&opts.source.zone.name());
-            if let Some(Json::String(url)) = &data.url {
-                if let Ok(meta) = vegalake_connectors::resolve_path(url, &opts.source.data_dir)
-                    .and_then(|p| std::fs::metadata(&p).map_err(|e| ConnectorError::Io { path: url.clone(), source: e }))
-                {
-                    b.add(&meta.len()).add(&meta.modified().ok());
-                }
-            }
+            b.add(&source.as_ref().map(|s| s.identity().to_string())).add(&opts.source.zone.name());
             let fp = b.finish();
             let ctx = &self.ctx;
             let loaded = self
                 .cache
                 .get_or_compute(fp, || async {
-                    let plan = vegalake_connectors::load(ctx, data, &opts.source).await?.ok_or_else(|| Skip::Invalid("no data to load".into()))?;
-                    let bytes = plan_bytes(&plan);
-                    Ok::<_, Skip>((plan, bytes))
+                    let loaded = vegalake_connectors::load(ctx, data, source.as_ref(), &opts.source).await?.ok_or_else(|| Skip::Invalid("no data to load".into()))?;
+                    let bytes = plan_bytes(&loaded.plan);
+                    Ok::<_, Skip>((loaded, bytes))
                 })
                 .await?;
-            let parquet = data.url.as_ref().and_then(Json::as_str).is_some_and(|u| u.ends_with(".parquet"))
-                || data.format.as_ref().and_then(|f| f.get("type")).and_then(Json::as_str) == Some("parquet");
-            return Ok(((*loaded).clone(), fp, parquet));
+            let server_only = source.as_ref().is_some_and(|s| !s.client_readable());
+            return Ok(Input { plan: loaded.plan.clone(), fingerprint: fp, server_only, tables: loaded.table.iter().cloned().collect() });
         }
         if node.sources.is_empty() {
             let plan = LogicalPlanBuilder::empty(false).project(vec![datafusion::logical_expr::lit(0_i64).alias(ROW)])?.build()?;
-            return Ok((plan, Fingerprint::builder("empty").finish(), false));
+            return Ok(Input { plan, fingerprint: Fingerprint::builder("empty").finish(), server_only: false, tables: Vec::new() });
         }
         let mut b = Fingerprint::builder("sources");
         let mut inputs = Vec::new();
+        let mut tables = Vec::new();
         for source in &node.sources {
             let done = pass.dataset(source).filter(|o| o.complete());
             match (done.and_then(|o| o.fingerprint), env.dataset_plan_of(source)) {
                 (Some(fp), Some(p)) => {
                     b.add(&fp);
                     inputs.push(p.clone());
+                    tables.extend(done.into_iter().flat_map(|o| o.tables.iter().cloned()));
                 }
                 _ => return Err(Skip::Unsupported(format!("source '{}' is evaluated on the client", source.name))),
             }
         }
-        Ok((concatenate(inputs)?, b.finish(), false))
+        Ok(Input { plan: concatenate(inputs)?, fingerprint: b.finish(), server_only: false, tables })
     }
 
     /// Lowers one transform, running (through the cache) the queries it needs.
-    async fn lower(&self, t: &vegalake_planner::Transform, plan: LogicalPlan, env: &SpecEnvironment, scope: usize, fp: Fingerprint) -> Result<Step, Skip> {
+    async fn lower(&self, t: &vegalake_planner::Transform, plan: LogicalPlan, env: &SpecEnvironment, scope: usize, fp: Fingerprint, scans: &mut ScanMetrics) -> Result<Step, Skip> {
         let scoped = env.scope(scope);
         let mut step = lower_transform(t, plan, &scoped)?;
         let mut round = 0u32;
@@ -338,22 +372,31 @@ impl Runtime {
                 Step::Plan { .. } => return Ok(step),
                 Step::Query { query, resume } => {
                     let key = Fingerprint::builder("query").add(&fp).add(&round).finish();
-                    let batches = self.cached_batches(key, query).await?;
-                    step = resume((*batches).clone(), &scoped)?;
+                    let result = self.cached_query(key, query).await?;
+                    scans.add(&result.scans);
+                    step = resume(result.batches.clone(), &scoped)?;
                     round += 1;
                 }
             }
         }
     }
 
+    /// Whether a stable source is small enough to keep in memory. A large table is
+    /// better read again with each interaction's predicate pushed to its scan
+    /// (partitions and row groups pruned) than copied whole into memory.
+    fn pinnable(&self, outcome: &DatasetOutcome) -> bool {
+        let table_bytes: u64 = outcome.tables.iter().map(|t| t.bytes).sum();
+        table_bytes <= (self.cache.capacity_bytes() / PIN_TABLE_FRACTION) as u64
+    }
+
     /// A scan of a dataset's rows kept in memory (Arrow only), computed once per
     /// fingerprint: what its interactive dependents read on every update.
     async fn pinned_scan(&self, fp: Fingerprint, plan: LogicalPlan) -> Result<LogicalPlan, Skip> {
-        let batches = self.cached_batches(Fingerprint::builder("pinned").add(&fp).finish(), plan).await?;
-        let scan = match batches.first() {
+        let result = self.cached_query(Fingerprint::builder("pinned").add(&fp).finish(), plan).await?;
+        let scan = match result.batches.first() {
             Some(first) => {
                 let schema = first.schema();
-                let table = datafusion::datasource::MemTable::try_new(schema, vec![(*batches).clone()])?;
+                let table = datafusion::datasource::MemTable::try_new(schema, vec![result.batches.clone()])?;
                 self.ctx.read_table(Arc::new(table))?.into_unoptimized_plan()
             }
             None => return Err(Skip::Unsupported("no rows to pin".into())),
@@ -362,12 +405,12 @@ impl Runtime {
     }
 
     /// The rows of `plan` as Arrow, through the cache under `key`.
-    async fn cached_batches(&self, key: Fingerprint, plan: LogicalPlan) -> Result<Arc<Vec<RecordBatch>>, Skip> {
+    async fn cached_query(&self, key: Fingerprint, plan: LogicalPlan) -> Result<Arc<QueryResult>, Skip> {
         self.cache
             .get_or_compute(key, || async {
-                let batches = collect(&self.ctx, plan).await?;
+                let (batches, scans) = collect(&self.ctx, plan).await?;
                 let bytes = batches_bytes(&batches);
-                Ok::<_, Skip>((batches, bytes))
+                Ok::<_, Skip>((QueryResult { batches, scans }, bytes))
             })
             .await
     }
@@ -376,10 +419,10 @@ impl Runtime {
         let key = Fingerprint::builder("result").add(&fp).finish();
         self.cache
             .get_or_compute(key, || async {
-                let batches = collect(&self.ctx, plan).await?;
+                let (batches, scans) = collect(&self.ctx, plan).await?;
                 let rows = output::batches_to_rows(&batches);
                 let bytes = batches_bytes(&batches) + rows_bytes(&rows);
-                Ok::<_, Skip>((Materialized { batches, rows }, bytes))
+                Ok::<_, Skip>((Materialized { batches, rows, scans }, bytes))
             })
             .await
     }
@@ -439,14 +482,45 @@ pub(crate) fn with_store(data: &Data, store: Option<&Json>) -> Data {
     }
 }
 
-/// Executes a plan, in the carried input order where there is one.
-async fn collect(ctx: &SessionContext, plan: LogicalPlan) -> Result<Vec<RecordBatch>, Skip> {
+/// A dataset's input plan, what identifies it, and what it reads.
+struct Input {
+    plan: LogicalPlan,
+    fingerprint: Fingerprint,
+    /// Only the server can read it (a table, a file on a store the browser cannot reach).
+    server_only: bool,
+    tables: Vec<TableStats>,
+}
+
+/// Executes a plan, in the carried input order where there is one, with what its
+/// scans read.
+async fn collect(ctx: &SessionContext, plan: LogicalPlan) -> Result<(Vec<RecordBatch>, ScanMetrics), Skip> {
     let plan = if plan.schema().field_with_unqualified_name(ROW).is_ok() {
         LogicalPlanBuilder::from(plan).sort(vec![vegalake_sql_gen::plan::col(ROW).sort(true, true)])?.build()?
     } else {
         plan
     };
-    Ok(ctx.execute_logical_plan(plan).await?.collect().await?)
+    let physical = ctx.execute_logical_plan(plan).await?.create_physical_plan().await?;
+    let batches = datafusion::physical_plan::collect(physical.clone(), ctx.task_ctx()).await?;
+    if log::log_enabled!(log::Level::Debug) {
+        log::debug!("executed:\n{}", datafusion::physical_plan::displayable(physical.as_ref()).indent(true));
+    }
+    Ok((batches, ScanMetrics::of_plan(&physical)))
+}
+
+/// One line on what a query read of its tables, for logs and `--explain`.
+pub fn scan_summary(tables: &[TableStats], scans: &ScanMetrics) -> String {
+    let files: usize = tables.iter().map(|t| t.files).sum();
+    let bytes: u64 = tables.iter().map(|t| t.bytes).sum();
+    let names: Vec<&str> = tables.iter().map(|t| t.url.as_str()).collect();
+    format!(
+        "scanned {} of {files} files ({} planned), {} of {} row groups, {} of {bytes} bytes{}",
+        scans.files_read,
+        scans.files_planned,
+        scans.row_groups_read,
+        scans.row_groups,
+        scans.bytes_read,
+        if names.is_empty() { String::new() } else { format!(" of {}", names.join(", ")) }
+    )
 }
 
 /// Concatenated sources: rows of the first, then of the second, ...

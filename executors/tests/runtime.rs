@@ -11,7 +11,7 @@ fn data_dir() -> PathBuf {
 }
 
 fn options() -> ChartOptions {
-    ChartOptions { data_dir: data_dir(), ..ChartOptions::default() }
+    ChartOptions { data: vegalake_executors::DataAccess::new(data_dir()), ..ChartOptions::default() }
 }
 
 fn spec(v: Json) -> Spec {

@@ -12,6 +12,7 @@ pub mod error;
 pub mod functions;
 pub mod lower;
 pub mod lowered;
+pub mod optimize;
 pub mod plan;
 pub mod transforms;
 pub mod udaf;

@@ -22,7 +22,7 @@ async fn check_spec(name: &str, expected: &Json, allowed: &Map<String, Json>, ou
     let meta = &spec_json["usermeta"]["vegalake"];
     let spec: Spec = serde_json::from_value(spec_json.clone()).expect("expected files hold valid specs");
     let opts = EvalOptions {
-        data_dir: root().join("datasets"),
+        data: vegalake_executors::DataAccess::new(root().join("datasets")),
         zone: Zone::parse(meta["timezone"].as_str().unwrap_or("UTC")).expect("valid zone"),
         signals: meta["set"].as_object().cloned().unwrap_or_default(),
         stores: meta["store"].as_object().cloned().unwrap_or_default(),

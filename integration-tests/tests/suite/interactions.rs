@@ -72,7 +72,7 @@ async fn replayed_interactions_match_vega_js() {
         let updates: Vec<Vec<VarValue>> = serde_json::from_value(read_json(&dir.join(format!("{name}.updates.json")))).expect("updates");
         let spec: Spec = serde_json::from_value(expected["spec"].clone()).expect("a Vega spec");
         let graph = SpecGraph::new(&spec);
-        let options = ChartOptions { data_dir: root().join("datasets"), ..ChartOptions::default() };
+        let options = ChartOptions { data: vegalake_executors::DataAccess::new(root().join("datasets")), ..ChartOptions::default() };
         let mut chart = match ChartState::open(runtime.clone(), &spec, options).await {
             Ok(c) => c,
             Err(e) => {

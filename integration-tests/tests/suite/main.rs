@@ -4,6 +4,7 @@
 
 mod conformance;
 mod interactions;
+mod lake;
 mod pretransform;
 mod scale;
 

@@ -41,7 +41,7 @@ pub fn spec_and_options(expected: &Json) -> (Spec, ChartOptions) {
     let spec: Spec = serde_json::from_value(spec_json.clone()).expect("expected files hold valid specs");
     let object = |v: &Json| v.as_object().cloned().unwrap_or_default();
     let options = ChartOptions {
-        data_dir: root().join("datasets"),
+        data: vegalake_executors::DataAccess::new(root().join("datasets")),
         zone: Zone::parse(meta["timezone"].as_str().unwrap_or("UTC")).expect("valid zone"),
         signals: object(&meta["set"]).into_iter().map(|(k, v)| (Var::signal(&k, &[]), v)).collect(),
         stores: object(&meta["store"]).into_iter().map(|(k, v)| (Var::data(&k, &[]), v)).collect(),

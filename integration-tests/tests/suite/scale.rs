@@ -37,7 +37,7 @@ async fn a_histogram_of_three_million_rows_reaches_the_client_small() {
             "y": {"scale": "y", "field": "count"}, "y2": {"scale": "y", "value": 0}}}}]
     }))
     .unwrap();
-    let options = ChartOptions { data_dir: vega_datasets(), ..ChartOptions::default() };
+    let options = ChartOptions { data: vegalake_executors::DataAccess::new(vega_datasets()), ..ChartOptions::default() };
     let (client, warnings) = pre_transform_spec(Arc::new(Runtime::default()), &spec, options).await.unwrap();
     let text = serde_json::to_string(&client).unwrap();
     println!("scale: histogram of flights-3m.parquet: client spec {} bytes, {} bins", text.len(), largest_inline(&client));
@@ -59,7 +59,7 @@ async fn an_interactive_crossfilter_over_parquet_ships_no_raw_rows() {
         }
     }
     let spec: Spec = serde_json::from_value(spec).unwrap();
-    let options = ChartOptions { data_dir: root().join("datasets"), ..ChartOptions::default() };
+    let options = ChartOptions { data: vegalake_executors::DataAccess::new(root().join("datasets")), ..ChartOptions::default() };
     let (client, _) = pre_transform_spec(Arc::new(Runtime::default()), &spec, options).await.unwrap();
     let largest = largest_inline(&client);
     println!("scale: crossfilter over flights-2k.parquet: largest inlined dataset {largest} rows");
