@@ -93,8 +93,7 @@ impl Source {
                 (Kind::Parquet { url, files }, identity)
             }
             _ => {
-                let store = store_url(&resolved.url)?;
-                let path = listing_url(&resolved.url)?.prefix().clone();
+                let (store, path) = file_location(ctx, &resolved.url, access)?;
                 let meta = store.head(&path).await.map_err(|e| store_error(&resolved.url, &e))?;
                 let identity = format!("file {} {}:{}:{:?}", resolved.url, meta.size, meta.last_modified.timestamp_millis(), meta.e_tag);
                 (Kind::File { url: resolved.url.clone(), format: ty }, identity)
@@ -126,8 +125,7 @@ impl Source {
         let Kind::File { url, .. } = &self.kind else {
             return Err(ConnectorError::Invalid("tables are scanned, not read whole".into()));
         };
-        let store = register_store(ctx, url, &access.catalog)?;
-        let path = listing_url(url)?.prefix().clone();
+        let (store, path) = file_location(ctx, url, access)?;
         let got = store.get(&path).await.map_err(|e| store_error(url, &e))?;
         got.bytes().await.map_err(|e| store_error(url, &e))
     }
@@ -158,6 +156,11 @@ impl Source {
             Kind::File { url, .. } => Err(ConnectorError::Invalid(format!("{url} is a file, not a table"))),
         }
     }
+}
+
+/// The store holding a single file, and the file's path in it.
+fn file_location(ctx: &SessionContext, url: &Url, access: &DataAccess) -> Result<(Arc<dyn object_store::ObjectStore>, object_store::path::Path)> {
+    Ok((register_store(ctx, url, &access.catalog)?, listing_url(url)?.prefix().clone()))
 }
 
 fn store_error(url: &Url, e: &dyn std::error::Error) -> ConnectorError {

@@ -74,6 +74,13 @@ pub struct Materialized {
     pub scans: ScanMetrics,
 }
 
+impl Materialized {
+    /// Rows known without a query (a selection store, an empty store).
+    fn from_rows(rows: Vec<Map<String, Json>>) -> Materialized {
+        Materialized { batches: Vec::new(), rows, scans: ScanMetrics::default() }
+    }
+}
+
 /// A query's rows and what it scanned.
 #[derive(Debug)]
 struct QueryResult {
@@ -248,7 +255,7 @@ impl Runtime {
             env.set_dataset_rows(var, rows.clone());
             outcome.server_transforms = Some(0);
             outcome.fingerprint = Some(fp);
-            outcome.result = Some(Arc::new(Materialized { batches: Vec::new(), rows, scans: ScanMetrics::default() }));
+            outcome.result = Some(Arc::new(Materialized::from_rows(rows)));
             return Ok(outcome);
         }
         let no_rows = data.url.is_none() && data.source.is_none() && data.values.as_ref().is_none_or(|v| v.as_array().is_some_and(Vec::is_empty));
@@ -258,7 +265,7 @@ impl Runtime {
             env.set_dataset_rows(var, Vec::new());
             outcome.server_transforms = Some(outcome.total_transforms);
             outcome.fingerprint = Some(Fingerprint::builder("rows").add_json(&Json::Array(Vec::new())).finish());
-            outcome.result = Some(Arc::new(Materialized { batches: Vec::new(), rows: Vec::new(), scans: ScanMetrics::default() }));
+            outcome.result = Some(Arc::new(Materialized::from_rows(Vec::new())));
             return Ok(outcome);
         }
         let (mut plan, mut fp, server_only_input) = match self.input(node, &data, env, pass, opts).await {

@@ -53,8 +53,8 @@ fn unwrap(e: Expr, schema: &datafusion::common::DFSchema) -> Transformed<Expr> {
         _ => return Transformed::no(e),
     };
     let (Expr::Cast(cast), Expr::Literal(ScalarValue::Float64(Some(c)), _)) = (column, constant) else { return Transformed::no(e) };
-    let integer = matches!(cast.expr.get_type(schema), Ok(t) if t.is_integer());
-    if !integer || cast.field.data_type() != &datafusion::arrow::datatypes::DataType::Float64 || !c.is_finite() || c.abs() >= 9.0e15 {
+    let Some(target) = cast.expr.get_type(schema).ok().filter(|t| t.is_integer()) else { return Transformed::no(e) };
+    if cast.field.data_type() != &datafusion::arrow::datatypes::DataType::Float64 || !c.is_finite() || c.abs() >= 9.0e15 {
         return Transformed::no(e);
     }
     let bound = match op {
@@ -62,10 +62,6 @@ fn unwrap(e: Expr, schema: &datafusion::common::DFSchema) -> Transformed<Expr> {
         Operator::LtEq | Operator::Gt => c.floor(),
         Operator::Eq | Operator::NotEq if c.fract() == 0.0 => *c,
         _ => return Transformed::no(e),
-    };
-    let target = match cast.expr.get_type(schema) {
-        Ok(t) => t,
-        Err(_) => return Transformed::no(e),
     };
     let Ok(value) = ScalarValue::Int64(Some(bound as i64)).cast_to(&target) else { return Transformed::no(e) };
     Transformed::yes(Expr::BinaryExpr(BinaryExpr::new(cast.expr.clone(), op, Box::new(Expr::Literal(value, None)))))

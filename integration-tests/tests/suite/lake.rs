@@ -22,6 +22,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use vegalake_connectors::catalog::CatalogTable;
+use vegalake_integration_tests::compare_datasets;
 use vegalake_executors::{evaluate, Catalog, ChartOptions, ChartState, DataAccess, DatasetScan, EvalOptions, Runtime, VarValue};
 use vegalake_planner::{Namespace, Spec};
 
@@ -127,7 +128,7 @@ async fn run_cases(cases: &[Case], data: &DataAccess, label: &str) -> Vec<(Map<S
         assert!(result.unsupported.is_empty(), "{label} {}: {:?}", case.name, result.unsupported);
         for (name, theirs) in &case.expected {
             if let Some(ours) = result.datasets.get(name) {
-                if let Some(diff) = integration_tests_compare(ours, theirs) {
+                if let Some(diff) = compare_datasets(ours, theirs, false) {
                     panic!("{label} {} dataset {name}: {diff}", case.name);
                 }
             }
@@ -139,10 +140,6 @@ async fn run_cases(cases: &[Case], data: &DataAccess, label: &str) -> Vec<(Map<S
         out.push((result.datasets, scan));
     }
     out
-}
-
-fn integration_tests_compare(ours: &Json, theirs: &Json) -> Option<String> {
-    vegalake_integration_tests::compare_datasets(ours, theirs, false)
 }
 
 /// Files in the table's version, and how many the case's filter can need.
@@ -277,7 +274,7 @@ async fn lake_tables_on_disk_and_on_s3_match_vega_js_and_prune() {
     let opts = EvalOptions { data: local.clone(), ..EvalOptions::default() };
     let by_time = evaluate(&at(&format!("flights_delta?timestamp={}", v1_time.replace('+', "%2B"))), &opts).await.unwrap();
     let by_version = evaluate(&at("flights_delta?version=1"), &opts).await.unwrap();
-    assert_eq!(integration_tests_compare(&by_time.datasets["flights"], &by_version.datasets["flights"]), None);
+    assert_eq!(compare_datasets(&by_time.datasets["flights"], &by_version.datasets["flights"], false), None);
     assert_eq!(by_time.scans[0].tables[0].files, 90);
 
     // The same tables in an S3-compatible server on loopback.
@@ -294,7 +291,7 @@ async fn lake_tables_on_disk_and_on_s3_match_vega_js_and_prune() {
     for ((case, (l, ls)), (s, ss)) in cases.iter().zip(&local_results).zip(&s3_results) {
         assert_eq!(l.keys().collect::<Vec<_>>(), s.keys().collect::<Vec<_>>(), "{}", case.name);
         for (name, rows) in l {
-            assert_eq!(integration_tests_compare(rows, &s[name]), None, "{} {name}: local and S3 results differ", case.name);
+            assert_eq!(compare_datasets(rows, &s[name], false), None, "{} {name}: local and S3 results differ", case.name);
         }
         assert_eq!((ls.scans.files_read, ls.scans.row_groups_read), (ss.scans.files_read, ss.scans.row_groups_read), "{}", case.name);
     }
@@ -331,7 +328,7 @@ async fn lake_tables_on_disk_and_on_s3_match_vega_js_and_prune() {
     assert!(e.contains("outside the allowed roots"), "unlisted bucket: {e}");
     let allowed = DataAccess { allow_roots: vec!["s3://lake/flights".into()], catalog: catalog(&lake, &[], stores), ..s3.clone() };
     let direct_result = evaluate(&direct, &EvalOptions { data: allowed, ..EvalOptions::default() }).await.unwrap();
-    assert_eq!(integration_tests_compare(&direct_result.datasets["flights"], &s3_results[by_name("histogram-brush@flights")].0["flights"]), None, "the allowed direct URL reads the same table");
+    assert_eq!(compare_datasets(&direct_result.datasets["flights"], &s3_results[by_name("histogram-brush@flights")].0["flights"], false), None, "the allowed direct URL reads the same table");
     let escape: Spec = serde_json::from_str(&serde_json::to_string(spec).unwrap().replace("table://flights", "../../etc/passwd")).unwrap();
     let (e, _) = error_of(&escape, &local).await;
     assert!(e.contains("leaves the data directory"), "{e}");
