@@ -1,5 +1,8 @@
 #!/usr/bin/env bash
-# Benchmarks vegalake on large Parquet files (see executors/benches/flights.rs).
+# Benchmarks vegalake on large Parquet files.
+#   scripts/bench.sh          charts and crossfilter updates (executors/benches/flights.rs)
+#   scripts/bench.sh lake     a brushed histogram over a 100-partition lake, with and
+#                             without pushdown (executors/benches/lake.rs)
 # Installs the vega-datasets npm package (for flights-3m.parquet) if needed, builds in
 # release mode (the first build takes a while) and prints median timings.
 set -euo pipefail
@@ -7,4 +10,4 @@ cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/var/tmp/vegalake-target}"
 harness=integration-tests/harness
 [ -d "$harness/node_modules/vega-datasets" ] || (cd "$harness" && npm install --no-audit --no-fund --loglevel=error)
-cargo bench --locked -p vegalake-executors --bench flights
+cargo bench --locked -p vegalake-executors --bench "${1:-flights}"

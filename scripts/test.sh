@@ -2,7 +2,8 @@
 # Runs every vegalake test: unit tests, doc tests, the CLI tests, the conformance
 # suite against committed vega.js expectations, the tests that run vegalake's
 # client specs in vega.js (the Node harness, installed here from the lockfile), and
-# the lake tests (Parquet and Delta on local disk and on an S3 server on loopback).
+# the lake tests (Parquet and Delta on local disk and on an S3 server on loopback),
+# and the SQL tests (generated DuckDB SQL run on DuckDB).
 # Needs a Rust toolchain and Node (npm reaches the registry on first run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,5 +20,12 @@ if [ ! -x "$tools/bin/s3s-fs" ]; then
   cargo install s3s-fs --version 0.14.1 --features binary --locked --root "$tools"
 fi
 export VEGALAKE_S3S_FS="$tools/bin/s3s-fs"
+# DuckDB (the Python package, in a venv outside the clone) runs the SQL tests'
+# generated DuckDB SQL.
+if [ ! -x "$tools/py/bin/python" ] || ! "$tools/py/bin/python" -c "import duckdb" 2>/dev/null; then
+  python3 -m venv "$tools/py"
+  "$tools/py/bin/pip" install --quiet --disable-pip-version-check duckdb==2.0.0
+fi
+export VEGALAKE_PYTHON="$tools/py/bin/python"
 # --nocapture shows the suites' summary lines ("conformance: N specs, ...").
 cargo test --workspace --locked --no-fail-fast -- --nocapture

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 use vegalake_connectors::{Catalog, DataAccess};
-use vegalake_executors::{evaluate, pre_transform_spec, ChartOptions, ChartState, EvalOptions, Runtime, VarValue};
+use vegalake_executors::{evaluate, pre_transform_spec, sql_tasks, ChartOptions, ChartState, EvalOptions, Runtime, ServerTaskSql, SqlDialect, VarValue};
 use vegalake_planner::values::time::Zone;
 use vegalake_planner::{Namespace, Spec, Var};
 
@@ -50,6 +50,19 @@ enum Command {
         /// Add "explain": what each dataset's queries scanned of the tables it reads.
         #[arg(long)]
         explain: bool,
+    },
+    /// Print the SQL of each server task (a dataset's server part) in a dialect,
+    /// with the statements that register the tables it reads; or why it is not
+    /// pushable (it then runs locally on the fetched data).
+    Sql {
+        #[command(flatten)]
+        chart: ChartArgs,
+        /// spark, duckdb or postgres.
+        #[arg(long, default_value = "spark")]
+        dialect: String,
+        /// One JSON object per task instead of SQL text.
+        #[arg(long)]
+        json: bool,
     },
     /// Open the chart, apply each update of UPDATES (a JSON list of lists of
     /// {namespace, name, scope, value}) and print one JSON line per update with its
@@ -179,6 +192,17 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             }
             write_stdout(&to_text(&plan)?)
         }
+        Command::Sql { chart, dialect, json } => {
+            let dialect: SqlDialect = dialect.parse().map_err(|e: String| Failure(format!("--dialect: {e}")))?;
+            let (spec, opts) = chart.eval_options()?;
+            let tasks = sql_tasks(&spec, &opts, dialect).await.map_err(|e| chart.fail(e))?;
+            for task in &tasks {
+                write_stdout(&if json { to_text(&sql_task_json(task, dialect))? } else { sql_task_text(task, dialect) })?;
+            }
+            let pushable = tasks.iter().filter(|t| t.pushable()).count();
+            eprintln!("vegalake: {pushable} of {} server tasks pushable to {dialect}", tasks.len());
+            Ok(())
+        }
         Command::Replay { chart, updates } => {
             let (spec, options) = chart.load()?;
             let updates: Vec<Vec<VarValue>> = serde_json::from_value(read_json(&updates, "updates")?)
@@ -210,6 +234,33 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             Ok(())
         }
     }
+}
+
+fn task_label(task: &ServerTaskSql) -> String {
+    let scope = if task.scope.is_empty() { String::new() } else { format!(" in group {:?}", task.scope) };
+    format!("dataset \"{}\"{scope}, {} of {} transforms", task.dataset, task.server_transforms, task.total_transforms)
+}
+
+fn sql_task_text(task: &ServerTaskSql, dialect: SqlDialect) -> String {
+    match &task.sql {
+        Ok(sql) => format!("-- {}\n{}", task_label(task), sql.script(dialect)),
+        Err(e) => format!("-- {}: {e}\n", task_label(task)),
+    }
+}
+
+fn sql_task_json(task: &ServerTaskSql, dialect: SqlDialect) -> Json {
+    let mut out = serde_json::json!({
+        "dataset": task.dataset, "scope": task.scope,
+        "server_transforms": task.server_transforms, "total_transforms": task.total_transforms,
+    });
+    match &task.sql {
+        Ok(sql) => {
+            out["sql"] = Json::String(sql.sql.clone());
+            out["setup"] = sql.tables.iter().map(|t| Json::String(t.create_view(dialect))).collect();
+        }
+        Err(e) => out["not_pushable"] = Json::String(e.to_string()),
+    }
+    out
 }
 
 fn to_text<T: serde::Serialize>(value: &T) -> Result<String, Failure> {

@@ -161,3 +161,21 @@ fn vega_lite_is_refused_with_a_hint() {
     let p = temp_spec("vl.json", r#"{"$schema": "https://vega.github.io/schema/vega-lite/v6.json", "mark": "bar"}"#);
     assert_one_line_error(&["pretransform", p.to_str().unwrap()], "compile it to Vega first");
 }
+
+#[test]
+fn sql_prints_each_server_task_in_the_dialect() {
+    let spec = repo().join("examples/histogram.vg.json");
+    let data = repo().join("integration-tests/datasets");
+    let (spec, data) = (spec.to_str().unwrap(), data.to_str().unwrap());
+    let (code, stdout, stderr) = vegalake(&["sql", spec, "--data-dir", data, "--dialect", "spark"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("-- dataset \"binned\""), "{stdout}");
+    assert!(stdout.contains("FROM (VALUES ("), "{stdout}");
+    assert!(stdout.contains("count(1)") || stdout.contains("count(*)"), "{stdout}");
+    assert!(stderr.contains("server tasks pushable to spark"), "{stderr}");
+    let (code, stdout, _) = vegalake(&["sql", spec, "--data-dir", data, "--dialect", "duckdb", "--json"]);
+    assert_eq!(code, 0);
+    let first: serde_json::Value = serde_json::from_str(stdout.lines().next().unwrap()).unwrap();
+    assert!(first["sql"].as_str().is_some_and(|s| s.starts_with("SELECT")), "{first}");
+    assert_one_line_error(&["sql", spec, "--dialect", "oracle"], "--dialect: unknown SQL dialect 'oracle' (expected spark, duckdb or postgres)");
+}

@@ -11,6 +11,9 @@ use std::sync::Arc;
 /// Scan figures of one or more executed queries.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct ScanMetrics {
+    /// Queries that scanned files: a dataset's figures add up its planning queries
+    /// (an `extent`, say) and its result query, each over the whole table.
+    pub queries: usize,
     /// Files the scans were planned over, after partition values and table
     /// statistics (Delta) pruned.
     pub files_planned: usize,
@@ -28,11 +31,15 @@ impl ScanMetrics {
     pub fn of_plan(plan: &Arc<dyn ExecutionPlan>) -> ScanMetrics {
         let mut out = ScanMetrics::default();
         visit(plan.as_ref(), &mut out);
+        if out.files_planned > 0 {
+            out.queries = 1;
+        }
         out
     }
 
     /// The sum of two sets of figures.
     pub fn add(&mut self, other: &ScanMetrics) {
+        self.queries += other.queries;
         self.files_planned += other.files_planned;
         self.files_read += other.files_read;
         self.row_groups += other.row_groups;

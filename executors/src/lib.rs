@@ -12,11 +12,13 @@ pub mod chart;
 mod env;
 pub mod output;
 pub mod server;
+pub mod sql;
 
 pub use cache::{CacheStats, Fingerprint, TaskCache};
 pub use chart::{pre_transform_datasets, pre_transform_spec, ChartOptions, ChartState, VarValue, Warning};
 pub use env::{ScopedEnvironment, SpecEnvironment};
 pub use vegalake_connectors::{Catalog, DataAccess, ScanMetrics, TableStats};
+pub use sql::{sql_tasks, ServerTaskSql, SqlDialect};
 pub use server::{scan_summary, DatasetScan, Materialized, Pass, PassOptions, Runtime, DEFAULT_CACHE_BYTES};
 
 use datafusion::prelude::SessionContext;
@@ -80,13 +82,23 @@ pub struct EvalError {
 
 /// A new DataFusion session with vegalake's functions registered.
 pub fn new_session() -> SessionContext {
+    session_with_rules(|rules| rules.extend(vegalake_sql_gen::optimize::rules()))
+}
+
+/// The same without projection and filter pushdown: every scan reads all columns
+/// of all files. Only to measure what pushdown saves (the lake benchmark).
+pub fn new_session_without_pushdown() -> SessionContext {
+    session_with_rules(|rules| rules.retain(|r| !matches!(r.name(), "push_down_filter" | "optimize_projections")))
+}
+
+fn session_with_rules(edit: impl FnOnce(&mut Vec<std::sync::Arc<dyn datafusion::optimizer::OptimizerRule + Send + Sync>>)) -> SessionContext {
     use datafusion::execution::SessionStateBuilder;
     let state = SessionStateBuilder::new().with_default_features().build();
     // Common subexpression elimination mislabels the nullability of the columns it
     // introduces for our coalesce-heavy expressions (DataFusion 55), failing the
     // physical planner's schema check; the lowered plans gain little from it.
     let mut rules: Vec<_> = state.optimizers().iter().filter(|r| r.name() != "common_sub_expression_eliminate").cloned().collect();
-    rules.push(std::sync::Arc::new(vegalake_sql_gen::optimize::UnwrapIntegerCasts));
+    edit(&mut rules);
     let state = SessionStateBuilder::new_from_existing(state).with_optimizer_rules(rules).build();
     let ctx = SessionContext::new_with_state(state);
     vegalake_sql_gen::register_udfs(&ctx);
@@ -96,7 +108,11 @@ pub fn new_session() -> SessionContext {
 /// Evaluates every top-level dataset and every server-evaluable signal of `spec`
 /// (the `vegalake eval` contract).
 pub async fn evaluate(spec: &Spec, opts: &EvalOptions) -> Result<Evaluation, EvalError> {
-    let runtime = Runtime::new(DEFAULT_CACHE_BYTES);
+    evaluate_on(&Runtime::new(DEFAULT_CACHE_BYTES), spec, opts).await
+}
+
+/// [`evaluate`] on a runtime of the caller's (its session and cache).
+pub async fn evaluate_on(runtime: &Runtime, spec: &Spec, opts: &EvalOptions) -> Result<Evaluation, EvalError> {
     let graph = SpecGraph::new(spec);
     let root = |m: &Map<String, Json>| m.iter().map(|(k, v)| (Var::signal(k, &[]), v.clone())).collect::<HashMap<_, _>>();
     let signals = root(&opts.signals);

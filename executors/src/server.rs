@@ -42,7 +42,13 @@ pub const DEFAULT_CACHE_BYTES: usize = 512 << 20;
 
 impl Runtime {
     pub fn new(cache_bytes: usize) -> Runtime {
-        Runtime { ctx: crate::new_session(), cache: TaskCache::new(cache_bytes) }
+        Runtime::with_session(crate::new_session(), cache_bytes)
+    }
+
+    /// A runtime over a session of the caller's (one from [`crate::new_session`]
+    /// or [`crate::new_session_without_pushdown`], which register our functions).
+    pub fn with_session(ctx: SessionContext, cache_bytes: usize) -> Runtime {
+        Runtime { ctx, cache: TaskCache::new(cache_bytes) }
     }
 
     pub fn cache(&self) -> &TaskCache {
@@ -102,6 +108,8 @@ pub struct DatasetOutcome {
     pub fingerprint: Option<Fingerprint>,
     /// The rows of the server's part, when someone needed them.
     pub result: Option<Arc<Materialized>>,
+    /// The server's part as a plan (unoptimized, in input order), for SQL engines.
+    pub plan: Option<LogicalPlan>,
     pub client_owned: bool,
     /// The tables (Parquet datasets, Delta tables) its input reads.
     pub tables: Vec<TableStats>,
@@ -240,6 +248,7 @@ impl Runtime {
             reason: None,
             fingerprint: None,
             result: None,
+            plan: None,
             client_owned: node.client_owned,
             tables: Vec::new(),
             scans: ScanMetrics::default(),
@@ -308,6 +317,7 @@ impl Runtime {
         }
         outcome.server_transforms = Some(done);
         outcome.fingerprint = Some(fp);
+        outcome.plan = in_input_order(plan.clone()).ok();
         if outcome.complete() {
             env.set_dataset_plan(var, plan.clone());
         }
@@ -501,11 +511,7 @@ struct Input {
 /// Executes a plan, in the carried input order where there is one, with what its
 /// scans read.
 async fn collect(ctx: &SessionContext, plan: LogicalPlan) -> Result<(Vec<RecordBatch>, ScanMetrics), Skip> {
-    let plan = if plan.schema().field_with_unqualified_name(ROW).is_ok() {
-        LogicalPlanBuilder::from(plan).sort(vec![vegalake_sql_gen::plan::col(ROW).sort(true, true)])?.build()?
-    } else {
-        plan
-    };
+    let plan = in_input_order(plan)?;
     let physical = ctx.execute_logical_plan(plan).await?.create_physical_plan().await?;
     let batches = datafusion::physical_plan::collect(physical.clone(), ctx.task_ctx()).await?;
     if log::log_enabled!(log::Level::Debug) {
@@ -514,13 +520,24 @@ async fn collect(ctx: &SessionContext, plan: LogicalPlan) -> Result<(Vec<RecordB
     Ok((batches, ScanMetrics::of_plan(&physical)))
 }
 
-/// One line on what a query read of its tables, for logs and `--explain`.
+/// The plan sorted by the input order it carries, if it carries one.
+fn in_input_order(plan: LogicalPlan) -> Result<LogicalPlan, Skip> {
+    if plan.schema().field_with_unqualified_name(ROW).is_err() {
+        return Ok(plan);
+    }
+    Ok(LogicalPlanBuilder::from(plan).sort(vec![vegalake_sql_gen::plan::col(ROW).sort(true, true)])?.build()?)
+}
+
+/// One line on what queries read of their tables, for logs and `--explain`.
+/// Several queries each read the tables, so the totals are per query times queries.
 pub fn scan_summary(tables: &[TableStats], scans: &ScanMetrics) -> String {
-    let files: usize = tables.iter().map(|t| t.files).sum();
-    let bytes: u64 = tables.iter().map(|t| t.bytes).sum();
+    let queries = scans.queries.max(1);
+    let files = queries * tables.iter().map(|t| t.files).sum::<usize>();
+    let bytes = queries as u64 * tables.iter().map(|t| t.bytes).sum::<u64>();
     let names: Vec<&str> = tables.iter().map(|t| t.url.as_str()).collect();
     format!(
-        "scanned {} of {files} files ({} planned), {} of {} row groups, {} of {bytes} bytes{}",
+        "{}scanned {} of {files} files ({} planned), {} of {} row groups, {} of {bytes} bytes{}",
+        if queries > 1 { format!("{queries} queries ") } else { String::new() },
         scans.files_read,
         scans.files_planned,
         scans.row_groups_read,

@@ -17,6 +17,7 @@ pub mod plan;
 pub mod transforms;
 pub mod udaf;
 pub mod udf;
+pub mod unparse;
 pub mod vtype;
 
 pub use env::{Environment, SignalValue};

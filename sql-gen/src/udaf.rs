@@ -49,6 +49,53 @@ impl Moment {
         })
     }
 
+    /// The moment computed by the vegalake aggregate `name` (`vl_mean`, ...).
+    pub fn from_udf_name(name: &str) -> Option<Moment> {
+        [
+            Moment::Sum,
+            Moment::Product,
+            Moment::Mean,
+            Moment::Variance,
+            Moment::VarianceP,
+            Moment::Stdev,
+            Moment::StdevP,
+            Moment::Stderr,
+            Moment::Q1,
+            Moment::Median,
+            Moment::Q3,
+        ]
+        .into_iter()
+        .find(|m| m.name() == name)
+    }
+
+    /// The SQL aggregate that computes the moment in `dialect`. Engines add in
+    /// their own order, so results agree with vega's within float tolerance only.
+    /// `None`: the dialect has no such aggregate.
+    pub fn sql(self, dialect: crate::unparse::SqlDialect) -> Option<SqlAggregate> {
+        use crate::unparse::SqlDialect::{DuckDb, Postgres, Spark};
+        let quantile = |p: f64| match dialect {
+            Spark => Some(SqlAggregate::Quantile("percentile", p)),
+            DuckDb => Some(SqlAggregate::Quantile("quantile_cont", p)),
+            // `percentile_cont(p) WITHIN GROUP (ORDER BY v)` is not an ordinary call.
+            Postgres => None,
+        };
+        let call = |name: &'static str| Some(SqlAggregate::Call(name));
+        match self {
+            Moment::Sum => call("sum"),
+            Moment::Product if dialect == Postgres => None,
+            Moment::Product => call("product"),
+            Moment::Mean => call("avg"),
+            Moment::Variance => call("var_samp"),
+            Moment::VarianceP => call("var_pop"),
+            Moment::Stdev => call("stddev_samp"),
+            Moment::StdevP => call("stddev_pop"),
+            Moment::Stderr => Some(SqlAggregate::StandardError),
+            Moment::Q1 => quantile(0.25),
+            Moment::Median => quantile(0.5),
+            Moment::Q3 => quantile(0.75),
+        }
+    }
+
     fn name(self) -> &'static str {
         match self {
             Moment::Sum => "vl_sum",
@@ -105,6 +152,17 @@ pub(crate) fn quantile(values: &[f64], p: f64) -> Option<f64> {
     let mut v = values.to_vec();
     v.sort_by(f64::total_cmp);
     vegalake_planner::values::statistics::quantile_sorted(&v, p)
+}
+
+/// A moment as SQL aggregates.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum SqlAggregate {
+    /// `name(v)`.
+    Call(&'static str),
+    /// `name(v, p)`: the exact quantile with linear interpolation (vega's).
+    Quantile(&'static str, f64),
+    /// `stddev_samp(v) / sqrt(count(v))`.
+    StandardError,
 }
 
 #[derive(Debug, PartialEq, Eq, Hash)]

@@ -7,6 +7,7 @@ mod interactions;
 mod lake;
 mod pretransform;
 mod scale;
+mod sql;
 
 use serde_json::Value as Json;
 use std::collections::BTreeSet;

@@ -1,0 +1,65 @@
+//! Our `vl_*` functions in SQL: the aggregates that have a dialect form
+//! ([`crate::udaf::Moment::sql`]); every other one keeps the task local.
+
+use super::{SqlDialect, SqlError};
+use crate::udaf::{Moment, SqlAggregate};
+use datafusion::sql::sqlparser::ast::{self, BinaryOperator, Expr, FunctionArg, FunctionArgExpr, FunctionArguments, ObjectName};
+
+/// The replacement of a call of `f`, `None` to keep it, or why it cannot be pushed.
+pub fn rewrite(f: &ast::Function, dialect: SqlDialect) -> Result<Option<Expr>, SqlError> {
+    let name = f.name.to_string();
+    let bare = name.trim_matches(|c| c == '`' || c == '"');
+    if bare == "to_timestamp_millis" && dialect == SqlDialect::Postgres {
+        return Err(SqlError::NotPushable("epoch milliseconds as a timestamp has no postgres form yet".into()));
+    }
+    if !bare.starts_with("vl_") {
+        return Ok(builtin_name(bare, dialect).map(|renamed| call(f, renamed, argument_list(f))));
+    }
+    let no_form = || SqlError::NotPushable(format!("{bare} (vega's semantics) has no {dialect} form"));
+    let moment = Moment::from_udf_name(bare).ok_or_else(no_form)?;
+    // vl_<moment>(value, row): the row only orders vega's arithmetic.
+    let FunctionArguments::List(list) = &f.args else { return Err(SqlError::Unparse(format!("{bare} without arguments"))) };
+    let value = list.args.first().cloned().ok_or_else(|| SqlError::Unparse(format!("{bare} without arguments")))?;
+    Ok(Some(match moment.sql(dialect).ok_or_else(no_form)? {
+        SqlAggregate::Call(sql_name) => call(f, sql_name, vec![value]),
+        SqlAggregate::Quantile(sql_name, p) => call(f, sql_name, vec![value, FunctionArg::Unnamed(FunctionArgExpr::Expr(Expr::value(ast::Value::Number(format!("{p}"), false))))]),
+        SqlAggregate::StandardError => {
+            let count = call(f, "count", vec![value.clone()]);
+            let sqrt = call(&plain(f), "sqrt", vec![FunctionArg::Unnamed(FunctionArgExpr::Expr(count))]);
+            Expr::BinaryOp { left: Box::new(call(f, "stddev_samp", vec![value])), op: BinaryOperator::Divide, right: Box::new(sqrt) }
+        }
+    }))
+}
+
+/// DataFusion functions another dialect names differently.
+fn builtin_name(name: &str, dialect: SqlDialect) -> Option<&'static str> {
+    match (name, dialect) {
+        ("regexp_like", SqlDialect::DuckDb) => Some("regexp_matches"),
+        ("to_timestamp_millis", SqlDialect::DuckDb) => Some("epoch_ms"),
+        // A TIMESTAMP in the session's zone: vegalake's Spark sessions run in UTC.
+        ("to_timestamp_millis", SqlDialect::Spark) => Some("timestamp_millis"),
+        _ => None,
+    }
+}
+
+fn argument_list(f: &ast::Function) -> Vec<FunctionArg> {
+    match &f.args {
+        FunctionArguments::List(list) => list.args.clone(),
+        _ => Vec::new(),
+    }
+}
+
+/// `f` renamed, with other arguments (its window, if any, kept).
+fn call(f: &ast::Function, name: &str, args: Vec<FunctionArg>) -> Expr {
+    let mut call = f.clone();
+    call.name = ObjectName::from(vec![ast::Ident::new(name)]);
+    if let FunctionArguments::List(list) = &mut call.args {
+        list.args = args;
+    }
+    Expr::Function(call)
+}
+
+/// `f` without its window: a scalar function call.
+fn plain(f: &ast::Function) -> ast::Function {
+    ast::Function { over: None, filter: None, ..f.clone() }
+}

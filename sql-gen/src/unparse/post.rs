@@ -1,0 +1,124 @@
+//! The AST pass after unparsing: what DataFusion's `Dialect` trait cannot express.
+//!
+//! - Number literals with a point are doubles to us, but DECIMAL to Spark and
+//!   DuckDB and NUMERIC to PostgreSQL: they get an exponent (`5.0E0`) or a cast.
+//!   NaN and infinities, which the unparser prints bare, become casts of strings.
+//! - In-memory tables become `(VALUES ...)` derived tables.
+//! - Our `vl_*` functions become the dialect's forms ([`super::functions`]), or
+//!   make the task not pushable.
+
+use super::tables::InlineTable;
+use super::{functions, SqlDialect, SqlError};
+use datafusion::logical_expr::lit;
+use datafusion::sql::sqlparser::ast::{self, visit_expressions_mut, Expr, Statement, TableFactor, Value, VisitMut, VisitorMut};
+use datafusion::sql::sqlparser::dialect::GenericDialect;
+use datafusion::sql::sqlparser::parser::Parser;
+use datafusion::sql::unparser::Unparser;
+use std::ops::ControlFlow;
+
+pub fn rewrite(statement: &mut Statement, dialect: SqlDialect) -> Result<(), SqlError> {
+    let flow = visit_expressions_mut(statement, |e: &mut Expr| {
+        match e {
+            Expr::Value(v) => {
+                if let Value::Number(text, _) = &v.value {
+                    if let Some(double) = double_literal(text, dialect) {
+                        *e = double;
+                    }
+                }
+            }
+            Expr::Function(f) => match functions::rewrite(f, dialect) {
+                Ok(Some(replacement)) => *e = replacement,
+                Ok(None) => {}
+                Err(refusal) => return ControlFlow::Break(refusal),
+            },
+            _ => {}
+        }
+        ControlFlow::Continue(())
+    });
+    match flow {
+        ControlFlow::Break(e) => Err(e),
+        ControlFlow::Continue(()) => Ok(()),
+    }
+}
+
+/// The double `text` as the dialect reads a double; `None` for integers.
+fn double_literal(text: &str, dialect: SqlDialect) -> Option<Expr> {
+    let special = match text {
+        "NaN" => Some("NaN"),
+        "inf" => Some("Infinity"),
+        "-inf" => Some("-Infinity"),
+        _ => None,
+    };
+    // Integers, and doubles already written with an exponent, stay.
+    if special.is_none() && (!text.contains('.') || text.contains('E')) {
+        return None;
+    }
+    if special.is_none() && dialect != SqlDialect::Postgres {
+        return Some(Expr::value(Value::Number(format!("{text}E0"), false)));
+    }
+    let literal = match special {
+        Some(s) => Expr::value(Value::SingleQuotedString(s.to_string())),
+        None => Expr::value(Value::Number(text.to_string(), false)),
+    };
+    let data_type = match dialect {
+        SqlDialect::Postgres => ast::DataType::DoublePrecision,
+        _ => ast::DataType::Double(ast::ExactNumberInfo::None),
+    };
+    Some(Expr::Cast { kind: ast::CastKind::Cast, expr: Box::new(literal), data_type, array: false, format: None })
+}
+
+/// `(VALUES ...) AS name(columns)`, to stand where the scan of `table.name` was.
+pub fn values_factor(table: &InlineTable, unparser: &Unparser, dialect: SqlDialect, quote: Option<char>) -> Result<TableFactor, SqlError> {
+    let ident = |s: &str| match quote {
+        Some(q) => ast::Ident::with_quote(q, s).to_string(),
+        None => s.to_string(),
+    };
+    let mut rows = Vec::with_capacity(table.rows.len());
+    for row in &table.rows {
+        let cells = row.iter().map(|v| unparser.expr_to_sql(&lit(v.clone())).map(|e| cell_text(e, dialect))).collect::<Result<Vec<_>, _>>();
+        rows.push(format!("({})", cells.map_err(|e| SqlError::Unparse(e.to_string()))?.join(", ")));
+    }
+    let columns: Vec<String> = table.columns.iter().map(|c| ident(c)).collect();
+    let text = format!("SELECT * FROM (VALUES {}) AS {}({})", rows.join(", "), ident(&table.name), columns.join(", "));
+    let parsed = Parser::parse_sql(&GenericDialect {}, &text).map_err(|e| SqlError::Unparse(format!("inline values: {e}")))?;
+    let relation = match parsed.into_iter().next() {
+        Some(Statement::Query(q)) => match *q.body {
+            ast::SetExpr::Select(select) => select.from.into_iter().next().map(|f| f.relation),
+            _ => None,
+        },
+        _ => None,
+    };
+    relation.ok_or_else(|| SqlError::Unparse("inline values did not parse as a table".into()))
+}
+
+/// A cell as text: NaN and infinities as casts, which would not parse bare.
+fn cell_text(e: Expr, dialect: SqlDialect) -> String {
+    match &e {
+        Expr::Value(v) => match &v.value {
+            Value::Number(text, _) => double_literal(text, dialect).unwrap_or(e).to_string(),
+            _ => e.to_string(),
+        },
+        _ => e.to_string(),
+    }
+}
+
+/// Puts each derived table where its placeholder is scanned (keeping the scan's alias).
+pub fn replace_tables(statement: &mut Statement, derived: &[(String, TableFactor)]) {
+    struct Replace<'a>(&'a [(String, TableFactor)]);
+    impl VisitorMut for Replace<'_> {
+        type Break = ();
+        fn pre_visit_table_factor(&mut self, factor: &mut TableFactor) -> ControlFlow<()> {
+            let TableFactor::Table { name, alias, .. } = factor else { return ControlFlow::Continue(()) };
+            let Some(last) = name.0.last().and_then(|p| p.as_ident()) else { return ControlFlow::Continue(()) };
+            if let Some((_, table)) = self.0.iter().find(|(n, _)| *n == last.value) {
+                let mut table = table.clone();
+                if let (Some(scan_alias), TableFactor::Derived { alias: Some(a), .. }) = (alias, &mut table) {
+                    a.name = scan_alias.name.clone();
+                }
+                *factor = table;
+            }
+            ControlFlow::Continue(())
+        }
+    }
+    let _ = statement.visit(&mut Replace(derived));
+}

@@ -1,0 +1,162 @@
+//! Table scans as the engine sees them: Parquet listings as named views
+//! ([`TableRef`]), in-memory sources as `VALUES`.
+
+use super::{SqlDialect, SqlError};
+use datafusion::common::tree_node::{Transformed, TreeNode};
+use datafusion::common::ScalarValue;
+use datafusion::datasource::listing::ListingTable;
+use datafusion::datasource::{provider_as_source, source_as_provider, MemTable, TableProvider};
+use datafusion::logical_expr::{cast, Expr, LogicalPlan, LogicalPlanBuilder, TableScan};
+use std::sync::Arc;
+
+/// In-memory sources up to this many cells travel as `VALUES`; larger ones make
+/// the task not pushable (the engine should read them from where they live).
+pub const VALUES_CELL_LIMIT: usize = 200_000;
+
+/// A table the SQL reads by name: a Parquet file or a directory of them (hive
+/// partitions are found by the engine from the paths).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TableRef {
+    pub name: String,
+    /// Store URLs: one directory or file, or the files of a table version.
+    pub urls: Vec<String>,
+}
+
+impl TableRef {
+    /// The statement that registers the table in `dialect`.
+    pub fn create_view(&self, dialect: SqlDialect) -> String {
+        let quoted = |u: &str| format!("'{}'", u.replace('\'', "''"));
+        match dialect {
+            SqlDialect::Spark => match self.urls.as_slice() {
+                [one] => format!("CREATE OR REPLACE TEMPORARY VIEW `{}` USING parquet OPTIONS (path {})", self.name, quoted(one)),
+                many => {
+                    let paths = many.iter().map(|u| format!("\"{}\"", u.replace('"', "\\\""))).collect::<Vec<_>>().join(",");
+                    format!("CREATE OR REPLACE TEMPORARY VIEW `{}` USING parquet OPTIONS (paths {})", self.name, quoted(&format!("[{paths}]")))
+                }
+            },
+            SqlDialect::DuckDb | SqlDialect::Postgres => {
+                // PostgreSQL has no Parquet reader of its own: this form suits
+                // pg_duckdb/pg_parquet style extensions, and says what to register.
+                let files: Vec<String> = self.urls.iter().map(|u| quoted(&duckdb_glob(u))).collect();
+                format!("CREATE OR REPLACE VIEW \"{}\" AS SELECT * FROM read_parquet([{}], hive_partitioning = true)", self.name, files.join(", "))
+            }
+        }
+    }
+}
+
+/// DuckDB reads local paths and globs: a directory becomes all Parquet files under it.
+fn duckdb_glob(url: &str) -> String {
+    let path = url.strip_prefix("file://").unwrap_or(url);
+    if path.ends_with('/') {
+        format!("{path}**/*.parquet")
+    } else {
+        path.to_string()
+    }
+}
+
+/// An in-memory table, sent as `(VALUES ...) AS name(columns)` in place of the
+/// scan of `name` (the unparser has no form for a `Values` plan below a query).
+#[derive(Debug, Clone)]
+pub struct InlineTable {
+    pub name: String,
+    pub columns: Vec<String>,
+    pub rows: Vec<Vec<ScalarValue>>,
+}
+
+/// What the SQL reads: named tables and inline ones.
+#[derive(Debug, Default)]
+pub struct Tables {
+    pub named: Vec<TableRef>,
+    pub inline: Vec<InlineTable>,
+}
+
+/// The plan with its scans renamed `t0`, `t1`, ... (Parquet listings) or
+/// `__vl_values_0`, ... (in-memory tables, see [`InlineTable`]).
+pub fn name_tables(plan: &LogicalPlan) -> Result<(LogicalPlan, Tables), SqlError> {
+    let mut tables = Tables::default();
+    let mut refusal = None;
+    let renamed = plan
+        .clone()
+        .transform_up(|node| {
+            let LogicalPlan::TableScan(scan) = &node else { return Ok(Transformed::no(node)) };
+            match rewrite_scan(scan, &mut tables) {
+                Ok(p) => Ok(Transformed::yes(p)),
+                Err(e) => {
+                    refusal.get_or_insert(e);
+                    Ok(Transformed::no(node))
+                }
+            }
+        })
+        .map_err(|e| SqlError::Unparse(e.to_string()))?;
+    if let Some(e) = refusal {
+        return Err(e);
+    }
+    Ok((renamed.data, tables))
+}
+
+fn unparse_error(e: impl ToString) -> SqlError {
+    SqlError::Unparse(e.to_string())
+}
+
+fn rewrite_scan(scan: &TableScan, tables: &mut Tables) -> Result<LogicalPlan, SqlError> {
+    if !scan.filters.is_empty() || scan.fetch.is_some() {
+        return Err(SqlError::Unparse("an optimized plan (a scan with pushed filters): unparse the unoptimized plan".into()));
+    }
+    let provider = source_as_provider(&scan.source).map_err(unparse_error)?;
+    let plan = if let Some(mem) = provider.downcast_ref::<MemTable>() {
+        let name = format!("__vl_values_{}", tables.inline.len());
+        tables.inline.push(inline_table(&name, mem)?);
+        // A scan of the name, typed by casts: a column of nulls has no type in VALUES.
+        let schema = mem.schema();
+        let placeholder = MemTable::try_new(schema.clone(), vec![vec![]]).map_err(unparse_error)?;
+        let typed = schema.fields().iter().map(|f| cast(Expr::Column(datafusion::common::Column::new_unqualified(f.name())), f.data_type().clone()).alias(f.name())).collect::<Vec<_>>();
+        LogicalPlanBuilder::scan(name, provider_as_source(Arc::new(placeholder)), None).and_then(|b| b.project(typed)).and_then(|b| b.build()).map_err(unparse_error)?
+    } else if let Some(listing) = provider.downcast_ref::<ListingTable>() {
+        let urls: Vec<String> = listing.table_paths().iter().map(|p| p.as_str().to_string()).collect();
+        let name = match tables.named.iter().find(|t| t.urls == urls) {
+            Some(t) => t.name.clone(),
+            None => {
+                let name = format!("t{}", tables.named.len());
+                tables.named.push(TableRef { name: name.clone(), urls });
+                name
+            }
+        };
+        LogicalPlanBuilder::scan(name, provider_as_source(provider.clone()), None).and_then(|b| b.build()).map_err(unparse_error)?
+    } else {
+        return Err(SqlError::NotPushable(format!("reads a {} table, which SQL engines are not given yet", provider_kind(provider.as_ref()))));
+    };
+    match &scan.projection {
+        None => Ok(plan),
+        Some(indices) => {
+            let columns: Vec<Expr> = indices.iter().map(|&i| Expr::Column(datafusion::common::Column::new_unqualified(scan.source.schema().field(i).name()))).collect();
+            LogicalPlanBuilder::from(plan).project(columns).and_then(|b| b.build()).map_err(unparse_error)
+        }
+    }
+}
+
+fn provider_kind(provider: &dyn TableProvider) -> String {
+    let name = format!("{provider:?}");
+    name.split(|c: char| !c.is_alphanumeric()).next().unwrap_or("custom").to_string()
+}
+
+/// The rows of an in-memory table, within [`VALUES_CELL_LIMIT`].
+fn inline_table(name: &str, mem: &MemTable) -> Result<InlineTable, SqlError> {
+    let schema = mem.schema();
+    let columns: Vec<String> = schema.fields().iter().map(|f| f.name().clone()).collect();
+    let mut rows: Vec<Vec<ScalarValue>> = Vec::new();
+    for partition in &mem.batches {
+        let batches = partition.try_read().map_err(|_| SqlError::Unparse("an in-memory table is being written".into()))?;
+        for batch in batches.iter() {
+            if (rows.len() + batch.num_rows()) * columns.len().max(1) > VALUES_CELL_LIMIT {
+                return Err(SqlError::NotPushable(format!("an in-memory source of more than {VALUES_CELL_LIMIT} cells is too large to send as VALUES")));
+            }
+            for i in 0..batch.num_rows() {
+                rows.push(batch.columns().iter().map(|c| ScalarValue::try_from_array(c, i)).collect::<Result<_, _>>().map_err(unparse_error)?);
+            }
+        }
+    }
+    if rows.is_empty() {
+        return Err(SqlError::NotPushable("an empty in-memory source (VALUES needs a row)".into()));
+    }
+    Ok(InlineTable { name: name.to_string(), columns, rows })
+}

@@ -1,0 +1,72 @@
+use super::*;
+use crate::udaf::{self, Moment};
+use datafusion::arrow::array::{Float64Array, Int64Array, StringArray};
+use datafusion::arrow::datatypes::{DataType, Field, Schema};
+use datafusion::arrow::record_batch::RecordBatch;
+use datafusion::datasource::{provider_as_source, MemTable};
+use datafusion::logical_expr::{col, lit, Expr, LogicalPlanBuilder};
+use std::sync::Arc;
+
+fn cars() -> LogicalPlan {
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("name", DataType::Utf8, true),
+        Field::new("hp", DataType::Float64, true),
+        Field::new("__vl_row", DataType::Int64, false),
+    ]));
+    let batch = RecordBatch::try_new(
+        schema.clone(),
+        vec![
+            Arc::new(StringArray::from(vec![Some("a'b"), None])),
+            Arc::new(Float64Array::from(vec![Some(130.0), Some(f64::NAN)])),
+            Arc::new(Int64Array::from(vec![0, 1])),
+        ],
+    )
+    .unwrap();
+    let table = MemTable::try_new(schema, vec![vec![batch]]).unwrap();
+    LogicalPlanBuilder::scan("?table?", provider_as_source(Arc::new(table)), None).unwrap().build().unwrap()
+}
+
+#[test]
+fn in_memory_tables_become_values_with_typed_columns() {
+    let task = to_sql(&cars(), SqlDialect::Spark).unwrap();
+    assert!(task.tables.is_empty());
+    let sql = task.sql;
+    assert!(sql.contains("FROM (VALUES ('a''b', 130.0E0, 0), (NULL, CAST('NaN' AS DOUBLE), 1)) AS `__vl_values_0` (`name`, `hp`, `__vl_row`)"), "{sql}");
+    assert!(sql.contains("CAST(`name` AS STRING) AS `name`"), "{sql}");
+}
+
+#[test]
+fn doubles_stay_doubles_in_each_dialect() {
+    let plan = LogicalPlanBuilder::from(cars()).filter(col("hp").gt(lit(99.5))).unwrap().build().unwrap();
+    let sql = |d| to_sql(&plan, d).unwrap().sql;
+    assert!(sql(SqlDialect::Spark).contains("`hp` > 99.5E0"), "{}", sql(SqlDialect::Spark));
+    assert!(sql(SqlDialect::DuckDb).contains("\"hp\" > 99.5E0"), "{}", sql(SqlDialect::DuckDb));
+    assert!(sql(SqlDialect::Postgres).contains("\"hp\" > CAST(99.5 AS DOUBLE PRECISION)"), "{}", sql(SqlDialect::Postgres));
+}
+
+#[test]
+fn vega_aggregates_have_dialect_forms_or_stay_local() {
+    let agg = |m: Moment| LogicalPlanBuilder::from(cars()).aggregate(Vec::<Expr>::new(), vec![udaf::call(m, col("hp"), col("__vl_row")).alias("v")]).unwrap().build().unwrap();
+    let spark = to_sql(&agg(Moment::Median), SqlDialect::Spark).unwrap().sql;
+    assert!(spark.contains("percentile(`hp`, 0.5)"), "{spark}");
+    let duck = to_sql(&agg(Moment::Q1), SqlDialect::DuckDb).unwrap().sql;
+    assert!(duck.contains("quantile_cont(\"hp\", 0.25)"), "{duck}");
+    assert!(to_sql(&agg(Moment::Mean), SqlDialect::Postgres).unwrap().sql.contains("avg(\"hp\")"));
+    match to_sql(&agg(Moment::Median), SqlDialect::Postgres) {
+        Err(SqlError::NotPushable(why)) => assert!(why.contains("vl_median"), "{why}"),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn scalar_vega_functions_keep_the_task_local() {
+    let plan = LogicalPlanBuilder::from(cars()).project(vec![crate::udf::call("vl_to_number", vec![col("name")]).alias("n")]).unwrap().build().unwrap();
+    let err = to_sql(&plan, SqlDialect::DuckDb).unwrap_err();
+    assert_eq!(err.to_string(), "not pushable: vl_to_number (vega's semantics) has no duckdb form");
+}
+
+#[test]
+fn dialect_names_parse() {
+    assert_eq!("spark".parse::<SqlDialect>(), Ok(SqlDialect::Spark));
+    assert!("oracle".parse::<SqlDialect>().unwrap_err().contains("expected spark, duckdb or postgres"));
+}
