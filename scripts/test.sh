@@ -3,7 +3,7 @@
 # suite against committed vega.js expectations, the tests that run vegalake's
 # client specs in vega.js (the Node harness, installed here from the lockfile), and
 # the lake tests (Parquet and Delta on local disk and on an S3 server on loopback),
-# and the SQL tests (generated DuckDB SQL run on DuckDB).
+# and the SQL tests (generated SQL run on DuckDB and on a local Spark).
 # Needs a Rust toolchain and Node (npm reaches the registry on first run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,11 +20,11 @@ if [ ! -x "$tools/bin/s3s-fs" ]; then
   cargo install s3s-fs --version 0.14.1 --features binary --locked --root "$tools"
 fi
 export VEGALAKE_S3S_FS="$tools/bin/s3s-fs"
-# DuckDB (the Python package, in a venv outside the clone) runs the SQL tests'
-# generated DuckDB SQL.
-if [ ! -x "$tools/py/bin/python" ] || ! "$tools/py/bin/python" -c "import duckdb" 2>/dev/null; then
+# DuckDB and Spark (the Python packages duckdb and pyspark, in a venv outside the
+# clone; Spark runs on the machine's Java 17) run the SQL tests' generated SQL.
+if [ ! -x "$tools/py/bin/python" ] || ! "$tools/py/bin/python" -c "import duckdb, pyspark" 2>/dev/null; then
   python3 -m venv "$tools/py"
-  "$tools/py/bin/pip" install --quiet --disable-pip-version-check duckdb==2.0.0
+  "$tools/py/bin/pip" install --quiet --disable-pip-version-check duckdb==2.0.0 pyspark==4.0.1
 fi
 export VEGALAKE_PYTHON="$tools/py/bin/python"
 # --nocapture shows the suites' summary lines ("conformance: N specs, ...").

@@ -70,7 +70,8 @@ impl Catalog {
     pub fn table(&self, name: &str) -> Result<&CatalogTable> {
         self.tables.get(name).ok_or_else(|| {
             let known: Vec<&str> = self.tables.keys().map(String::as_str).collect();
-            let known = if known.is_empty() { "the catalog has no tables (pass --catalog vegalake.toml)".to_string() } else { format!("known: {}", known.join(", ")) };
+            let known =
+                if known.is_empty() { "the catalog has no tables (pass --catalog vegalake.toml)".to_string() } else { format!("known: {}", known.join(", ")) };
             ConnectorError::Invalid(format!("table://{name}: no such table in the catalog; {known}"))
         })
     }
@@ -121,7 +122,8 @@ mod tests {
 
     #[test]
     fn reads_tables_and_store_options() {
-        let (_d, path) = write("[tables.f]\nurl = \"delta+s3://lake/f\"\n[stores.\"s3://lake\"]\nregion = \"eu\"\n[stores.\"s3://lake/private\"]\nregion = \"us\"\n");
+        let (_d, path) =
+            write("[tables.f]\nurl = \"delta+s3://lake/f\"\n[stores.\"s3://lake\"]\nregion = \"eu\"\n[stores.\"s3://lake/private\"]\nregion = \"us\"\n");
         let c = Catalog::load(&path).unwrap();
         assert_eq!(c.table("f").unwrap().url, "delta+s3://lake/f");
         assert_eq!(c.store_options(&url::Url::parse("s3://lake/f/x.parquet").unwrap())["region"], "eu");

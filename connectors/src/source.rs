@@ -41,9 +41,18 @@ pub struct Loaded {
 #[derive(Debug, Clone)]
 enum Kind {
     /// A file read whole: json, csv, tsv, dsv or arrow.
-    File { url: Url, format: String },
-    Parquet { url: ListingTableUrl, files: Vec<ObjectMeta> },
-    Delta { url: Url, version: u64 },
+    File {
+        url: Url,
+        format: String,
+    },
+    Parquet {
+        url: ListingTableUrl,
+        files: Vec<ObjectMeta>,
+    },
+    Delta {
+        url: Url,
+        version: u64,
+    },
 }
 
 /// A data entry's `url`, resolved, allowed and identified.
@@ -194,7 +203,11 @@ fn partition_columns(url: &ListingTableUrl, files: &[ObjectMeta]) -> Result<Vec<
                 names = Some(keys);
             }
             Some(n) if *n != keys => {
-                return Err(ConnectorError::Invalid(format!("url '{url}': partition directories differ between files ({} vs {})", n.join("/"), keys.join("/"))));
+                return Err(ConnectorError::Invalid(format!(
+                    "url '{url}': partition directories differ between files ({} vs {})",
+                    n.join("/"),
+                    keys.join("/")
+                )));
             }
             Some(_) => {}
         }

@@ -17,9 +17,9 @@ pub mod sql;
 pub use cache::{CacheStats, Fingerprint, TaskCache};
 pub use chart::{pre_transform_datasets, pre_transform_spec, ChartOptions, ChartState, VarValue, Warning};
 pub use env::{ScopedEnvironment, SpecEnvironment};
-pub use vegalake_connectors::{Catalog, DataAccess, ScanMetrics, TableStats};
-pub use sql::{sql_tasks, ServerTaskSql, SqlDialect};
 pub use server::{scan_summary, DatasetScan, Materialized, Pass, PassOptions, Runtime, DEFAULT_CACHE_BYTES};
+pub use sql::{sql_tasks, ServerTaskSql, SqlDialect};
+pub use vegalake_connectors::{Catalog, DataAccess, ScanMetrics, TableStats};
 
 use datafusion::prelude::SessionContext;
 use serde_json::{Map, Value as Json};
@@ -86,9 +86,16 @@ pub fn new_session() -> SessionContext {
 }
 
 /// The same without projection and filter pushdown: every scan reads all columns
-/// of all files. Only to measure what pushdown saves (the lake benchmark).
+/// of all files, without statistics pruning. Only to measure what pushdown saves
+/// (the lake benchmark). Both the logical rules and the physical ones that push
+/// filters into scans (DataFusion 55 pushes a `FilterExec`'s predicate into the
+/// Parquet scan for row-group pruning) are left out.
 pub fn new_session_without_pushdown() -> SessionContext {
-    session_with_rules(|rules| rules.retain(|r| !matches!(r.name(), "push_down_filter" | "optimize_projections")))
+    use datafusion::execution::SessionStateBuilder;
+    let ctx = session_with_rules(|rules| rules.retain(|r| !matches!(r.name(), "push_down_filter" | "optimize_projections")));
+    let state = ctx.state();
+    let physical = state.physical_optimizers().iter().filter(|r| !r.name().starts_with("FilterPushdown") && r.name() != "ProjectionPushdown").cloned().collect();
+    SessionContext::new_with_state(SessionStateBuilder::new_from_existing(state).with_physical_optimizer_rules(physical).build())
 }
 
 fn session_with_rules(edit: impl FnOnce(&mut Vec<std::sync::Arc<dyn datafusion::optimizer::OptimizerRule + Send + Sync>>)) -> SessionContext {

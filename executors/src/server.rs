@@ -108,7 +108,7 @@ pub struct DatasetOutcome {
     pub fingerprint: Option<Fingerprint>,
     /// The rows of the server's part, when someone needed them.
     pub result: Option<Arc<Materialized>>,
-    /// The server's part as a plan (unoptimized, in input order), for SQL engines.
+    /// The server's part as a plan (unoptimized), for SQL engines.
     pub plan: Option<LogicalPlan>,
     pub client_owned: bool,
     /// The tables (Parquet datasets, Delta tables) its input reads.
@@ -142,7 +142,13 @@ impl Pass {
         self.datasets
             .iter()
             .filter(|d| !d.tables.is_empty())
-            .map(|d| DatasetScan { dataset: d.var.name.clone(), scope: d.var.scope.clone(), summary: scan_summary(&d.tables, &d.scans), tables: d.tables.clone(), scans: d.scans })
+            .map(|d| DatasetScan {
+                dataset: d.var.name.clone(),
+                scope: d.var.scope.clone(),
+                summary: scan_summary(&d.tables, &d.scans),
+                tables: d.tables.clone(),
+                scans: d.scans,
+            })
             .collect()
     }
 }
@@ -317,7 +323,7 @@ impl Runtime {
         }
         outcome.server_transforms = Some(done);
         outcome.fingerprint = Some(fp);
-        outcome.plan = in_input_order(plan.clone()).ok();
+        outcome.plan = Some(plan.clone());
         if outcome.complete() {
             env.set_dataset_plan(var, plan.clone());
         }
@@ -350,7 +356,8 @@ impl Runtime {
             let loaded = self
                 .cache
                 .get_or_compute(fp, || async {
-                    let loaded = vegalake_connectors::load(ctx, data, source.as_ref(), &opts.source).await?.ok_or_else(|| Skip::Invalid("no data to load".into()))?;
+                    let loaded =
+                        vegalake_connectors::load(ctx, data, source.as_ref(), &opts.source).await?.ok_or_else(|| Skip::Invalid("no data to load".into()))?;
                     let bytes = plan_bytes(&loaded.plan);
                     Ok::<_, Skip>((loaded, bytes))
                 })
@@ -380,7 +387,15 @@ impl Runtime {
     }
 
     /// Lowers one transform, running (through the cache) the queries it needs.
-    async fn lower(&self, t: &vegalake_planner::Transform, plan: LogicalPlan, env: &SpecEnvironment, scope: usize, fp: Fingerprint, scans: &mut ScanMetrics) -> Result<Step, Skip> {
+    async fn lower(
+        &self,
+        t: &vegalake_planner::Transform,
+        plan: LogicalPlan,
+        env: &SpecEnvironment,
+        scope: usize,
+        fp: Fingerprint,
+        scans: &mut ScanMetrics,
+    ) -> Result<Step, Skip> {
         let scoped = env.scope(scope);
         let mut step = lower_transform(t, plan, &scoped)?;
         let mut round = 0u32;

@@ -52,10 +52,26 @@ pub async fn sql_tasks(spec: &Spec, opts: &EvalOptions, dialect: SqlDialect) -> 
                 server_transforms: d.server_transforms.unwrap_or(0),
                 total_transforms: d.total_transforms,
                 schema: Arc::new(plan.schema().as_arrow().clone()),
-                sql: unparse(plan, dialect),
+                sql: in_input_order(plan).and_then(|plan| unparse(&plan, dialect)),
             })
         })
         .collect())
+}
+
+/// The plan's rows in the input order they carry: an outer query sorted by the
+/// order column. Sorting the plan itself would put `ORDER BY min(row)` on an
+/// aggregate's query, which Spark refuses.
+fn in_input_order(plan: &datafusion::logical_expr::LogicalPlan) -> Result<datafusion::logical_expr::LogicalPlan, SqlError> {
+    use datafusion::logical_expr::LogicalPlanBuilder;
+    let row = vegalake_sql_gen::ROW;
+    if plan.schema().field_with_unqualified_name(row).is_err() {
+        return Ok(plan.clone());
+    }
+    LogicalPlanBuilder::from(plan.clone())
+        .alias("__vl_result")
+        .and_then(|b| b.sort(vec![datafusion::logical_expr::col(row).sort(true, true)]))
+        .and_then(|b| b.build())
+        .map_err(|e| SqlError::Unparse(e.to_string()))
 }
 
 /// Unparsing recurses through the plan and its expressions (a `bin` is a deep

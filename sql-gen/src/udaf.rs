@@ -32,6 +32,20 @@ pub enum Moment {
 }
 
 impl Moment {
+    pub const ALL: [Moment; 11] = [
+        Moment::Sum,
+        Moment::Product,
+        Moment::Mean,
+        Moment::Variance,
+        Moment::VarianceP,
+        Moment::Stdev,
+        Moment::StdevP,
+        Moment::Stderr,
+        Moment::Q1,
+        Moment::Median,
+        Moment::Q3,
+    ];
+
     pub fn from_op(op: &str) -> Option<Moment> {
         Some(match op {
             "sum" => Moment::Sum,
@@ -51,21 +65,7 @@ impl Moment {
 
     /// The moment computed by the vegalake aggregate `name` (`vl_mean`, ...).
     pub fn from_udf_name(name: &str) -> Option<Moment> {
-        [
-            Moment::Sum,
-            Moment::Product,
-            Moment::Mean,
-            Moment::Variance,
-            Moment::VarianceP,
-            Moment::Stdev,
-            Moment::StdevP,
-            Moment::Stderr,
-            Moment::Q1,
-            Moment::Median,
-            Moment::Q3,
-        ]
-        .into_iter()
-        .find(|m| m.name() == name)
+        Moment::ALL.into_iter().find(|m| m.name() == name)
     }
 
     /// The SQL aggregate that computes the moment in `dialect`. Engines add in
@@ -82,7 +82,8 @@ impl Moment {
         let call = |name: &'static str| Some(SqlAggregate::Call(name));
         match self {
             Moment::Sum => call("sum"),
-            Moment::Product if dialect == Postgres => None,
+            // Spark's `product` is a DataFrame function, not a SQL one.
+            Moment::Product if dialect != DuckDb => None,
             Moment::Product => call("product"),
             Moment::Mean => call("avg"),
             Moment::Variance => call("var_samp"),
@@ -255,25 +256,13 @@ impl Accumulator for MomentAccumulator {
 fn registry() -> &'static Vec<Arc<AggregateUDF>> {
     static UDAFS: OnceLock<Vec<Arc<AggregateUDF>>> = OnceLock::new();
     UDAFS.get_or_init(|| {
-        [
-            Moment::Sum,
-            Moment::Product,
-            Moment::Mean,
-            Moment::Variance,
-            Moment::VarianceP,
-            Moment::Stdev,
-            Moment::StdevP,
-            Moment::Stderr,
-            Moment::Q1,
-            Moment::Median,
-            Moment::Q3,
-        ]
-        .into_iter()
-        .map(|moment| {
-            let signature = Signature::exact(vec![DataType::Float64, DataType::Int64], Volatility::Immutable);
-            Arc::new(AggregateUDF::from(VegaMoment { moment, signature }))
-        })
-        .collect()
+        Moment::ALL
+            .into_iter()
+            .map(|moment| {
+                let signature = Signature::exact(vec![DataType::Float64, DataType::Int64], Volatility::Immutable);
+                Arc::new(AggregateUDF::from(VegaMoment { moment, signature }))
+            })
+            .collect()
     })
 }
 

@@ -22,8 +22,8 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use vegalake_connectors::catalog::CatalogTable;
-use vegalake_integration_tests::compare_datasets;
 use vegalake_executors::{evaluate, Catalog, ChartOptions, ChartState, DataAccess, DatasetScan, EvalOptions, Runtime, VarValue};
+use vegalake_integration_tests::compare_datasets;
 use vegalake_planner::{Namespace, Spec};
 
 const DAYS: usize = 100;
@@ -71,13 +71,8 @@ async fn write_lake(dir: &Path) -> String {
     let mut v1_time = String::new();
     for (version, days) in [(0, 0..50), (1, 50..90), (2, 90..100)] {
         let batches: Vec<RecordBatch> = days.map(|d| day_batch(&all, d)).collect();
-        table = table
-            .write(batches)
-            .with_save_mode(SaveMode::Append)
-            .with_partition_columns(["day"])
-            .with_writer_properties(writer_properties())
-            .await
-            .unwrap();
+        table =
+            table.write(batches).with_save_mode(SaveMode::Append).with_partition_columns(["day"]).with_writer_properties(writer_properties()).await.unwrap();
         assert_eq!(table.version(), Some(version));
         if version == 1 {
             let ts = table.snapshot().unwrap().version_timestamp(1).expect("commit time of version 1");
@@ -186,7 +181,11 @@ impl S3Server {
 
     fn start(root_dir: &Path) -> S3Server {
         let bin = std::env::var("VEGALAKE_S3S_FS").map(PathBuf::from).unwrap_or_else(|_| PathBuf::from("/var/tmp/vegalake-tools/bin/s3s-fs"));
-        assert!(bin.is_file(), "the S3-compatible test server is not installed at {}: scripts/test.sh installs it (cargo install s3s-fs), or set VEGALAKE_S3S_FS", bin.display());
+        assert!(
+            bin.is_file(),
+            "the S3-compatible test server is not installed at {}: scripts/test.sh installs it (cargo install s3s-fs), or set VEGALAKE_S3S_FS",
+            bin.display()
+        );
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let child = Command::new(&bin)
             .args(["--host", "127.0.0.1", "--port", &port.to_string(), "--access-key", Self::KEY, "--secret-key", Self::SECRET])
@@ -307,7 +306,8 @@ async fn lake_tables_on_disk_and_on_s3_match_vega_js_and_prune() {
     interactive["marks"] = serde_json::json!([{"type": "rect", "from": {"data": "flights"}, "encode": {"enter": {"x": {"field": "bin0"}, "x2": {"field": "bin1"}, "y": {"field": "count"}}}}]);
     let interactive: Spec = serde_json::from_value(interactive).unwrap();
     let mut chart = ChartState::open(Arc::new(Runtime::default()), &interactive, options_chart).await.unwrap();
-    let changed = chart.update(&[VarValue { namespace: Namespace::Signal, name: "brush".into(), scope: vec![], value: serde_json::json!([70, 79]) }]).await.unwrap();
+    let changed =
+        chart.update(&[VarValue { namespace: Namespace::Signal, name: "brush".into(), scope: vec![], value: serde_json::json!([70, 79]) }]).await.unwrap();
     assert!(changed.iter().any(|c| c.name == "flights"), "the brushed histogram did not change");
     let scan = &chart.scans()[0];
     assert!(scan.scans.files_read <= 10 && scan.scans.files_read > 0, "{}", scan.summary);
@@ -330,7 +330,11 @@ async fn lake_tables_on_disk_and_on_s3_match_vega_js_and_prune() {
     assert!(e.contains("outside the allowed roots"), "unlisted bucket: {e}");
     let allowed = DataAccess { allow_roots: vec!["s3://lake/flights".into()], catalog: catalog(&lake, &[], stores), ..s3.clone() };
     let direct_result = evaluate(&direct, &EvalOptions { data: allowed, ..EvalOptions::default() }).await.unwrap();
-    assert_eq!(compare_datasets(&direct_result.datasets["flights"], &s3_results[by_name("histogram-brush@flights")].0["flights"], false), None, "the allowed direct URL reads the same table");
+    assert_eq!(
+        compare_datasets(&direct_result.datasets["flights"], &s3_results[by_name("histogram-brush@flights")].0["flights"], false),
+        None,
+        "the allowed direct URL reads the same table"
+    );
     let escape: Spec = serde_json::from_str(&serde_json::to_string(spec).unwrap().replace("table://flights", "../../etc/passwd")).unwrap();
     let (e, _) = error_of(&escape, &local).await;
     assert!(e.contains("leaves the data directory"), "{e}");

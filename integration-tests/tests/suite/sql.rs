@@ -1,6 +1,6 @@
-//! SQL pushdown: every server task of the conformance suite unparsed for Spark and
-//! DuckDB; the DuckDB SQL run on DuckDB (the Python package) and each complete
-//! top-level dataset compared with the local engine's result. Prints the share of
+//! SQL pushdown: every server task of the conformance suite unparsed for DuckDB and
+//! Spark and run there (the Python packages duckdb and pyspark, local[2]); each
+//! complete top-level dataset is compared with the local engine's result. Prints the share of
 //! pushable tasks per dialect. SQL engines add and average in their own order: where
 //! that changes a result beyond float tolerance, `sql_differences.json` says why,
 //! and the test checks that the difference is still there (and only there).
@@ -23,19 +23,60 @@ fn options(expected: &Json) -> EvalOptions {
     }
 }
 
-/// Runs the tasks on DuckDB; their rows or errors by id.
-fn run_duckdb(tasks: &[Json]) -> Map<String, Json> {
-    let file = std::env::temp_dir().join(format!("vegalake-duckdb-tasks-{}.json", std::process::id()));
+/// Runs the tasks on `engine` (duckdb or spark, through harness/sql_run.py); their
+/// rows or errors by id.
+fn run_on(engine: &str, tasks: &[Json]) -> Map<String, Json> {
+    let file = std::env::temp_dir().join(format!("vegalake-{engine}-tasks-{}.json", std::process::id()));
     std::fs::write(&file, serde_json::to_string(tasks).unwrap()).unwrap();
     let python = std::env::var("VEGALAKE_PYTHON").unwrap_or_else(|_| "python3".into());
     let output = std::process::Command::new(&python)
-        .arg(root().join("harness/duckdb_run.py"))
+        .arg(root().join("harness/sql_run.py"))
+        .arg(engine)
         .arg(&file)
+        .env("TZ", "UTC")
         .output()
         .unwrap_or_else(|e| panic!("cannot run {python} (needed by this test): {e}"));
     let _ = std::fs::remove_file(&file);
-    assert!(output.status.success(), "duckdb_run.py failed (scripts/test.sh installs the duckdb package): {}", String::from_utf8_lossy(&output.stderr));
+    assert!(output.status.success(), "sql_run.py {engine} failed (scripts/test.sh installs duckdb and pyspark): {}", String::from_utf8_lossy(&output.stderr));
     serde_json::from_slice::<Json>(&output.stdout).expect("JSON").as_object().cloned().expect("an object")
+}
+
+/// What one engine did with its tasks.
+#[derive(Default)]
+struct EngineOutcome {
+    ran: usize,
+    equal: usize,
+    known: usize,
+}
+
+/// Runs `tasks` on `engine` and compares each complete dataset with the local rows.
+fn check_engine(engine: &str, tasks: &[Json], local: &Map<String, Json>, known: &Map<String, Json>, failures: &mut Vec<String>) -> EngineOutcome {
+    let results = run_on(engine, tasks);
+    let mut out = EngineOutcome::default();
+    let mut differing = Vec::new();
+    for task in tasks {
+        let id = task["id"].as_str().unwrap();
+        let key = format!("{engine} {id}");
+        let r = &results[id];
+        if let Some(error) = r.get("error") {
+            failures.push(format!("{key}: {error}\n  {}", task["sql"]));
+            continue;
+        }
+        out.ran += 1;
+        let Some(ours) = local.get(id) else { continue };
+        let rows = with_json_values(&r["rows"], &task["json_columns"]);
+        match (compare_datasets(&rows, ours, false), known.get(&key)) {
+            (None, None) => out.equal += 1,
+            (None, Some(_)) => failures.push(format!("{key}: equal to local now: take it out of sql_differences.json")),
+            (Some(_), Some(_)) => differing.push(key),
+            (Some(diff), None) => failures.push(format!("{key}: differs from local: {diff}")),
+        }
+    }
+    for key in known.keys().filter(|k| k.starts_with(&format!("{engine} ")) && !differing.contains(k)) {
+        failures.push(format!("{key}: listed in sql_differences.json but not seen"));
+    }
+    out.known = differing.len();
+    out
 }
 
 /// Columns of JSON values (objects, arrays) come back from the engine as their
@@ -53,66 +94,50 @@ fn with_json_values(rows: &Json, columns: &Json) -> Json {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn conformance_tasks_as_sql_run_on_duckdb() {
-    let (mut tasks, mut pushable_spark, mut failures) = (0, 0, Vec::new());
-    let mut duck_tasks = Vec::new();
+async fn conformance_tasks_as_sql_run_on_duckdb_and_spark() {
+    let mut tasks = 0;
+    let mut queued: Vec<(SqlDialect, Vec<Json>)> = vec![(SqlDialect::DuckDb, Vec::new()), (SqlDialect::Spark, Vec::new())];
     let mut local: Map<String, Json> = Map::new();
     for f in expected_files() {
         let expected = read_json(&f);
         let name = f.file_stem().unwrap().to_string_lossy().to_string();
         let spec: Spec = serde_json::from_value(expected["spec"].clone()).expect("valid spec");
         let opts = options(&expected);
-        let Ok(spark) = sql_tasks(&spec, &opts, SqlDialect::Spark).await else { continue };
-        tasks += spark.len();
-        pushable_spark += spark.iter().filter(|t| t.pushable()).count();
-        let duck = sql_tasks(&spec, &opts, SqlDialect::DuckDb).await.expect("the same pass");
-        let result = evaluate(&spec, &opts).await.expect("evaluates");
-        for t in duck {
-            let Ok(sql) = t.sql else { continue };
-            let id = format!("{name}/{}", t.dataset);
-            let complete = t.scope.is_empty() && t.server_transforms == t.total_transforms;
-            if let (true, Some(rows)) = (complete, result.datasets.get(&t.dataset)) {
-                local.insert(id.clone(), rows.clone());
+        let Ok(result) = evaluate(&spec, &opts).await else { continue };
+        for (dialect, queue) in queued.iter_mut() {
+            let server_tasks = sql_tasks(&spec, &opts, *dialect).await.expect("the pass evaluate ran");
+            if *dialect == SqlDialect::DuckDb {
+                tasks += server_tasks.len();
             }
-            let setup: Vec<String> = sql.tables.iter().map(|r| r.create_view(SqlDialect::DuckDb)).collect();
-            let json_columns: Vec<&String> = t.schema.fields().iter().filter(|f| f.metadata().contains_key(JSON_FIELD_METADATA)).map(|f| f.name()).collect();
-            duck_tasks.push(json!({"id": id, "setup": setup, "sql": sql.sql, "json_columns": json_columns}));
+            for t in server_tasks {
+                let Ok(sql) = t.sql else { continue };
+                let id = format!("{name}/{}", t.dataset);
+                let complete = t.scope.is_empty() && t.server_transforms == t.total_transforms;
+                if let (true, Some(rows)) = (complete, result.datasets.get(&t.dataset)) {
+                    local.insert(id.clone(), rows.clone());
+                }
+                let setup: Vec<String> = sql.tables.iter().map(|r| r.create_view(*dialect)).collect();
+                let json_columns: Vec<&String> =
+                    t.schema.fields().iter().filter(|f| f.metadata().contains_key(JSON_FIELD_METADATA)).map(|f| f.name()).collect();
+                queue.push(json!({"id": id, "setup": setup, "sql": sql.sql, "json_columns": json_columns}));
+            }
         }
     }
-    let results = run_duckdb(&duck_tasks);
     let known = read_json(&root().join("sql_differences.json"));
     let known = known.as_object().expect("an object");
-    let mut equal = 0;
-    let mut differing = Vec::new();
-    for task in &duck_tasks {
-        let id = task["id"].as_str().unwrap();
-        match &results[id] {
-            Json::Object(r) if r.contains_key("error") => failures.push(format!("{id}: DuckDB: {}\n  {}", r["error"], task["sql"])),
-            r => {
-                if let Some(ours) = local.get(id) {
-                    let rows = with_json_values(&r["rows"], &task["json_columns"]);
-                    match (compare_datasets(&rows, ours, false), known.get(id)) {
-                        (None, None) => equal += 1,
-                        (None, Some(_)) => failures.push(format!("{id}: equal to local now: take it out of sql_differences.json")),
-                        (Some(_), Some(_)) => differing.push(id.to_string()),
-                        (Some(diff), None) => failures.push(format!("{id}: DuckDB differs from local: {diff}")),
-                    }
-                }
-            }
-        }
-    }
-    for id in known.keys().filter(|id| !differing.contains(id)) {
-        failures.push(format!("{id}: listed in sql_differences.json but not compared"));
-    }
+    let mut failures = Vec::new();
     let share = |n: usize| 100.0 * n as f64 / tasks.max(1) as f64;
-    println!(
-        "sql: {tasks} server tasks; pushable to spark {pushable_spark} ({:.0}%), to duckdb {} ({:.0}%); duckdb ran {} without error, {equal} of {} complete datasets equal to local, {} known differences",
-        share(pushable_spark),
-        duck_tasks.len(),
-        share(duck_tasks.len()),
-        duck_tasks.len() - failures.iter().filter(|f| f.contains(": DuckDB: ")).count(),
-        local.len(),
-        differing.len()
-    );
+    for (dialect, queue) in &queued {
+        let complete = queue.iter().filter(|t| local.contains_key(t["id"].as_str().unwrap())).count();
+        let o = check_engine(dialect.name(), queue, &local, known, &mut failures);
+        println!(
+            "sql: {dialect}: {} of {tasks} server tasks pushable ({:.0}%), {} ran, {} of {complete} complete datasets equal to local, {} known differences",
+            queue.len(),
+            share(queue.len()),
+            o.ran,
+            o.equal,
+            o.known
+        );
+    }
     assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
 }

@@ -8,6 +8,7 @@
 //! in [`super::post`].
 
 use datafusion::arrow::datatypes::TimeUnit;
+use datafusion::sql::sqlparser::ast::WindowFrameBound;
 use datafusion::sql::sqlparser::ast::{self, ExactNumberInfo, ObjectName};
 use datafusion::sql::unparser::dialect::{CharacterLengthStyle, DateFieldExtractStyle, Dialect, DistinctFromStyle, IntervalStyle};
 
@@ -77,6 +78,11 @@ impl Dialect for SparkDialect {
 
     fn supports_qualify(&self) -> bool {
         false
+    }
+
+    /// Spark refuses a frame on ranking and offset functions (they have their own).
+    fn window_func_support_window_frame(&self, func_name: &str, _start: &WindowFrameBound, _end: &WindowFrameBound) -> bool {
+        !matches!(func_name, "lag" | "lead" | "row_number" | "rank" | "dense_rank" | "percent_rank" | "cume_dist" | "ntile")
     }
 }
 

@@ -13,7 +13,11 @@ pub fn rewrite(f: &ast::Function, dialect: SqlDialect) -> Result<Option<Expr>, S
         return Err(SqlError::NotPushable("epoch milliseconds as a timestamp has no postgres form yet".into()));
     }
     if !bare.starts_with("vl_") {
-        return Ok(builtin_name(bare, dialect).map(|renamed| call(f, renamed, argument_list(f))));
+        let args = argument_list(f);
+        if let Some(why) = builtin_refusal(bare, args.len(), dialect) {
+            return Err(SqlError::NotPushable(format!("{bare}: {why}")));
+        }
+        return Ok(builtin_name(bare, dialect).map(|renamed| call(f, renamed, args)));
     }
     let no_form = || SqlError::NotPushable(format!("{bare} (vega's semantics) has no {dialect} form"));
     let moment = Moment::from_udf_name(bare).ok_or_else(no_form)?;
@@ -22,7 +26,9 @@ pub fn rewrite(f: &ast::Function, dialect: SqlDialect) -> Result<Option<Expr>, S
     let value = list.args.first().cloned().ok_or_else(|| SqlError::Unparse(format!("{bare} without arguments")))?;
     Ok(Some(match moment.sql(dialect).ok_or_else(no_form)? {
         SqlAggregate::Call(sql_name) => call(f, sql_name, vec![value]),
-        SqlAggregate::Quantile(sql_name, p) => call(f, sql_name, vec![value, FunctionArg::Unnamed(FunctionArgExpr::Expr(Expr::value(ast::Value::Number(format!("{p}"), false))))]),
+        SqlAggregate::Quantile(sql_name, p) => {
+            call(f, sql_name, vec![value, FunctionArg::Unnamed(FunctionArgExpr::Expr(Expr::value(ast::Value::Number(format!("{p}"), false))))])
+        }
         SqlAggregate::StandardError => {
             let count = call(f, "count", vec![value.clone()]);
             let sqrt = call(&plain(f), "sqrt", vec![FunctionArg::Unnamed(FunctionArgExpr::Expr(count))]);
@@ -31,11 +37,24 @@ pub fn rewrite(f: &ast::Function, dialect: SqlDialect) -> Result<Option<Expr>, S
     }))
 }
 
+/// DataFusion functions a dialect has no same-meaning form of.
+fn builtin_refusal(name: &str, args: usize, dialect: SqlDialect) -> Option<&'static str> {
+    match (name, args, dialect) {
+        ("trunc", 1, SqlDialect::Spark) => Some("Spark's trunc truncates dates; floor/ceil return BIGINT"),
+        ("regexp_like", 3, SqlDialect::Spark) => Some("Spark's regexp_like takes no flags"),
+        ("ln" | "log" | "log2" | "log10", _, SqlDialect::Spark) => Some("Spark gives NULL where JavaScript gives NaN (x <= 0)"),
+        ("btrim", _, SqlDialect::Spark) => Some("Spark's btrim is not JavaScript's trim"),
+        ("regexp_replace", _, SqlDialect::Spark) => Some("Spark replaces every match; JavaScript's replace without /g only the first"),
+        _ => None,
+    }
+}
+
 /// DataFusion functions another dialect names differently.
 fn builtin_name(name: &str, dialect: SqlDialect) -> Option<&'static str> {
     match (name, dialect) {
         ("regexp_like", SqlDialect::DuckDb) => Some("regexp_matches"),
         ("to_timestamp_millis", SqlDialect::DuckDb) => Some("epoch_ms"),
+        ("strpos", SqlDialect::Spark) => Some("instr"),
         // A TIMESTAMP in the session's zone: vegalake's Spark sessions run in UTC.
         ("to_timestamp_millis", SqlDialect::Spark) => Some("timestamp_millis"),
         _ => None,

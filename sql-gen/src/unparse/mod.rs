@@ -23,10 +23,10 @@
 //! assert_eq!(task.sql, "SELECT 1.5E0 AS `x`");
 //! ```
 
+mod dialects;
 mod functions;
 mod portable;
 mod post;
-mod dialects;
 mod tables;
 
 pub use dialects::{DuckDbDialect, SparkDialect};

@@ -19,13 +19,26 @@ use std::ops::ControlFlow;
 pub fn rewrite(statement: &mut Statement, dialect: SqlDialect) -> Result<(), SqlError> {
     let flow = visit_expressions_mut(statement, |e: &mut Expr| {
         match e {
-            Expr::Value(v) => {
-                if let Value::Number(text, _) = &v.value {
+            Expr::Value(v) => match &mut v.value {
+                Value::Number(text, _) => {
                     if let Some(double) = double_literal(text, dialect) {
                         *e = double;
                     }
                 }
+                Value::SingleQuotedString(text) if dialect == SqlDialect::Spark => *text = spark_string(text),
+                _ => {}
+            },
+            Expr::Cast { data_type, .. } if dialect == SqlDialect::Spark && *data_type == ast::DataType::Bool => *data_type = ast::DataType::Boolean,
+            Expr::BinaryOp { left, op: ast::BinaryOperator::Divide, right } if dialect == SqlDialect::Spark => match spark_division(left, right) {
+                Ok(division) => *e = division,
+                Err(refusal) => return ControlFlow::Break(refusal),
+            },
+            Expr::IsTrue(inner) if dialect == SqlDialect::Spark => *e = coalesce(inner, false),
+            Expr::IsFalse(inner) if dialect == SqlDialect::Spark => *e = coalesce(&Expr::UnaryOp { op: ast::UnaryOperator::Not, expr: inner.clone() }, false),
+            Expr::IsNotTrue(inner) if dialect == SqlDialect::Spark => {
+                *e = Expr::UnaryOp { op: ast::UnaryOperator::Not, expr: Box::new(coalesce(inner, false)) }
             }
+            Expr::IsNotFalse(inner) if dialect == SqlDialect::Spark => *e = coalesce(inner, true),
             Expr::Function(f) => match functions::rewrite(f, dialect) {
                 Ok(Some(replacement)) => *e = replacement,
                 Ok(None) => {}
@@ -41,6 +54,44 @@ pub fn rewrite(statement: &mut Statement, dialect: SqlDialect) -> Result<(), Sql
     }
 }
 
+/// Spark reads `''` inside a literal as the end of one literal and the start of the
+/// next (which it concatenates), and a backslash as an escape: quotes go in as
+/// `\u0027`, backslashes doubled.
+fn spark_string(text: &str) -> String {
+    text.replace('\\', "\\\\").replace('\'', "\\u0027")
+}
+
+/// Spark divides by zero to NULL; JavaScript (and the local engine) to ±Infinity,
+/// or NaN for `0/0` and `NaN/0`. Spark orders NaN above every number, hence the
+/// `isnan` test before the sign tests.
+fn spark_division(a: &Expr, b: &Expr) -> Result<Expr, SqlError> {
+    let text = format!(
+        "CASE WHEN ({b}) = 0 THEN CASE WHEN ({a}) IS NULL THEN NULL WHEN isnan({a}) THEN CAST('NaN' AS DOUBLE) \
+         WHEN ({a}) > 0 THEN CAST('Infinity' AS DOUBLE) WHEN ({a}) < 0 THEN CAST('-Infinity' AS DOUBLE) \
+         ELSE CAST('NaN' AS DOUBLE) END ELSE ({a}) / ({b}) END"
+    );
+    Parser::new(&GenericDialect {}).try_with_sql(&text).and_then(|mut p| p.parse_expr()).map_err(|e| SqlError::Unparse(format!("a division for Spark: {e}")))
+}
+
+/// `coalesce(e, default)`: Spark has no `IS TRUE` / `IS FALSE`.
+fn coalesce(e: &Expr, default: bool) -> Expr {
+    let arg = |e: Expr| ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e));
+    Expr::Function(ast::Function {
+        name: ast::ObjectName::from(vec![ast::Ident::new("coalesce")]),
+        uses_odbc_syntax: false,
+        parameters: ast::FunctionArguments::None,
+        args: ast::FunctionArguments::List(ast::FunctionArgumentList {
+            duplicate_treatment: None,
+            args: vec![arg(Expr::Nested(Box::new(e.clone()))), arg(Expr::value(Value::Boolean(default)))],
+            clauses: vec![],
+        }),
+        filter: None,
+        null_treatment: None,
+        over: None,
+        within_group: vec![],
+    })
+}
+
 /// The double `text` as the dialect reads a double; `None` for integers.
 fn double_literal(text: &str, dialect: SqlDialect) -> Option<Expr> {
     let special = match text {
@@ -54,7 +105,10 @@ fn double_literal(text: &str, dialect: SqlDialect) -> Option<Expr> {
         return None;
     }
     if special.is_none() && dialect != SqlDialect::Postgres {
-        return Some(Expr::value(Value::Number(format!("{text}E0"), false)));
+        // Scientific notation, the shortest that reads back the same double: Spark
+        // refuses the 309-digit decimal form of the largest doubles.
+        let value: f64 = text.parse().ok()?;
+        return Some(Expr::value(Value::Number(format!("{value:E}"), false)));
     }
     let literal = match special {
         Some(s) => Expr::value(Value::SingleQuotedString(s.to_string())),

@@ -109,8 +109,15 @@ fn rewrite_scan(scan: &TableScan, tables: &mut Tables) -> Result<LogicalPlan, Sq
         // A scan of the name, typed by casts: a column of nulls has no type in VALUES.
         let schema = mem.schema();
         let placeholder = MemTable::try_new(schema.clone(), vec![vec![]]).map_err(unparse_error)?;
-        let typed = schema.fields().iter().map(|f| cast(Expr::Column(datafusion::common::Column::new_unqualified(f.name())), f.data_type().clone()).alias(f.name())).collect::<Vec<_>>();
-        LogicalPlanBuilder::scan(name, provider_as_source(Arc::new(placeholder)), None).and_then(|b| b.project(typed)).and_then(|b| b.build()).map_err(unparse_error)?
+        let typed = schema
+            .fields()
+            .iter()
+            .map(|f| cast(Expr::Column(datafusion::common::Column::new_unqualified(f.name())), f.data_type().clone()).alias(f.name()))
+            .collect::<Vec<_>>();
+        LogicalPlanBuilder::scan(name, provider_as_source(Arc::new(placeholder)), None)
+            .and_then(|b| b.project(typed))
+            .and_then(|b| b.build())
+            .map_err(unparse_error)?
     } else if let Some(listing) = provider.downcast_ref::<ListingTable>() {
         let urls: Vec<String> = listing.table_paths().iter().map(|p| p.as_str().to_string()).collect();
         let name = match tables.named.iter().find(|t| t.urls == urls) {
@@ -128,7 +135,8 @@ fn rewrite_scan(scan: &TableScan, tables: &mut Tables) -> Result<LogicalPlan, Sq
     match &scan.projection {
         None => Ok(plan),
         Some(indices) => {
-            let columns: Vec<Expr> = indices.iter().map(|&i| Expr::Column(datafusion::common::Column::new_unqualified(scan.source.schema().field(i).name()))).collect();
+            let columns: Vec<Expr> =
+                indices.iter().map(|&i| Expr::Column(datafusion::common::Column::new_unqualified(scan.source.schema().field(i).name()))).collect();
             LogicalPlanBuilder::from(plan).project(columns).and_then(|b| b.build()).map_err(unparse_error)
         }
     }

@@ -1,0 +1,91 @@
+"""Runs SQL tasks on DuckDB or Spark (the Python packages) and prints their rows as JSON.
+
+    python3 sql_run.py duckdb|spark TASKS.json
+
+Spark runs in one local session (local[2], UTC, ANSI mode off: our SQL guards its
+own casts and divisions as JavaScript does).
+
+TASKS.json: [{"id": ..., "setup": [statement, ...], "sql": query}, ...]. Prints
+{id: {"rows": [{column: value}]} | {"error": "..."}} with dates as epoch
+milliseconds and NaN/Infinity as the strings vegalake's contract uses; the
+__vl_row column (input order) is dropped.
+"""
+import datetime
+import json
+import math
+import sys
+
+
+def cell(v):
+    if isinstance(v, float):
+        if math.isnan(v):
+            return "NaN"
+        if math.isinf(v):
+            return "Infinity" if v > 0 else "-Infinity"
+        return v
+    if isinstance(v, datetime.datetime):
+        if v.tzinfo is None:
+            v = v.replace(tzinfo=datetime.timezone.utc)
+        return v.timestamp() * 1000.0
+    if isinstance(v, datetime.date):
+        return datetime.datetime(v.year, v.month, v.day, tzinfo=datetime.timezone.utc).timestamp() * 1000.0
+    if hasattr(v, "__float__") and not isinstance(v, (bool, int)):
+        return float(v)
+    return v
+
+
+def run_duckdb(task):
+    import duckdb
+
+    con = duckdb.connect()
+    try:
+        for statement in task["setup"]:
+            con.execute(statement)
+        cur = con.execute(task["sql"])
+        names = [d[0] for d in cur.description]
+        return [{n: cell(v) for n, v in zip(names, row) if n != "__vl_row"} for row in cur.fetchall()]
+    finally:
+        con.close()
+
+
+def spark_session():
+    from pyspark.sql import SparkSession
+
+    return (
+        SparkSession.builder.master("local[2]")
+        .appName("vegalake-sql-tests")
+        .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.sql.ansi.enabled", "false")
+        .config("spark.ui.enabled", "false")
+        .config("spark.sql.shuffle.partitions", "2")
+        .getOrCreate()
+    )
+
+
+def run_spark(spark, task):
+    for statement in task["setup"]:
+        spark.sql(statement)
+    df = spark.sql(task["sql"])
+    names = df.columns
+    return [{n: cell(v) for n, v in zip(names, row) if n != "__vl_row"} for row in df.collect()]
+
+
+def main():
+    engine, path = sys.argv[1], sys.argv[2]
+    with open(path) as f:
+        tasks = json.load(f)
+    if engine == "spark":
+        spark = spark_session()
+        run = lambda task: run_spark(spark, task)  # noqa: E731
+    else:
+        run = run_duckdb
+    out = {}
+    for task in tasks:
+        try:
+            out[task["id"]] = {"rows": run(task)}
+        except Exception as e:  # noqa: BLE001 - reported per task
+            out[task["id"]] = {"error": (str(e).strip().splitlines() or [type(e).__name__])[0]}
+    json.dump(out, sys.stdout)
+
+
+main()
