@@ -94,7 +94,8 @@ pub fn new_session_without_pushdown() -> SessionContext {
     use datafusion::execution::SessionStateBuilder;
     let ctx = session_with_rules(|rules| rules.retain(|r| !matches!(r.name(), "push_down_filter" | "optimize_projections")));
     let state = ctx.state();
-    let physical = state.physical_optimizers().iter().filter(|r| !r.name().starts_with("FilterPushdown") && r.name() != "ProjectionPushdown").cloned().collect();
+    let physical =
+        state.physical_optimizers().iter().filter(|r| !r.name().starts_with("FilterPushdown") && r.name() != "ProjectionPushdown").cloned().collect();
     SessionContext::new_with_state(SessionStateBuilder::new_from_existing(state).with_physical_optimizer_rules(physical).build())
 }
 

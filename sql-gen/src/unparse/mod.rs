@@ -124,7 +124,7 @@ fn unparse(dialect: &dyn Dialect, target: SqlDialect, plan: &LogicalPlan, inline
     let mut statement = unparser.plan_to_sql(plan).map_err(|e| SqlError::Unparse(e.to_string().replace('\n', " ")))?;
     let quote = dialect.identifier_quote_style("");
     let derived = inline.iter().map(|t| Ok((t.name.clone(), post::values_factor(t, &unparser, target, quote)?))).collect::<Result<Vec<_>, SqlError>>()?;
-    post::replace_tables(&mut statement, &derived);
+    post::replace_tables(&mut statement, &derived, quote);
     Ok(statement)
 }
 

@@ -157,10 +157,20 @@ fn cell_text(e: Expr, dialect: SqlDialect) -> String {
 }
 
 /// Puts each derived table where its placeholder is scanned (keeping the scan's alias).
-pub fn replace_tables(statement: &mut Statement, derived: &[(String, TableFactor)]) {
-    struct Replace<'a>(&'a [(String, TableFactor)]);
+/// Also quotes the column names of derived tables' aliases, which the unparser
+/// leaves bare (`AS t (Rotten Tomatoes Rating)` does not parse).
+pub fn replace_tables(statement: &mut Statement, derived: &[(String, TableFactor)], quote: Option<char>) {
+    struct Replace<'a>(&'a [(String, TableFactor)], Option<char>);
     impl VisitorMut for Replace<'_> {
         type Break = ();
+        fn post_visit_table_factor(&mut self, factor: &mut TableFactor) -> ControlFlow<()> {
+            if let TableFactor::Derived { alias: Some(alias), .. } = factor {
+                for column in alias.columns.iter_mut().filter(|c| c.name.quote_style.is_none()) {
+                    column.name.quote_style = self.1;
+                }
+            }
+            ControlFlow::Continue(())
+        }
         fn pre_visit_table_factor(&mut self, factor: &mut TableFactor) -> ControlFlow<()> {
             let TableFactor::Table { name, alias, .. } = factor else { return ControlFlow::Continue(()) };
             let Some(last) = name.0.last().and_then(|p| p.as_ident()) else { return ControlFlow::Continue(()) };
@@ -174,5 +184,5 @@ pub fn replace_tables(statement: &mut Statement, derived: &[(String, TableFactor
             ControlFlow::Continue(())
         }
     }
-    let _ = statement.visit(&mut Replace(derived));
+    let _ = statement.visit(&mut Replace(derived, quote));
 }

@@ -78,8 +78,12 @@ pub fn name_tables(plan: &LogicalPlan) -> Result<(LogicalPlan, Tables), SqlError
     let renamed = plan
         .clone()
         .transform_up(|node| {
-            let LogicalPlan::TableScan(scan) = &node else { return Ok(Transformed::no(node)) };
-            match rewrite_scan(scan, &mut tables) {
+            let rewritten = match &node {
+                LogicalPlan::TableScan(scan) => rewrite_scan(scan, &mut tables),
+                LogicalPlan::Values(values) => rewrite_values(values, &mut tables),
+                _ => return Ok(Transformed::no(node)),
+            };
+            match rewritten {
                 Ok(p) => Ok(Transformed::yes(p)),
                 Err(e) => {
                     refusal.get_or_insert(e);
@@ -104,20 +108,8 @@ fn rewrite_scan(scan: &TableScan, tables: &mut Tables) -> Result<LogicalPlan, Sq
     }
     let provider = source_as_provider(&scan.source).map_err(unparse_error)?;
     let plan = if let Some(mem) = provider.downcast_ref::<MemTable>() {
-        let name = format!("__vl_values_{}", tables.inline.len());
-        tables.inline.push(inline_table(&name, mem)?);
-        // A scan of the name, typed by casts: a column of nulls has no type in VALUES.
-        let schema = mem.schema();
-        let placeholder = MemTable::try_new(schema.clone(), vec![vec![]]).map_err(unparse_error)?;
-        let typed = schema
-            .fields()
-            .iter()
-            .map(|f| cast(Expr::Column(datafusion::common::Column::new_unqualified(f.name())), f.data_type().clone()).alias(f.name()))
-            .collect::<Vec<_>>();
-        LogicalPlanBuilder::scan(name, provider_as_source(Arc::new(placeholder)), None)
-            .and_then(|b| b.project(typed))
-            .and_then(|b| b.build())
-            .map_err(unparse_error)?
+        let rows = table_rows(mem)?;
+        inline(mem.schema(), rows, tables)?
     } else if let Some(listing) = provider.downcast_ref::<ListingTable>() {
         let urls: Vec<String> = listing.table_paths().iter().map(|p| p.as_str().to_string()).collect();
         let name = match tables.named.iter().find(|t| t.urls == urls) {
@@ -147,15 +139,54 @@ fn provider_kind(provider: &dyn TableProvider) -> String {
     name.split(|c: char| !c.is_alphanumeric()).next().unwrap_or("custom").to_string()
 }
 
-/// The rows of an in-memory table, within [`VALUES_CELL_LIMIT`].
-fn inline_table(name: &str, mem: &MemTable) -> Result<InlineTable, SqlError> {
-    let schema = mem.schema();
+/// A `Values` plan of constants (a `sequence`, generated rows) as an inline table.
+fn rewrite_values(values: &datafusion::logical_expr::Values, tables: &mut Tables) -> Result<LogicalPlan, SqlError> {
+    let rows = values
+        .values
+        .iter()
+        .map(|row| {
+            row.iter()
+                .map(|e| match e {
+                    Expr::Literal(v, _) => Ok(v.clone()),
+                    other => Err(SqlError::NotPushable(format!("a VALUES cell that is not a constant: {other}"))),
+                })
+                .collect::<Result<Vec<_>, _>>()
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    if rows.len() * values.schema.fields().len().max(1) > VALUES_CELL_LIMIT {
+        return Err(SqlError::NotPushable(format!("more than {VALUES_CELL_LIMIT} cells of VALUES")));
+    }
+    if rows.is_empty() {
+        return Err(SqlError::NotPushable("an empty VALUES (it needs a row)".into()));
+    }
+    inline(Arc::new(values.schema.as_arrow().clone()), rows, tables)
+}
+
+/// A scan of a new inline table, typed by casts: a column of nulls has no type in VALUES.
+fn inline(schema: datafusion::arrow::datatypes::SchemaRef, rows: Vec<Vec<ScalarValue>>, tables: &mut Tables) -> Result<LogicalPlan, SqlError> {
+    let name = format!("__vl_values_{}", tables.inline.len());
     let columns: Vec<String> = schema.fields().iter().map(|f| f.name().clone()).collect();
+    tables.inline.push(InlineTable { name: name.clone(), columns, rows });
+    let placeholder = MemTable::try_new(schema.clone(), vec![vec![]]).map_err(unparse_error)?;
+    let typed = schema
+        .fields()
+        .iter()
+        .map(|f| cast(Expr::Column(datafusion::common::Column::new_unqualified(f.name())), f.data_type().clone()).alias(f.name()))
+        .collect::<Vec<_>>();
+    LogicalPlanBuilder::scan(name, provider_as_source(Arc::new(placeholder)), None)
+        .and_then(|b| b.project(typed))
+        .and_then(|b| b.build())
+        .map_err(unparse_error)
+}
+
+/// The rows of an in-memory table, within [`VALUES_CELL_LIMIT`].
+fn table_rows(mem: &MemTable) -> Result<Vec<Vec<ScalarValue>>, SqlError> {
+    let width = mem.schema().fields().len().max(1);
     let mut rows: Vec<Vec<ScalarValue>> = Vec::new();
     for partition in &mem.batches {
         let batches = partition.try_read().map_err(|_| SqlError::Unparse("an in-memory table is being written".into()))?;
         for batch in batches.iter() {
-            if (rows.len() + batch.num_rows()) * columns.len().max(1) > VALUES_CELL_LIMIT {
+            if (rows.len() + batch.num_rows()) * width > VALUES_CELL_LIMIT {
                 return Err(SqlError::NotPushable(format!("an in-memory source of more than {VALUES_CELL_LIMIT} cells is too large to send as VALUES")));
             }
             for i in 0..batch.num_rows() {
@@ -166,5 +197,5 @@ fn inline_table(name: &str, mem: &MemTable) -> Result<InlineTable, SqlError> {
     if rows.is_empty() {
         return Err(SqlError::NotPushable("an empty in-memory source (VALUES needs a row)".into()));
     }
-    Ok(InlineTable { name: name.to_string(), columns, rows })
+    Ok(rows)
 }

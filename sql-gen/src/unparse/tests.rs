@@ -72,3 +72,12 @@ fn dialect_names_parse() {
     assert_eq!("spark".parse::<SqlDialect>(), Ok(SqlDialect::Spark));
     assert!("oracle".parse::<SqlDialect>().unwrap_err().contains("expected spark, duckdb or postgres"));
 }
+
+#[test]
+fn values_plans_become_inline_tables_with_quoted_columns() {
+    let values = LogicalPlanBuilder::values(vec![vec![lit(1.0), lit("a")], vec![lit(2.5), lit("b")]]).unwrap().build().unwrap();
+    let plan = LogicalPlanBuilder::from(values).project(vec![col("column1").alias("Rotten Tomatoes"), col("column2").alias("t")]).unwrap().build().unwrap();
+    let sql = to_sql(&plan, SqlDialect::DuckDb).unwrap().sql;
+    assert!(sql.contains("FROM (VALUES (1E0, 'a'), (2.5E0, 'b')) AS \"__vl_values_0\""), "{sql}");
+    assert!(sql.contains("AS \"Rotten Tomatoes\""), "{sql}");
+}
