@@ -6,7 +6,8 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 use vegalake_connectors::{Catalog, DataAccess};
-use vegalake_executors::{evaluate, pre_transform_spec, sql_tasks, ChartOptions, ChartState, EvalOptions, Runtime, ServerTaskSql, SqlDialect, VarValue};
+use vegalake_executors::sql::{SqlError, SqlTask};
+use vegalake_executors::{evaluate, pre_transform_spec, server_tasks, ChartOptions, ChartState, EvalOptions, Runtime, ServerTask, SqlDialect, VarValue};
 use vegalake_planner::values::time::Zone;
 use vegalake_planner::{Namespace, Spec, Var};
 
@@ -195,11 +196,13 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Sql { chart, dialect, json } => {
             let dialect: SqlDialect = dialect.parse().map_err(|e: String| Failure(format!("--dialect: {e}")))?;
             let (spec, opts) = chart.eval_options()?;
-            let tasks = sql_tasks(&spec, &opts, dialect).await.map_err(|e| chart.fail(e))?;
+            let tasks = server_tasks(&spec, &opts).await.map_err(|e| chart.fail(e))?;
+            let mut pushable = 0;
             for task in &tasks {
-                write_stdout(&if json { to_text(&sql_task_json(task, dialect))? } else { sql_task_text(task, dialect) })?;
+                let sql = task.sql(dialect);
+                pushable += usize::from(sql.is_ok());
+                write_stdout(&if json { to_text(&sql_task_json(task, &sql, dialect))? } else { sql_task_text(task, &sql, dialect) })?;
             }
-            let pushable = tasks.iter().filter(|t| t.pushable()).count();
             eprintln!("vegalake: {pushable} of {} server tasks pushable to {dialect}", tasks.len());
             Ok(())
         }
@@ -236,24 +239,24 @@ async fn run(cli: Cli) -> Result<(), Failure> {
     }
 }
 
-fn task_label(task: &ServerTaskSql) -> String {
+fn task_label(task: &ServerTask) -> String {
     let scope = if task.scope.is_empty() { String::new() } else { format!(" in group {:?}", task.scope) };
     format!("dataset \"{}\"{scope}, {} of {} transforms", task.dataset, task.server_transforms, task.total_transforms)
 }
 
-fn sql_task_text(task: &ServerTaskSql, dialect: SqlDialect) -> String {
-    match &task.sql {
+fn sql_task_text(task: &ServerTask, sql: &Result<SqlTask, SqlError>, dialect: SqlDialect) -> String {
+    match sql {
         Ok(sql) => format!("-- {}\n{}", task_label(task), sql.script(dialect)),
         Err(e) => format!("-- {}: {e}\n", task_label(task)),
     }
 }
 
-fn sql_task_json(task: &ServerTaskSql, dialect: SqlDialect) -> Json {
+fn sql_task_json(task: &ServerTask, sql: &Result<SqlTask, SqlError>, dialect: SqlDialect) -> Json {
     let mut out = serde_json::json!({
         "dataset": task.dataset, "scope": task.scope,
         "server_transforms": task.server_transforms, "total_transforms": task.total_transforms,
     });
-    match &task.sql {
+    match sql {
         Ok(sql) => {
             out["sql"] = Json::String(sql.sql.clone());
             out["setup"] = sql.tables.iter().map(|t| Json::String(t.create_view(dialect))).collect();

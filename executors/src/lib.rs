@@ -18,7 +18,7 @@ pub use cache::{CacheStats, Fingerprint, TaskCache};
 pub use chart::{pre_transform_datasets, pre_transform_spec, ChartOptions, ChartState, VarValue, Warning};
 pub use env::{ScopedEnvironment, SpecEnvironment};
 pub use server::{scan_summary, DatasetScan, Materialized, Pass, PassOptions, Runtime, DEFAULT_CACHE_BYTES};
-pub use sql::{sql_tasks, ServerTaskSql, SqlDialect};
+pub use sql::{server_tasks, ServerTask, SqlDialect};
 pub use vegalake_connectors::{Catalog, DataAccess, ScanMetrics, TableStats};
 
 use datafusion::prelude::SessionContext;
@@ -119,14 +119,19 @@ pub async fn evaluate(spec: &Spec, opts: &EvalOptions) -> Result<Evaluation, Eva
     evaluate_on(&Runtime::new(DEFAULT_CACHE_BYTES), spec, opts).await
 }
 
-/// [`evaluate`] on a runtime of the caller's (its session and cache).
-pub async fn evaluate_on(runtime: &Runtime, spec: &Spec, opts: &EvalOptions) -> Result<Evaluation, EvalError> {
+/// A pass over `spec` with the options' signals and stores set at the top level,
+/// materializing what `want` asks for.
+async fn top_level_pass(runtime: &Runtime, spec: &Spec, opts: &EvalOptions, want: server::Want<'_>) -> Result<Pass, EvalError> {
     let graph = SpecGraph::new(spec);
-    let root = |m: &Map<String, Json>| m.iter().map(|(k, v)| (Var::signal(k, &[]), v.clone())).collect::<HashMap<_, _>>();
-    let signals = root(&opts.signals);
+    let signals: HashMap<Var, Json> = opts.signals.iter().map(|(k, v)| (Var::signal(k, &[]), v.clone())).collect();
     let stores = opts.stores.iter().map(|(k, v)| (Var::data(k, &[]), v.clone())).collect();
     let pass_opts = PassOptions { source: SourceOptions { access: opts.data.clone(), zone: opts.zone }, signals: &signals, stores: &stores };
-    let pass = runtime.run_pass(&graph, &pass_opts, &|var: &Var, _| var.scope.is_empty()).await?;
+    runtime.run_pass(&graph, &pass_opts, want).await
+}
+
+/// [`evaluate`] on a runtime of the caller's (its session and cache).
+pub async fn evaluate_on(runtime: &Runtime, spec: &Spec, opts: &EvalOptions) -> Result<Evaluation, EvalError> {
+    let pass = top_level_pass(runtime, spec, opts, &|var: &Var, _| var.scope.is_empty()).await?;
     let mut out = Evaluation::default();
     for d in pass.datasets.iter().filter(|d| d.var.scope.is_empty()) {
         match (&d.result, d.complete()) {

@@ -535,12 +535,14 @@ async fn collect(ctx: &SessionContext, plan: LogicalPlan) -> Result<(Vec<RecordB
     Ok((batches, ScanMetrics::of_plan(&physical)))
 }
 
-/// The plan sorted by the input order it carries, if it carries one.
-fn in_input_order(plan: LogicalPlan) -> Result<LogicalPlan, Skip> {
+/// The plan sorted by the input order it carries, if it carries one: an outer
+/// query sorted by the order column. Sorting the plan itself would put
+/// `ORDER BY min(row)` on an aggregate's query when unparsed, which Spark refuses.
+pub(crate) fn in_input_order(plan: LogicalPlan) -> datafusion::error::Result<LogicalPlan> {
     if plan.schema().field_with_unqualified_name(ROW).is_err() {
         return Ok(plan);
     }
-    Ok(LogicalPlanBuilder::from(plan).sort(vec![vegalake_sql_gen::plan::col(ROW).sort(true, true)])?.build()?)
+    LogicalPlanBuilder::from(plan).alias("__vl_result")?.sort(vec![vegalake_sql_gen::plan::col(ROW).sort(true, true)])?.build()
 }
 
 /// One line on what queries read of their tables, for logs and `--explain`.

@@ -7,7 +7,7 @@
 
 use crate::{expected_files, read_json, root};
 use serde_json::{json, Map, Value as Json};
-use vegalake_executors::{evaluate, sql_tasks, EvalOptions, SqlDialect};
+use vegalake_executors::{evaluate, server_tasks, EvalOptions, SqlDialect};
 use vegalake_integration_tests::compare_datasets;
 use vegalake_planner::values::time::Zone;
 use vegalake_planner::values::JSON_FIELD_METADATA;
@@ -105,28 +105,26 @@ async fn conformance_tasks_as_sql_run_on_duckdb_and_spark() {
         let spec: Spec = serde_json::from_value(expected["spec"].clone()).expect("valid spec");
         let opts = options(&expected);
         let Ok(result) = evaluate(&spec, &opts).await else { continue };
-        for (dialect, queue) in queued.iter_mut() {
-            let server_tasks = sql_tasks(&spec, &opts, *dialect).await.expect("the pass evaluate ran");
-            if *dialect == SqlDialect::DuckDb {
-                tasks += server_tasks.len();
+        let server = server_tasks(&spec, &opts).await.expect("the pass evaluate ran");
+        tasks += server.len();
+        for t in &server {
+            let id = format!("{name}/{}", t.dataset);
+            let complete = t.scope.is_empty() && t.server_transforms == t.total_transforms;
+            if let (true, Some(rows)) = (complete, result.datasets.get(&t.dataset)) {
+                local.insert(id.clone(), rows.clone());
             }
-            for t in server_tasks {
-                let sql = match t.sql {
+            let schema = t.schema();
+            let json_columns: Vec<&String> = schema.fields().iter().filter(|f| f.metadata().contains_key(JSON_FIELD_METADATA)).map(|f| f.name()).collect();
+            for (dialect, queue) in queued.iter_mut() {
+                let sql = match t.sql(*dialect) {
                     Ok(sql) => sql,
                     Err(vegalake_executors::sql::SqlError::Unparse(e)) => {
-                        unparse_errors.push(format!("{dialect} {name}/{}: {e}", t.dataset));
+                        unparse_errors.push(format!("{dialect} {id}: {e}"));
                         continue;
                     }
                     Err(_) => continue,
                 };
-                let id = format!("{name}/{}", t.dataset);
-                let complete = t.scope.is_empty() && t.server_transforms == t.total_transforms;
-                if let (true, Some(rows)) = (complete, result.datasets.get(&t.dataset)) {
-                    local.insert(id.clone(), rows.clone());
-                }
                 let setup: Vec<String> = sql.tables.iter().map(|r| r.create_view(*dialect)).collect();
-                let json_columns: Vec<&String> =
-                    t.schema.fields().iter().filter(|f| f.metadata().contains_key(JSON_FIELD_METADATA)).map(|f| f.name()).collect();
                 queue.push(json!({"id": id, "setup": setup, "sql": sql.sql, "json_columns": json_columns}));
             }
         }
