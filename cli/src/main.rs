@@ -124,9 +124,7 @@ impl ChartArgs {
     /// The spec and the options of the chart commands (names at the top level).
     fn load(&self) -> Result<(Spec, ChartOptions), Failure> {
         let (spec, o) = self.eval_options()?;
-        let signals = o.signals.into_iter().map(|(k, v)| (Var::signal(&k, &[]), v)).collect();
-        let stores = o.stores.into_iter().map(|(k, v)| (Var::data(&k, &[]), v)).collect();
-        Ok((spec, ChartOptions { data: o.data, zone: o.zone, signals, stores, ..ChartOptions::default() }))
+        Ok((spec, ChartOptions::from(o)))
     }
 
     fn fail(&self, e: impl std::fmt::Display) -> Failure {

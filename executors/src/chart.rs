@@ -34,6 +34,20 @@ pub struct ChartOptions {
     pub stores: HashMap<Var, Json>,
 }
 
+/// A chart's options from `eval`'s: the same data, zone, and signal values and
+/// stores, named at the top level.
+impl From<crate::EvalOptions> for ChartOptions {
+    fn from(o: crate::EvalOptions) -> Self {
+        ChartOptions {
+            data: o.data,
+            zone: o.zone,
+            signals: o.signals.into_iter().map(|(k, v)| (Var::signal(&k, &[]), v)).collect(),
+            stores: o.stores.into_iter().map(|(k, v)| (Var::data(&k, &[]), v)).collect(),
+            ..ChartOptions::default()
+        }
+    }
+}
+
 impl Default for ChartOptions {
     fn default() -> Self {
         ChartOptions {

@@ -3,12 +3,11 @@
 //! `harness/regenerate.sh`). A dataset may be left to the client only where
 //! `unsupported.json` says so, with the reason it must give.
 
-use crate::{arrow_proxies, expected_files, read_json, root};
+use crate::{arrow_proxies, expected_files, read_json, root, spec_options};
 use serde_json::{Map, Value as Json};
 use std::path::PathBuf;
-use vegalake_executors::{evaluate, EvalOptions};
+use vegalake_executors::evaluate;
 use vegalake_integration_tests::{compare_datasets, values_agree};
-use vegalake_planner::values::time::Zone;
 use vegalake_planner::Spec;
 
 struct Outcome {
@@ -18,15 +17,8 @@ struct Outcome {
 }
 
 async fn check_spec(name: &str, expected: &Json, allowed: &Map<String, Json>, out: &mut Outcome) {
-    let spec_json = &expected["spec"];
-    let meta = &spec_json["usermeta"]["vegalake"];
-    let spec: Spec = serde_json::from_value(spec_json.clone()).expect("expected files hold valid specs");
-    let opts = EvalOptions {
-        data: vegalake_executors::DataAccess::new(root().join("datasets")),
-        zone: Zone::parse(meta["timezone"].as_str().unwrap_or("UTC")).expect("valid zone"),
-        signals: meta["set"].as_object().cloned().unwrap_or_default(),
-        stores: meta["store"].as_object().cloned().unwrap_or_default(),
-    };
+    let spec: Spec = serde_json::from_value(expected["spec"].clone()).expect("expected files hold valid specs");
+    let opts = spec_options(expected);
     let result = match evaluate(&spec, &opts).await {
         Ok(r) => r,
         Err(e) => {

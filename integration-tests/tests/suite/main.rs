@@ -31,6 +31,18 @@ pub fn expected_files() -> Vec<PathBuf> {
     files
 }
 
+/// How a conformance spec is evaluated: its datasets directory, and the time zone,
+/// signal values and stores its `usermeta.vegalake` asks for.
+pub fn spec_options(expected: &Json) -> vegalake_executors::EvalOptions {
+    let meta = &expected["spec"]["usermeta"]["vegalake"];
+    vegalake_executors::EvalOptions {
+        data: vegalake_executors::DataAccess::new(root().join("datasets")),
+        zone: vegalake_planner::values::time::Zone::parse(meta["timezone"].as_str().unwrap_or("UTC")).expect("valid zone"),
+        signals: meta["set"].as_object().cloned().unwrap_or_default(),
+        stores: meta["store"].as_object().cloned().unwrap_or_default(),
+    }
+}
+
 /// vega.js prints rows read from Arrow (vega-loader-arrow's proxy objects) as `{}`:
 /// for those the reference only tells the row count.
 pub fn arrow_proxies(rows: &Json) -> bool {

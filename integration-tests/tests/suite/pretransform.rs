@@ -3,14 +3,13 @@
 //! has as the original spec did in vega.js. Columns the client never mentions are
 //! not sent, so rows compare on the columns the client has.
 
-use crate::{arrow_proxies, columns, expected_files, read_json, restrict, root, run_harness};
+use crate::{arrow_proxies, columns, expected_files, read_json, restrict, root, run_harness, spec_options};
 use serde_json::{Map, Value as Json};
 use std::collections::HashMap;
 use std::sync::Arc;
 use vegalake_executors::{pre_transform_spec, ChartOptions, Runtime};
 use vegalake_integration_tests::compare_datasets;
-use vegalake_planner::values::time::Zone;
-use vegalake_planner::{Spec, Var};
+use vegalake_planner::Spec;
 
 /// Datasets whose values differ between two runs of vega.js itself.
 const NONDETERMINISTIC: &[(&str, &str, &str)] = &[
@@ -36,18 +35,8 @@ fn without_getters(rows: &Json) -> Json {
 
 /// The spec of an expected file with the options its `usermeta.vegalake` asks for.
 pub fn spec_and_options(expected: &Json) -> (Spec, ChartOptions) {
-    let spec_json = &expected["spec"];
-    let meta = &spec_json["usermeta"]["vegalake"];
-    let spec: Spec = serde_json::from_value(spec_json.clone()).expect("expected files hold valid specs");
-    let object = |v: &Json| v.as_object().cloned().unwrap_or_default();
-    let options = ChartOptions {
-        data: vegalake_executors::DataAccess::new(root().join("datasets")),
-        zone: Zone::parse(meta["timezone"].as_str().unwrap_or("UTC")).expect("valid zone"),
-        signals: object(&meta["set"]).into_iter().map(|(k, v)| (Var::signal(&k, &[]), v)).collect(),
-        stores: object(&meta["store"]).into_iter().map(|(k, v)| (Var::data(&k, &[]), v)).collect(),
-        ..ChartOptions::default()
-    };
-    (spec, options)
+    let spec: Spec = serde_json::from_value(expected["spec"].clone()).expect("expected files hold valid specs");
+    (spec, ChartOptions::from(spec_options(expected)))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -5,23 +5,12 @@
 //! that changes a result beyond float tolerance, `sql_differences.json` says why,
 //! and the test checks that the difference is still there (and only there).
 
-use crate::{expected_files, read_json, root};
+use crate::{expected_files, read_json, root, spec_options};
 use serde_json::{json, Map, Value as Json};
-use vegalake_executors::{evaluate, server_tasks, EvalOptions, SqlDialect};
+use vegalake_executors::{evaluate, server_tasks, SqlDialect};
 use vegalake_integration_tests::compare_datasets;
-use vegalake_planner::values::time::Zone;
 use vegalake_planner::values::JSON_FIELD_METADATA;
 use vegalake_planner::Spec;
-
-fn options(expected: &Json) -> EvalOptions {
-    let meta = &expected["spec"]["usermeta"]["vegalake"];
-    EvalOptions {
-        data: vegalake_executors::DataAccess::new(root().join("datasets")),
-        zone: Zone::parse(meta["timezone"].as_str().unwrap_or("UTC")).expect("valid zone"),
-        signals: meta["set"].as_object().cloned().unwrap_or_default(),
-        stores: meta["store"].as_object().cloned().unwrap_or_default(),
-    }
-}
 
 /// Runs the tasks on `engine` (duckdb or spark, through harness/sql_run.py); their
 /// rows or errors by id.
@@ -103,7 +92,7 @@ async fn conformance_tasks_as_sql_run_on_duckdb_and_spark() {
         let expected = read_json(&f);
         let name = f.file_stem().unwrap().to_string_lossy().to_string();
         let spec: Spec = serde_json::from_value(expected["spec"].clone()).expect("valid spec");
-        let opts = options(&expected);
+        let opts = spec_options(&expected);
         let Ok(result) = evaluate(&spec, &opts).await else { continue };
         let server = server_tasks(&spec, &opts).await.expect("the pass evaluate ran");
         tasks += server.len();
