@@ -1,4 +1,4 @@
-//! [`JsComparisonConjuncts`]: a filter's JavaScript comparisons, as plain ones.
+//! [`super::JS_COMPARISON_CONJUNCTS`]: a filter's JavaScript comparisons, as plain ones.
 //!
 //! `datum.time >= 6 && datum.time <= 9` lowers to
 //! `(coalesce(time, 0) >= 6 AND isnan(..) IS FALSE) IS TRUE AND (..) IS TRUE`: JavaScript
@@ -13,33 +13,14 @@
 //! The result is a list of conjuncts the optimizer pushes to the scan one by one.
 
 use datafusion::common::tree_node::Transformed;
-use datafusion::common::{Result, ScalarValue};
+use datafusion::common::{DFSchema, Result, ScalarValue};
 use datafusion::logical_expr::utils::conjunction;
-use datafusion::logical_expr::{BinaryExpr, Case, Expr, LogicalPlan, Operator};
-use datafusion::optimizer::{ApplyOrder, OptimizerConfig, OptimizerRule};
+use datafusion::logical_expr::{BinaryExpr, Case, Expr, Operator};
 
-/// Filter predicates split into conjuncts, with JavaScript's null-as-zero taken
+/// A filter's predicate split into conjuncts, with JavaScript's null-as-zero taken
 /// off comparisons with constants.
-#[derive(Debug, Default)]
-pub struct JsComparisonConjuncts;
-
-impl OptimizerRule for JsComparisonConjuncts {
-    fn name(&self) -> &str {
-        "vegalake_js_comparison_conjuncts"
-    }
-
-    fn apply_order(&self) -> Option<ApplyOrder> {
-        Some(ApplyOrder::BottomUp)
-    }
-
-    fn supports_rewrite(&self) -> bool {
-        true
-    }
-
-    fn rewrite(&self, plan: LogicalPlan, _config: &dyn OptimizerConfig) -> Result<Transformed<LogicalPlan>> {
-        let LogicalPlan::Filter(_) = &plan else { return Ok(Transformed::no(plan)) };
-        plan.map_expressions(|predicate| Ok(rewrite_predicate(predicate)))
-    }
+pub(super) fn rewrite(predicate: Expr, _input: &DFSchema) -> Result<Transformed<Expr>> {
+    Ok(rewrite_predicate(predicate))
 }
 
 /// The predicate as simplified conjuncts, or unchanged when nothing applies.

@@ -2,20 +2,55 @@
 //! scans: Parquet row-group statistics, partition values and Delta file skipping
 //! only use plain comparisons of a table's own columns with constants.
 //!
-//! [`JsComparisonConjuncts`] first takes JavaScript's null and truthiness handling
+//! [`JS_COMPARISON_CONJUNCTS`] first takes JavaScript's null and truthiness handling
 //! off a filter's comparisons where the filter makes it redundant; then
-//! [`UnwrapNumericCasts`] takes the cast to `Float64` off the column.
+//! [`UNWRAP_NUMERIC_CASTS`] takes the cast to `Float64` off the column. Both
+//! rewrite filter predicates only: [`FilterPredicateRule`].
 
 mod filter_conjuncts;
 mod numeric_casts;
 
-pub use filter_conjuncts::JsComparisonConjuncts;
-pub use numeric_casts::UnwrapNumericCasts;
-
-use datafusion::optimizer::OptimizerRule;
+use datafusion::common::tree_node::Transformed;
+use datafusion::common::{DFSchema, Result};
+use datafusion::logical_expr::{Expr, LogicalPlan};
+use datafusion::optimizer::{ApplyOrder, OptimizerConfig, OptimizerRule};
 use std::sync::Arc;
+
+/// An optimizer rule that rewrites the predicate of every filter, given the
+/// schema of the filter's input.
+#[derive(Debug)]
+pub struct FilterPredicateRule {
+    name: &'static str,
+    rewrite: fn(Expr, &DFSchema) -> Result<Transformed<Expr>>,
+}
+
+impl OptimizerRule for FilterPredicateRule {
+    fn name(&self) -> &str {
+        self.name
+    }
+
+    fn apply_order(&self) -> Option<ApplyOrder> {
+        Some(ApplyOrder::BottomUp)
+    }
+
+    fn supports_rewrite(&self) -> bool {
+        true
+    }
+
+    fn rewrite(&self, plan: LogicalPlan, _config: &dyn OptimizerConfig) -> Result<Transformed<LogicalPlan>> {
+        let LogicalPlan::Filter(_) = &plan else { return Ok(Transformed::no(plan)) };
+        let input = plan.inputs()[0].schema().clone();
+        plan.map_expressions(|predicate| (self.rewrite)(predicate, &input))
+    }
+}
+
+/// Filter predicates split into conjuncts, JavaScript's null-as-zero taken off.
+pub const JS_COMPARISON_CONJUNCTS: FilterPredicateRule = FilterPredicateRule { name: "vegalake_js_comparison_conjuncts", rewrite: filter_conjuncts::rewrite };
+
+/// Comparisons through a cast to `Float64`, uncast.
+pub const UNWRAP_NUMERIC_CASTS: FilterPredicateRule = FilterPredicateRule { name: "vegalake_unwrap_numeric_casts", rewrite: numeric_casts::rewrite };
 
 /// Our rules, in the order they must run (after DataFusion's own in each pass).
 pub fn rules() -> Vec<Arc<dyn OptimizerRule + Send + Sync>> {
-    vec![Arc::new(JsComparisonConjuncts), Arc::new(UnwrapNumericCasts)]
+    vec![Arc::new(JS_COMPARISON_CONJUNCTS), Arc::new(UNWRAP_NUMERIC_CASTS)]
 }

@@ -1,10 +1,10 @@
-//! [`UnwrapNumericCasts`]: comparisons through a cast to `Float64`, uncast.
+//! [`super::UNWRAP_NUMERIC_CASTS`]: comparisons through a cast to `Float64`, uncast.
 //!
 //! vegalake reads every number as `Float64` (JavaScript has one number type), so a
 //! table's integer or `Float32` column reaches filters as `CAST(col AS Float64)`.
 //! DataFusion does not take that cast off a comparison (large integers do not all
 //! fit a double), and neither Parquet statistics nor Delta's file skipping look
-//! through it. [`UnwrapNumericCasts`] rewrites `CAST(col AS Float64) <op> c` to the
+//! through it. This rule rewrites `CAST(col AS Float64) <op> c` to the
 //! equivalent comparison of the column itself, so a brush prunes partitions, files
 //! and row groups:
 //! - integer columns: exact whenever |c| < 2^53 (every integer there is a double,
@@ -14,35 +14,16 @@
 
 use datafusion::arrow::datatypes::DataType;
 use datafusion::common::tree_node::{Transformed, TreeNode};
-use datafusion::common::{Result, ScalarValue};
-use datafusion::logical_expr::{BinaryExpr, Expr, ExprSchemable, LogicalPlan, Operator};
-use datafusion::optimizer::{ApplyOrder, OptimizerConfig, OptimizerRule};
+use datafusion::common::{DFSchema, Result, ScalarValue};
+use datafusion::logical_expr::{BinaryExpr, Expr, ExprSchemable, Operator};
 
-/// Comparisons of integer and `Float32` columns cast to `Float64` with constants, uncast.
-#[derive(Debug, Default)]
-pub struct UnwrapNumericCasts;
-
-impl OptimizerRule for UnwrapNumericCasts {
-    fn name(&self) -> &str {
-        "vegalake_unwrap_numeric_casts"
-    }
-
-    fn apply_order(&self) -> Option<ApplyOrder> {
-        Some(ApplyOrder::BottomUp)
-    }
-
-    fn supports_rewrite(&self) -> bool {
-        true
-    }
-
-    fn rewrite(&self, plan: LogicalPlan, _config: &dyn OptimizerConfig) -> Result<Transformed<LogicalPlan>> {
-        let LogicalPlan::Filter(_) = &plan else { return Ok(Transformed::no(plan)) };
-        let schema = plan.inputs()[0].schema().clone();
-        plan.map_expressions(|e| e.transform_up(|e| Ok(unwrap(e, &schema))))
-    }
+/// Comparisons of integer and `Float32` columns cast to `Float64` with constants,
+/// uncast, anywhere in a filter's predicate.
+pub(super) fn rewrite(predicate: Expr, input: &DFSchema) -> Result<Transformed<Expr>> {
+    predicate.transform_up(|e| Ok(unwrap(e, input)))
 }
 
-fn unwrap(e: Expr, schema: &datafusion::common::DFSchema) -> Transformed<Expr> {
+fn unwrap(e: Expr, schema: &DFSchema) -> Transformed<Expr> {
     if let Expr::InList(list) = &e {
         return unwrap_in_list(list, schema).map_or(Transformed::no(e), Transformed::yes);
     }
@@ -81,7 +62,7 @@ fn unwrap(e: Expr, schema: &datafusion::common::DFSchema) -> Transformed<Expr> {
 }
 
 /// `x` of `CAST(x AS Float64)` when x is an integer or a `Float32`.
-fn widened<'a>(e: &'a Expr, schema: &datafusion::common::DFSchema) -> Option<&'a Expr> {
+fn widened<'a>(e: &'a Expr, schema: &DFSchema) -> Option<&'a Expr> {
     let Expr::Cast(cast) = e else { return None };
     let source = cast.expr.get_type(schema).ok()?;
     (cast.field.data_type() == &DataType::Float64 && (source.is_integer() || source == DataType::Float32)).then_some(cast.expr.as_ref())
@@ -124,7 +105,7 @@ fn float32_bound(op: Operator, c: f64) -> Option<(Operator, ScalarValue)> {
 
 /// `CAST(col AS Float64) [NOT] IN (c, ...)` as `col [NOT] IN (...)`: values the
 /// column's type cannot hold can never be equal, so they leave the list.
-fn unwrap_in_list(list: &datafusion::logical_expr::expr::InList, schema: &datafusion::common::DFSchema) -> Option<Expr> {
+fn unwrap_in_list(list: &datafusion::logical_expr::expr::InList, schema: &DFSchema) -> Option<Expr> {
     let Expr::Cast(cast) = list.expr.as_ref() else { return None };
     let source = cast.expr.get_type(schema).ok()?;
     let mut values = Vec::new();
