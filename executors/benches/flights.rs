@@ -8,10 +8,13 @@
 //! from the vega-datasets npm package, and a 10M-row Parquet file this benchmark
 //! generates once (same columns, deterministic pseudo-random values).
 
+mod common;
+
+use common::{bench_dir, median, repo, vega_datasets};
 use serde_json::json;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 use vegalake_executors::{evaluate, new_session, ChartOptions, ChartState, EvalOptions, Runtime, VarValue};
 use vegalake_planner::{Namespace, Spec};
 
@@ -46,11 +49,6 @@ async fn generate(path: &Path, rows: u64) {
     );
     let df = ctx.sql(&sql).await.expect("generator query");
     df.write_parquet(path.to_str().unwrap(), Default::default(), None).await.expect("parquet written");
-}
-
-fn median(mut xs: Vec<Duration>) -> Duration {
-    xs.sort();
-    xs[xs.len() / 2]
 }
 
 async fn bench(label: &str, spec: &Spec, dir: &Path) {
@@ -123,11 +121,7 @@ async fn bench_crossfilter(label: &str, spec: &Spec, dir: &Path) {
 
 fn main() {
     let rt = tokio::runtime::Runtime::new().expect("runtime");
-    let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf();
-    let vega_data =
-        std::env::var("VEGALAKE_VEGA_DATASETS").map(PathBuf::from).unwrap_or_else(|_| repo.join("integration-tests/harness/node_modules/vega-datasets/data"));
-    let work = PathBuf::from(std::env::var("VEGALAKE_BENCH_DIR").unwrap_or_else(|_| "/var/tmp/vegalake-bench".into()));
-    std::fs::create_dir_all(&work).expect("bench dir");
+    let (repo, vega_data, work) = (repo(), vega_datasets(), bench_dir());
     let big = work.join("flights-10m.parquet");
     rt.block_on(async {
         if !big.exists() {

@@ -10,10 +10,13 @@
 //! `/var/tmp/vegalake-bench`). Each run uses a new session, so no metadata or
 //! listing cache carries over between runs.
 
+mod common;
+
+use common::{bench_dir, median, vega_datasets};
 use deltalake_core::protocol::SaveMode;
 use deltalake_core::DeltaTable;
 use serde_json::json;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 use vegalake_executors::{evaluate_on, new_session, new_session_without_pushdown, DataAccess, EvalOptions, Runtime, ScanMetrics, DEFAULT_CACHE_BYTES};
 use vegalake_planner::Spec;
@@ -53,11 +56,6 @@ fn brushed_histogram(url: &str) -> Spec {
     .expect("valid spec")
 }
 
-fn median(mut xs: Vec<Duration>) -> Duration {
-    xs.sort();
-    xs[xs.len() / 2]
-}
-
 /// Median time, the last run's scans, and its result (to check both agree).
 async fn bench(spec: &Spec, data: &DataAccess, pushdown: bool) -> (Duration, ScanMetrics, serde_json::Value) {
     let opts = EvalOptions { data: data.clone(), ..EvalOptions::default() };
@@ -79,10 +77,7 @@ async fn bench(spec: &Spec, data: &DataAccess, pushdown: bool) -> (Duration, Sca
 
 fn main() {
     let rt = tokio::runtime::Runtime::new().expect("runtime");
-    let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf();
-    let vega_data =
-        std::env::var("VEGALAKE_VEGA_DATASETS").map(PathBuf::from).unwrap_or_else(|_| repo.join("integration-tests/harness/node_modules/vega-datasets/data"));
-    let work = PathBuf::from(std::env::var("VEGALAKE_BENCH_DIR").unwrap_or_else(|_| "/var/tmp/vegalake-bench".into()));
+    let (vega_data, work) = (vega_datasets(), bench_dir());
     let lake = work.join("lake");
     rt.block_on(async {
         if !lake.join("flights_delta/_delta_log").exists() {
