@@ -9,9 +9,6 @@ use datafusion::sql::sqlparser::ast::{self, BinaryOperator, Expr, FunctionArg, F
 pub fn rewrite(f: &ast::Function, dialect: SqlDialect) -> Result<Option<Expr>, SqlError> {
     let name = f.name.to_string();
     let bare = name.trim_matches(|c| c == '`' || c == '"');
-    if bare == "to_timestamp_millis" && dialect == SqlDialect::Postgres {
-        return Err(SqlError::NotPushable("epoch milliseconds as a timestamp has no postgres form yet".into()));
-    }
     if !bare.starts_with("vl_") {
         let args = argument_list(f);
         if let Some(why) = builtin_refusal(bare, args.len(), dialect) {
@@ -22,8 +19,7 @@ pub fn rewrite(f: &ast::Function, dialect: SqlDialect) -> Result<Option<Expr>, S
     let no_form = || SqlError::NotPushable(format!("{bare} (vega's semantics) has no {dialect} form"));
     let moment = Moment::from_udf_name(bare).ok_or_else(no_form)?;
     // vl_<moment>(value, row): the row only orders vega's arithmetic.
-    let FunctionArguments::List(list) = &f.args else { return Err(SqlError::Unparse(format!("{bare} without arguments"))) };
-    let value = list.args.first().cloned().ok_or_else(|| SqlError::Unparse(format!("{bare} without arguments")))?;
+    let value = argument_list(f).into_iter().next().ok_or_else(|| SqlError::Unparse(format!("{bare} without arguments")))?;
     Ok(Some(match moment.sql(dialect).ok_or_else(no_form)? {
         SqlAggregate::Call(sql_name) => call(f, sql_name, vec![value]),
         SqlAggregate::Quantile(sql_name, p) => {
@@ -45,6 +41,7 @@ fn builtin_refusal(name: &str, args: usize, dialect: SqlDialect) -> Option<&'sta
         ("ln" | "log" | "log2" | "log10", _, SqlDialect::Spark) => Some("Spark gives NULL where JavaScript gives NaN (x <= 0)"),
         ("btrim", _, SqlDialect::Spark) => Some("Spark's btrim is not JavaScript's trim"),
         ("regexp_replace", _, SqlDialect::Spark) => Some("Spark replaces every match; JavaScript's replace without /g only the first"),
+        ("to_timestamp_millis", _, SqlDialect::Postgres) => Some("epoch milliseconds as a timestamp has no postgres form yet"),
         _ => None,
     }
 }

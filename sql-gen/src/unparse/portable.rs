@@ -21,8 +21,8 @@ pub fn portable(plan: LogicalPlan) -> Result<LogicalPlan, SqlError> {
         node.map_expressions(|e| {
             e.transform(|e| match e {
                 Expr::Column(c) if c.relation.is_some() => Ok(Transformed::yes(Expr::Column(Column::new_unqualified(c.name)))),
-                Expr::Cast(c) if millis_cast(&c.expr, &c.field.data_type().clone(), schema.as_deref()) => Ok(Transformed::yes(to_timestamp_millis(*c.expr))),
-                Expr::TryCast(c) if millis_cast(&c.expr, &c.field.data_type().clone(), schema.as_deref()) => Ok(Transformed::yes(to_timestamp_millis(*c.expr))),
+                Expr::Cast(c) if millis_cast(&c.expr, c.field.data_type(), schema.as_deref()) => Ok(Transformed::yes(to_timestamp_millis(*c.expr))),
+                Expr::TryCast(c) if millis_cast(&c.expr, c.field.data_type(), schema.as_deref()) => Ok(Transformed::yes(to_timestamp_millis(*c.expr))),
                 other => Ok(Transformed::no(other)),
             })
         })
