@@ -2,12 +2,18 @@
 
 use clap::{Parser, Subcommand};
 use serde_json::{Map, Value as Json};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::time::Duration;
 use vegalake_connectors::{Catalog, DataAccess};
+use vegalake_executors::cluster::{run_executor, run_scheduler, ExecutorOptions};
+use vegalake_executors::engine::{connect, EngineError, EngineOptions, EngineUrl};
 use vegalake_executors::sql::{SqlError, SqlTask};
-use vegalake_executors::{evaluate, pre_transform_spec, server_tasks, ChartOptions, ChartState, EvalOptions, Runtime, ServerTask, SqlDialect, VarValue};
+use vegalake_executors::{
+    evaluate_on, pre_transform_spec, server_tasks, ChartOptions, ChartState, EvalOptions, Runtime, ServerTask, SqlDialect, VarValue, DEFAULT_CACHE_BYTES,
+};
 use vegalake_planner::values::time::Zone;
 use vegalake_planner::{Namespace, Spec, Var};
 
@@ -27,6 +33,8 @@ enum Command {
     Eval {
         #[command(flatten)]
         chart: ChartArgs,
+        #[command(flatten)]
+        engine: EngineArgs,
         /// Add "explain": what each dataset's queries scanned of the tables it reads
         /// (files, row groups and bytes read, and in all).
         #[arg(long)]
@@ -37,6 +45,8 @@ enum Command {
     Pretransform {
         #[command(flatten)]
         chart: ChartArgs,
+        #[command(flatten)]
+        engine: EngineArgs,
         /// At most this many rows per inlined dataset (a warning says when cut).
         #[arg(long)]
         row_limit: Option<usize>,
@@ -48,6 +58,8 @@ enum Command {
     Plan {
         #[command(flatten)]
         chart: ChartArgs,
+        #[command(flatten)]
+        engine: EngineArgs,
         /// Add "explain": what each dataset's queries scanned of the tables it reads.
         #[arg(long)]
         explain: bool,
@@ -71,9 +83,61 @@ enum Command {
     Replay {
         #[command(flatten)]
         chart: ChartArgs,
+        #[command(flatten)]
+        engine: EngineArgs,
         /// The updates file.
         updates: PathBuf,
     },
+    /// Run a Ballista scheduler that knows vegalake's functions, for
+    /// `--engine ballista://HOST:PORT`. Prints "listening on ADDRESS" when ready.
+    Scheduler {
+        /// Address to listen on (port 0 picks a free port).
+        #[arg(long, default_value = "127.0.0.1:50050")]
+        bind: SocketAddr,
+    },
+    /// Run a Ballista executor that knows vegalake's functions and registers with
+    /// a scheduler. Prints "listening on ADDRESS" when ready.
+    Executor {
+        /// The scheduler's HOST:PORT.
+        #[arg(long)]
+        scheduler: String,
+        /// Address of its data (Flight) service; port 0 picks free ports, so
+        /// several executors can share a host.
+        #[arg(long, default_value = "127.0.0.1:0")]
+        bind: SocketAddr,
+        /// Tasks it runs at once (default: one per core).
+        #[arg(long, default_value_t = 0)]
+        slots: usize,
+        /// Where it keeps shuffle files (default: a temporary directory).
+        #[arg(long)]
+        work_dir: Option<PathBuf>,
+    },
+}
+
+/// Where the chart commands run their queries.
+#[derive(clap::Args)]
+struct EngineArgs {
+    /// local (embedded DataFusion), ballista://HOST:PORT (a vegalake scheduler),
+    /// or spark://HOST:PORT (a Spark Connect server; sc:// too).
+    #[arg(long, default_value = "local")]
+    engine: String,
+    /// Cancel a query that runs longer than this many seconds.
+    #[arg(long, value_name = "SECONDS")]
+    timeout: Option<f64>,
+}
+
+impl EngineArgs {
+    /// A runtime on the engine, connected.
+    async fn runtime(&self) -> Result<Arc<Runtime>, Failure> {
+        let url: EngineUrl = self.engine.parse().map_err(|e: EngineError| Failure(format!("--engine: {e}")))?;
+        let timeout = match self.timeout {
+            Some(t) if t.is_finite() && t > 0.0 => Some(Duration::from_secs_f64(t)),
+            Some(t) => return Err(Failure(format!("--timeout: {t} is not a positive number of seconds"))),
+            None => None,
+        };
+        let engine = connect(&url, EngineOptions { timeout }).await.map_err(|e| Failure(e.to_string()))?;
+        Ok(Arc::new(Runtime::with_engine(engine, DEFAULT_CACHE_BYTES)))
+    }
 }
 
 /// The spec and evaluation options shared by the chart commands.
@@ -160,24 +224,25 @@ fn read_object(path: Option<&PathBuf>, what: &str) -> Result<Map<String, Json>, 
 
 async fn run(cli: Cli) -> Result<(), Failure> {
     match cli.command {
-        Command::Eval { chart, explain } => {
+        Command::Eval { chart, engine, explain } => {
             let (spec, opts) = chart.eval_options()?;
-            let result = evaluate(&spec, &opts).await.map_err(|e| chart.fail(e))?;
+            let runtime = engine.runtime().await?;
+            let result = evaluate_on(&runtime, &spec, &opts).await.map_err(|e| chart.fail(e))?;
             let json = if explain { result.to_json_explained() } else { result.to_json() };
             write_stdout(&to_text(&json)?)
         }
-        Command::Pretransform { chart, row_limit, static_only } => {
+        Command::Pretransform { chart, engine, row_limit, static_only } => {
             let (spec, options) = chart.load()?;
             let options = ChartOptions { row_limit, keep_interactivity: !static_only, ..options };
-            let (client, warnings) = pre_transform_spec(Arc::new(Runtime::default()), &spec, options).await.map_err(|e| chart.fail(e))?;
+            let (client, warnings) = pre_transform_spec(engine.runtime().await?, &spec, options).await.map_err(|e| chart.fail(e))?;
             for w in warnings {
                 eprintln!("vegalake: warning: {}", w.message);
             }
             write_stdout(&to_text(&client)?)
         }
-        Command::Plan { chart, explain } => {
+        Command::Plan { chart, engine, explain } => {
             let (spec, options) = chart.load()?;
-            let state = ChartState::open(Arc::new(Runtime::default()), &spec, options).await.map_err(|e| chart.fail(e))?;
+            let state = ChartState::open(engine.runtime().await?, &spec, options).await.map_err(|e| chart.fail(e))?;
             let mut client = state.client_spec().clone();
             let shipped: Vec<Var> = state.comm_plan().server_to_client.clone();
             vegalake_planner::split::for_each_body_mut(&mut client, &mut |path, body| {
@@ -204,11 +269,11 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             eprintln!("vegalake: {pushable} of {} server tasks pushable to {dialect}", tasks.len());
             Ok(())
         }
-        Command::Replay { chart, updates } => {
+        Command::Replay { chart, engine, updates } => {
             let (spec, options) = chart.load()?;
             let updates: Vec<Vec<VarValue>> = serde_json::from_value(read_json(&updates, "updates")?)
                 .map_err(|e| Failure(format!("{}: not a list of updates ([[{{namespace, name, scope, value}}]]): {e}", updates.display())))?;
-            let mut state = ChartState::open(Arc::new(Runtime::default()), &spec, options).await.map_err(|e| chart.fail(e))?;
+            let mut state = ChartState::open(engine.runtime().await?, &spec, options).await.map_err(|e| chart.fail(e))?;
             let mut failed = false;
             for (i, update) in updates.iter().enumerate() {
                 let start = std::time::Instant::now();
@@ -234,7 +299,17 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             }
             Ok(())
         }
+        Command::Scheduler { bind } => run_scheduler(bind, announce).await.map_err(|e| Failure(format!("scheduler: {e}"))),
+        Command::Executor { scheduler, bind, slots, work_dir } => {
+            let opts = ExecutorOptions { scheduler, bind, slots, work_dir };
+            run_executor(opts, announce).await.map_err(|e| Failure(format!("executor: {e}")))
+        }
     }
+}
+
+/// The line a cluster process prints once it listens (scripts wait for it).
+fn announce(addr: SocketAddr) {
+    println!("listening on {addr}");
 }
 
 fn task_label(task: &ServerTask) -> String {
@@ -284,7 +359,8 @@ struct StderrLog(log::LevelFilter);
 
 impl log::Log for StderrLog {
     fn enabled(&self, meta: &log::Metadata) -> bool {
-        meta.level() <= self.0 && meta.target().starts_with("vegalake")
+        let ours = meta.target().starts_with("vegalake") || meta.target().starts_with("ballista");
+        meta.level() <= self.0 && ours
     }
     fn log(&self, record: &log::Record) {
         if self.enabled(record.metadata()) {

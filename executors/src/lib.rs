@@ -9,6 +9,8 @@
 
 pub mod cache;
 pub mod chart;
+pub mod cluster;
+pub mod engine;
 mod env;
 pub mod output;
 pub mod server;
@@ -21,7 +23,8 @@ pub use server::{scan_summary, DatasetScan, Materialized, Pass, PassOptions, Run
 pub use sql::{server_tasks, ServerTask, SqlDialect};
 pub use vegalake_connectors::{Catalog, DataAccess, ScanMetrics, TableStats};
 
-use datafusion::prelude::SessionContext;
+use datafusion::execution::SessionState;
+use datafusion::prelude::{SessionConfig, SessionContext};
 use serde_json::{Map, Value as Json};
 use std::collections::HashMap;
 use thiserror::Error;
@@ -82,7 +85,13 @@ pub struct EvalError {
 
 /// A new DataFusion session with vegalake's functions registered.
 pub fn new_session() -> SessionContext {
-    session_with_rules(|rules| rules.extend(vegalake_sql_gen::optimize::rules()))
+    SessionContext::new_with_state(session_state(SessionConfig::new()))
+}
+
+/// A session state over `config` with vegalake's functions and optimizer rules:
+/// the local session's, and that of each Ballista process ([`cluster`]).
+pub fn session_state(config: SessionConfig) -> SessionState {
+    session_with_rules(config, |rules| rules.extend(vegalake_sql_gen::optimize::rules())).state()
 }
 
 /// The same without projection and filter pushdown: every scan reads all columns
@@ -92,16 +101,19 @@ pub fn new_session() -> SessionContext {
 /// Parquet scan for row-group pruning) are left out.
 pub fn new_session_without_pushdown() -> SessionContext {
     use datafusion::execution::SessionStateBuilder;
-    let ctx = session_with_rules(|rules| rules.retain(|r| !matches!(r.name(), "push_down_filter" | "optimize_projections")));
+    let ctx = session_with_rules(SessionConfig::new(), |rules| rules.retain(|r| !matches!(r.name(), "push_down_filter" | "optimize_projections")));
     let state = ctx.state();
     let physical =
         state.physical_optimizers().iter().filter(|r| !r.name().starts_with("FilterPushdown") && r.name() != "ProjectionPushdown").cloned().collect();
     SessionContext::new_with_state(SessionStateBuilder::new_from_existing(state).with_physical_optimizer_rules(physical).build())
 }
 
-fn session_with_rules(edit: impl FnOnce(&mut Vec<std::sync::Arc<dyn datafusion::optimizer::OptimizerRule + Send + Sync>>)) -> SessionContext {
+fn session_with_rules(
+    config: SessionConfig,
+    edit: impl FnOnce(&mut Vec<std::sync::Arc<dyn datafusion::optimizer::OptimizerRule + Send + Sync>>),
+) -> SessionContext {
     use datafusion::execution::SessionStateBuilder;
-    let state = SessionStateBuilder::new().with_default_features().build();
+    let state = SessionStateBuilder::new().with_config(config).with_default_features().build();
     // Common subexpression elimination mislabels the nullability of the columns it
     // introduces for our coalesce-heavy expressions (DataFusion 55), failing the
     // physical planner's schema check; the lowered plans gain little from it.

@@ -10,6 +10,7 @@
 //! rebuilt on each pass (microseconds) and executed only as part of a needed result.
 
 use crate::cache::{Fingerprint, TaskCache};
+use crate::engine::{EngineError, Executed, LocalEngine, QueryEngine};
 use crate::env::SpecEnvironment;
 use crate::{output, EvalError};
 use datafusion::arrow::record_batch::RecordBatch;
@@ -31,9 +32,11 @@ const LOOKUP_ROW_LIMIT: usize = 100_000;
 /// grows several times when decoded to Arrow).
 const PIN_TABLE_FRACTION: usize = 8;
 
-/// An embedded DataFusion session and the task cache shared by every chart it serves.
+/// The session that opens sources and plans, the engine that runs the plans, and
+/// the task cache shared by every chart it serves.
 pub struct Runtime {
     ctx: SessionContext,
+    engine: Arc<dyn QueryEngine>,
     cache: TaskCache,
 }
 
@@ -48,7 +51,16 @@ impl Runtime {
     /// A runtime over a session of the caller's (one from [`crate::new_session`]
     /// or [`crate::new_session_without_pushdown`], which register our functions).
     pub fn with_session(ctx: SessionContext, cache_bytes: usize) -> Runtime {
-        Runtime { ctx, cache: TaskCache::new(cache_bytes) }
+        Runtime { ctx, engine: Arc::new(LocalEngine::default()), cache: TaskCache::new(cache_bytes) }
+    }
+
+    /// A runtime whose queries run on `engine` (see [`crate::engine::connect`]).
+    pub fn with_engine(engine: Arc<dyn QueryEngine>, cache_bytes: usize) -> Runtime {
+        Runtime { ctx: crate::new_session(), engine, cache: TaskCache::new(cache_bytes) }
+    }
+
+    pub fn engine(&self) -> &dyn QueryEngine {
+        self.engine.as_ref()
     }
 
     pub fn cache(&self) -> &TaskCache {
@@ -200,6 +212,18 @@ impl From<ConnectorError> for Skip {
             ConnectorError::Unsupported(m) => Skip::Unsupported(m),
             ConnectorError::DataFusion(e) => Skip::Unsupported(format!("loading failed: {e}")),
             other => Skip::Invalid(other.to_string()),
+        }
+    }
+}
+
+/// The local engine's failures leave the dataset to the client, as any local
+/// failure does; a remote engine's (unreachable, timed out) abort the evaluation:
+/// the client cannot read a lake's tables itself.
+impl From<EngineError> for Skip {
+    fn from(e: EngineError) -> Skip {
+        match e {
+            EngineError::Local(e) => e.into(),
+            remote => Skip::Invalid(remote.to_string()),
         }
     }
 }
@@ -440,7 +464,7 @@ impl Runtime {
     async fn cached_query(&self, key: Fingerprint, plan: LogicalPlan) -> Result<Arc<QueryResult>, Skip> {
         self.cache
             .get_or_compute(key, || async {
-                let (batches, scans) = collect(&self.ctx, plan).await?;
+                let Executed { batches, scans } = self.collect(plan).await?;
                 let bytes = batches_bytes(&batches);
                 Ok::<_, Skip>((QueryResult { batches, scans }, bytes))
             })
@@ -451,7 +475,7 @@ impl Runtime {
         let key = Fingerprint::builder("result").add(&fp).finish();
         self.cache
             .get_or_compute(key, || async {
-                let (batches, scans) = collect(&self.ctx, plan).await?;
+                let Executed { batches, scans } = self.collect(plan).await?;
                 let rows = output::batches_to_rows(&batches);
                 let bytes = batches_bytes(&batches) + rows_bytes(&rows);
                 Ok::<_, Skip>((Materialized { batches, rows, scans }, bytes))
@@ -523,16 +547,12 @@ struct Input {
     tables: Vec<TableStats>,
 }
 
-/// Executes a plan, in the carried input order where there is one, with what its
-/// scans read.
-async fn collect(ctx: &SessionContext, plan: LogicalPlan) -> Result<(Vec<RecordBatch>, ScanMetrics), Skip> {
-    let plan = in_input_order(plan)?;
-    let physical = ctx.execute_logical_plan(plan).await?.create_physical_plan().await?;
-    let batches = datafusion::physical_plan::collect(physical.clone(), ctx.task_ctx()).await?;
-    if log::log_enabled!(log::Level::Debug) {
-        log::debug!("executed:\n{}", datafusion::physical_plan::displayable(physical.as_ref()).indent(true));
+impl Runtime {
+    /// Executes a plan on the engine, in the carried input order where there is
+    /// one, with what its scans read.
+    async fn collect(&self, plan: LogicalPlan) -> Result<Executed, Skip> {
+        Ok(self.engine.execute(&self.ctx, in_input_order(plan)?).await?)
     }
-    Ok((batches, ScanMetrics::of_plan(&physical)))
 }
 
 /// The plan sorted by the input order it carries, if it carries one: an outer

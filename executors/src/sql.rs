@@ -59,7 +59,7 @@ pub async fn server_tasks(spec: &Spec, opts: &EvalOptions) -> Result<Vec<ServerT
 /// Unparsing recurses through the plan and its expressions (a `bin` is a deep
 /// CASE): it runs on a thread of its own with room for that, not on a runtime
 /// worker's small stack.
-fn unparse(plan: &LogicalPlan, dialect: SqlDialect) -> Result<SqlTask, SqlError> {
+pub(crate) fn unparse(plan: &LogicalPlan, dialect: SqlDialect) -> Result<SqlTask, SqlError> {
     const STACK: usize = 64 << 20;
     std::thread::scope(|s| {
         std::thread::Builder::new()

@@ -6,20 +6,28 @@
 use crate::{arrow_proxies, expected_files, read_json, root, spec_options};
 use serde_json::{Map, Value as Json};
 use std::path::PathBuf;
-use vegalake_executors::evaluate;
+use vegalake_executors::{evaluate_on, Runtime};
 use vegalake_integration_tests::{compare_datasets, values_agree};
 use vegalake_planner::Spec;
 
-struct Outcome {
-    checked: usize,
-    on_server: usize,
-    failures: Vec<String>,
+/// What a run of the suite found.
+pub struct Outcome {
+    pub specs: usize,
+    pub checked: usize,
+    pub on_server: usize,
+    pub failures: Vec<String>,
 }
 
-async fn check_spec(name: &str, expected: &Json, allowed: &Map<String, Json>, out: &mut Outcome) {
+impl Outcome {
+    pub fn summary(&self) -> String {
+        format!("{} specs, {} datasets, {} evaluated on the server and equal to vega.js", self.specs, self.checked, self.on_server)
+    }
+}
+
+async fn check_spec(runtime: &Runtime, name: &str, expected: &Json, allowed: &Map<String, Json>, out: &mut Outcome) {
     let spec: Spec = serde_json::from_value(expected["spec"].clone()).expect("expected files hold valid specs");
     let opts = spec_options(expected);
-    let result = match evaluate(&spec, &opts).await {
+    let result = match evaluate_on(runtime, &spec, &opts).await {
         Ok(r) => r,
         Err(e) => {
             out.failures.push(format!("{name}: evaluation failed: {e}"));
@@ -64,20 +72,34 @@ async fn check_spec(name: &str, expected: &Json, allowed: &Map<String, Json>, ou
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn conformance_with_vega_js() {
+/// Every spec of the suite evaluated on a runtime from `new_runtime` (a fresh one
+/// per spec, as `vegalake eval` has), compared with vega.js.
+pub async fn run_conformance(new_runtime: &dyn Fn() -> Runtime) -> Outcome {
     let allowed_all = read_json(&root().join("unsupported.json"));
-    let files: Vec<PathBuf> = expected_files();
-    let mut out = Outcome { checked: 0, on_server: 0, failures: Vec::new() };
+    // VEGALAKE_SPECS=a,b runs only those specs (to look into one).
+    let only: Option<Vec<String>> = std::env::var("VEGALAKE_SPECS").ok().map(|s| s.split(',').map(str::to_string).collect());
+    let files: Vec<PathBuf> =
+        expected_files().into_iter().filter(|f| only.as_ref().is_none_or(|o| o.iter().any(|n| f.file_stem().unwrap() == n.as_str()))).collect();
+    let mut out = Outcome { specs: files.len(), checked: 0, on_server: 0, failures: Vec::new() };
     for f in &files {
         let name = f.file_stem().unwrap().to_str().unwrap().to_string();
         let allowed = allowed_all[&name].as_object().cloned().unwrap_or_default();
-        check_spec(&name, &read_json(f), &allowed, &mut out).await;
+        let start = std::time::Instant::now();
+        check_spec(&new_runtime(), &name, &read_json(f), &allowed, &mut out).await;
+        if start.elapsed() > std::time::Duration::from_secs(10) {
+            println!("conformance: {name} took {:.1} s", start.elapsed().as_secs_f64());
+        }
     }
-    for name in allowed_all.as_object().expect("object").keys() {
+    for name in allowed_all.as_object().expect("object").keys().filter(|_| only.is_none()) {
         assert!(files.iter().any(|f| f.file_stem().unwrap() == name.as_str()), "unsupported.json names unknown spec {name}");
     }
-    println!("conformance: {} specs, {} datasets, {} evaluated on the server and equal to vega.js", files.len(), out.checked, out.on_server);
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn conformance_with_vega_js() {
+    let out = run_conformance(&Runtime::default).await;
+    println!("conformance: {}", out.summary());
     assert!(out.failures.is_empty(), "{} failures:\n{}", out.failures.len(), out.failures.join("\n"));
 }
 

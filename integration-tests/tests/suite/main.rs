@@ -1,8 +1,9 @@
 //! vegalake's end-to-end suite, one test binary: conformance of the server's
 //! evaluation with vega.js, pretransformed specs run in vega.js, and interactions
-//! replayed through `ChartState`.
+//! replayed through `ChartState`, the same on a Ballista cluster and on Spark.
 
 mod conformance;
+mod engines;
 mod interactions;
 mod lake;
 mod pretransform;

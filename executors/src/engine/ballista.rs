@@ -1,0 +1,87 @@
+//! A Ballista cluster as the engine: the plan is serialized to the scheduler
+//! (vegalake's own, [`crate::cluster`]), which splits it into stages its
+//! executors run; the rows come back through Flight.
+
+use super::distributable::distributable;
+use super::{in_plan_schema, one_line, within, EngineError, EngineOptions, EngineUrl, Executed, QueryEngine};
+use ballista_core::execution_plans::DistributedQueryExec;
+use ballista_core::extension::SessionStateExt;
+use ballista_core::serde::protobuf::scheduler_grpc_client::SchedulerGrpcClient;
+use ballista_core::serde::protobuf::CancelJobParams;
+use datafusion::logical_expr::LogicalPlan;
+use datafusion::physical_plan::ExecutionPlan;
+use datafusion::prelude::SessionContext;
+use datafusion_proto::protobuf::LogicalPlanNode;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// How long connecting to the scheduler may take.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Runs plans on a Ballista cluster.
+pub struct BallistaEngine {
+    url: EngineUrl,
+    /// `http://HOST:PORT` of the scheduler.
+    scheduler: String,
+    /// A session whose query planner submits jobs to the scheduler.
+    ctx: SessionContext,
+    opts: EngineOptions,
+}
+
+impl BallistaEngine {
+    /// Connects to the scheduler at `url` (a `ballista://` URL), failing within
+    /// seconds when none answers.
+    pub async fn connect(url: EngineUrl, opts: EngineOptions) -> Result<BallistaEngine, EngineError> {
+        let EngineUrl::Ballista { host, port } = &url else {
+            return Err(EngineError::BadUrl { url: url.to_string(), message: "not a ballista:// URL".into() });
+        };
+        let scheduler = format!("http://{host}:{port}");
+        let refused = |message: String| EngineError::Connect { engine: url.to_string(), message };
+        match tokio::time::timeout(CONNECT_TIMEOUT, SchedulerGrpcClient::connect(scheduler.clone())).await {
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => return Err(refused(one_line(&e))),
+            Err(_) => return Err(refused(format!("no answer within {} s", CONNECT_TIMEOUT.as_secs()))),
+        }
+        let state = crate::session_state(crate::cluster::ballista_config()).upgrade_for_ballista(scheduler.clone())?;
+        let ctx = SessionContext::new_with_state(state);
+        // Upgrading resets the session's functions to Ballista's; ours plan here too.
+        vegalake_sql_gen::register_udfs(&ctx);
+        Ok(BallistaEngine { url, scheduler, ctx, opts })
+    }
+
+    fn failed(&self, e: impl std::fmt::Display) -> EngineError {
+        EngineError::Query { engine: self.url.to_string(), message: one_line(&e) }
+    }
+
+    /// Cancels the job `plan` submitted, if it got that far.
+    async fn cancel(&self, plan: Arc<dyn ExecutionPlan>) {
+        let Some(job_id) = plan.downcast_ref::<DistributedQueryExec<LogicalPlanNode>>().and_then(|d| d.job_id()) else { return };
+        let cancelled = async {
+            let mut client = SchedulerGrpcClient::connect(self.scheduler.clone()).await?;
+            client.cancel_job(CancelJobParams { job_id: job_id.clone().into_inner() }).await?;
+            Ok::<_, Box<dyn std::error::Error>>(())
+        };
+        if let Err(e) = cancelled.await {
+            log::warn!("{}: cannot cancel job {job_id}: {}", self.url, one_line(&e));
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl QueryEngine for BallistaEngine {
+    fn url(&self) -> &EngineUrl {
+        &self.url
+    }
+
+    async fn execute(&self, local: &SessionContext, plan: LogicalPlan) -> Result<Executed, EngineError> {
+        let Some(portable) = distributable(plan.clone()).map_err(|e| self.failed(e))? else {
+            // Its in-memory inputs are too large to ship: run it where they are.
+            log::debug!("{}: in-memory inputs over {} cells, runs locally", self.url, vegalake_sql_gen::unparse::VALUES_CELL_LIMIT);
+            return within(&self.url, self.opts.timeout, super::local::run(local, plan), async {}).await;
+        };
+        let physical = self.ctx.execute_logical_plan(portable).await.map_err(|e| self.failed(e))?.create_physical_plan().await.map_err(|e| self.failed(e))?;
+        let run = async { datafusion::physical_plan::collect(physical.clone(), self.ctx.task_ctx()).await.map_err(|e| self.failed(e)) };
+        let batches = within(&self.url, self.opts.timeout, run, self.cancel(physical.clone())).await?;
+        Ok(Executed { batches: in_plan_schema(&plan, batches).map_err(|e| self.failed(e))?, scans: Default::default() })
+    }
+}
