@@ -186,7 +186,7 @@ fn bad_or_unreachable_engines_fail_on_one_line() {
     let spec = spec.to_str().unwrap();
     let unused = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     assert_one_line_error(&["eval", spec, "--engine", "hive://h:1"], "--engine: bad engine 'hive://h:1': unknown engine 'hive'");
-    assert_one_line_error(&["eval", spec, "--engine", "local", "--timeout", "-1"], "--timeout: -1 is not a positive number of seconds");
+    assert_one_line_error(&["eval", spec, "--engine", "local", "--timeout=-1"], "--timeout: -1 is not a positive number of seconds");
     for engine in [format!("ballista://127.0.0.1:{unused}"), format!("spark://127.0.0.1:{unused}"), format!("sc://127.0.0.1:{unused}")] {
         let shown = engine.replace("sc://", "spark://");
         assert_one_line_error(&["pretransform", spec, "--engine", &engine], &format!("{shown}: cannot connect"));
