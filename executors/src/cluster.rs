@@ -131,7 +131,8 @@ fn free_port(bind: SocketAddr) -> Result<u16, ClusterError> {
 
 fn split_host_port(s: &str) -> Result<(String, u16), ClusterError> {
     let s = s.strip_prefix("ballista://").unwrap_or(s);
-    let bad = || ClusterError(format!("bad scheduler address '{s}': expected HOST:PORT"));
-    let (host, port) = s.rsplit_once(':').ok_or_else(bad)?;
-    Ok((host.to_string(), port.parse().map_err(|_| bad())?))
+    match crate::engine::host_port(s) {
+        Ok((host, Some(port))) => Ok((host, port)),
+        _ => Err(ClusterError(format!("bad scheduler address '{s}': expected HOST:PORT"))),
+    }
 }

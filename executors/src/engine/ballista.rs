@@ -42,7 +42,7 @@ impl BallistaEngine {
             Ok(Err(e)) => return Err(refused(one_line(&e))),
             Err(_) => return Err(refused(format!("no answer within {} s", CONNECT_TIMEOUT.as_secs()))),
         }
-        let state = crate::session_state(crate::cluster::ballista_config()).upgrade_for_ballista(scheduler.clone())?;
+        let state = crate::session_state(crate::cluster::ballista_config()).upgrade_for_ballista(scheduler.clone()).map_err(|e| refused(one_line(&e)))?;
         let ctx = SessionContext::new_with_state(state);
         // Upgrading resets the session's functions to Ballista's; ours plan here too.
         vegalake_sql_gen::register_udfs(&ctx);

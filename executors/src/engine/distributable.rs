@@ -110,7 +110,12 @@ mod tests {
         )
         .unwrap();
         let mem = MemTable::try_new(schema.clone(), vec![vec![batch.clone()]]).unwrap();
-        let plan = LogicalPlanBuilder::scan("t", provider_as_source(Arc::new(mem)), None).unwrap().filter(Expr::Column(Column::new(Some("t"), "a b")).is_not_null()).unwrap().build().unwrap();
+        let plan = LogicalPlanBuilder::scan("t", provider_as_source(Arc::new(mem)), None)
+            .unwrap()
+            .filter(Expr::Column(Column::new(Some("t"), "a b")).is_not_null())
+            .unwrap()
+            .build()
+            .unwrap();
         let rewritten = distributable(plan.clone()).unwrap().expect("small enough");
         let has_memtable = rewritten.exists(|p| Ok(matches!(p, LogicalPlan::TableScan(_)))).unwrap();
         assert!(!has_memtable, "{rewritten}");

@@ -63,21 +63,25 @@ impl FromStr for EngineUrl {
             return Ok(EngineUrl::Local);
         }
         let (scheme, rest) = s.split_once("://").ok_or_else(|| bad("expected local, ballista://HOST:PORT or spark://HOST:PORT"))?;
-        let authority = rest.trim_end_matches('/');
-        let (host, port) = match authority.rsplit_once(':') {
-            Some((h, p)) => (h, Some(p.parse::<u16>().map_err(|_| bad("the port is not a number"))?)),
-            None => (authority, None),
-        };
-        if host.is_empty() || host.contains('/') {
-            return Err(bad("expected HOST:PORT after the scheme"));
-        }
-        let host = host.to_string();
+        let (host, port) = host_port(rest.trim_end_matches('/')).map_err(bad)?;
         match scheme {
             "ballista" => Ok(EngineUrl::Ballista { host, port: port.unwrap_or(BALLISTA_PORT) }),
             "spark" | "sc" => Ok(EngineUrl::Spark { host, port: port.unwrap_or(SPARK_CONNECT_PORT) }),
             other => Err(bad(&format!("unknown engine '{other}' (expected local, ballista or spark)"))),
         }
     }
+}
+
+/// `HOST[:PORT]` split, the port when given; or what is wrong with it.
+pub(crate) fn host_port(authority: &str) -> Result<(String, Option<u16>), &'static str> {
+    let (host, port) = match authority.rsplit_once(':') {
+        Some((h, p)) => (h, Some(p.parse::<u16>().map_err(|_| "the port is not a number")?)),
+        None => (authority, None),
+    };
+    if host.is_empty() || host.contains('/') {
+        return Err("expected HOST:PORT after the scheme");
+    }
+    Ok((host.to_string(), port))
 }
 
 impl fmt::Display for EngineUrl {
