@@ -59,10 +59,6 @@ impl Runtime {
         Runtime { ctx: crate::new_session(), engine, cache: TaskCache::new(cache_bytes) }
     }
 
-    pub fn engine(&self) -> &dyn QueryEngine {
-        self.engine.as_ref()
-    }
-
     pub fn cache(&self) -> &TaskCache {
         &self.cache
     }
@@ -97,13 +93,6 @@ impl Materialized {
     fn from_rows(rows: Vec<Map<String, Json>>) -> Materialized {
         Materialized { batches: Vec::new(), rows, scans: ScanMetrics::default() }
     }
-}
-
-/// A query's rows and what it scanned.
-#[derive(Debug)]
-struct QueryResult {
-    batches: Vec<RecordBatch>,
-    scans: ScanMetrics,
 }
 
 /// What a pass did with one dataset.
@@ -461,14 +450,20 @@ impl Runtime {
     }
 
     /// The rows of `plan` as Arrow, through the cache under `key`.
-    async fn cached_query(&self, key: Fingerprint, plan: LogicalPlan) -> Result<Arc<QueryResult>, Skip> {
+    async fn cached_query(&self, key: Fingerprint, plan: LogicalPlan) -> Result<Arc<Executed>, Skip> {
         self.cache
             .get_or_compute(key, || async {
-                let Executed { batches, scans } = self.collect(plan).await?;
-                let bytes = batches_bytes(&batches);
-                Ok::<_, Skip>((QueryResult { batches, scans }, bytes))
+                let executed = self.collect(plan).await?;
+                let bytes = batches_bytes(&executed.batches);
+                Ok::<_, Skip>((executed, bytes))
             })
             .await
+    }
+
+    /// Executes a plan on the engine, in the carried input order where there is
+    /// one, with what its scans read.
+    async fn collect(&self, plan: LogicalPlan) -> Result<Executed, Skip> {
+        Ok(self.engine.execute(&self.ctx, in_input_order(plan)?).await?)
     }
 
     async fn materialize(&self, fp: Fingerprint, plan: LogicalPlan) -> Result<Arc<Materialized>, Skip> {
@@ -545,14 +540,6 @@ struct Input {
     /// Only the server can read it (a table, a file on a store the browser cannot reach).
     server_only: bool,
     tables: Vec<TableStats>,
-}
-
-impl Runtime {
-    /// Executes a plan on the engine, in the carried input order where there is
-    /// one, with what its scans read.
-    async fn collect(&self, plan: LogicalPlan) -> Result<Executed, Skip> {
-        Ok(self.engine.execute(&self.ctx, in_input_order(plan)?).await?)
-    }
 }
 
 /// The plan sorted by the input order it carries, if it carries one: an outer
