@@ -8,6 +8,7 @@ use ballista_core::execution_plans::DistributedQueryExec;
 use ballista_core::extension::SessionStateExt;
 use ballista_core::serde::protobuf::scheduler_grpc_client::SchedulerGrpcClient;
 use ballista_core::serde::protobuf::CancelJobParams;
+use datafusion::execution::{SessionState, SessionStateBuilder};
 use datafusion::logical_expr::LogicalPlan;
 use datafusion::physical_plan::ExecutionPlan;
 use datafusion::prelude::SessionContext;
@@ -43,7 +44,7 @@ impl BallistaEngine {
             Err(_) => return Err(refused(format!("no answer within {} s", CONNECT_TIMEOUT.as_secs()))),
         }
         let state = crate::session_state(crate::cluster::ballista_config()).upgrade_for_ballista(scheduler.clone()).map_err(|e| refused(one_line(&e)))?;
-        let ctx = SessionContext::new_with_state(state);
+        let ctx = SessionContext::new_with_state(without_empty_relations(state));
         // Upgrading resets the session's functions to Ballista's; ours plan here too.
         vegalake_sql_gen::register_udfs(&ctx);
         Ok(BallistaEngine { url, scheduler, ctx, opts })
@@ -65,6 +66,19 @@ impl BallistaEngine {
             log::warn!("{}: cannot cancel job {job_id}: {}", self.url, one_line(&e));
         }
     }
+}
+
+/// Optimizer rules that replace a part of the plan known to be empty (`filter
+/// false`, `limit 0`) by an empty relation.
+const EMPTYING_RULES: [&str; 4] = ["eliminate_filter", "eliminate_limit", "propagate_empty_relation", "eliminate_join"];
+
+/// The client's session without [`EMPTYING_RULES`]: the client optimizes a plan
+/// before sending it, and a serialized empty relation loses its schema, so the
+/// scheduler could not resolve the columns above it. The scheduler optimizes
+/// again, in memory, where the rules are harmless.
+fn without_empty_relations(state: SessionState) -> SessionState {
+    let rules = state.optimizer().rules.iter().filter(|r| !EMPTYING_RULES.contains(&r.name())).cloned().collect();
+    SessionStateBuilder::new_from_existing(state).with_optimizer_rules(rules).build()
 }
 
 #[async_trait::async_trait]

@@ -12,7 +12,8 @@ use vegalake_planner::Spec;
 
 /// What a run of the suite found.
 pub struct Outcome {
-    pub specs: usize,
+    /// The names of the specs that ran.
+    pub specs: Vec<String>,
     pub checked: usize,
     pub on_server: usize,
     pub failures: Vec<String>,
@@ -20,7 +21,7 @@ pub struct Outcome {
 
 impl Outcome {
     pub fn summary(&self) -> String {
-        format!("{} specs, {} datasets, {} evaluated on the server and equal to vega.js", self.specs, self.checked, self.on_server)
+        format!("{} specs, {} datasets, {} evaluated on the server and equal to vega.js", self.specs.len(), self.checked, self.on_server)
     }
 }
 
@@ -80,9 +81,10 @@ pub async fn run_conformance(new_runtime: &dyn Fn() -> Runtime) -> Outcome {
     let only: Option<Vec<String>> = std::env::var("VEGALAKE_SPECS").ok().map(|s| s.split(',').map(str::to_string).collect());
     let files: Vec<PathBuf> =
         expected_files().into_iter().filter(|f| only.as_ref().is_none_or(|o| o.iter().any(|n| f.file_stem().unwrap() == n.as_str()))).collect();
-    let mut out = Outcome { specs: files.len(), checked: 0, on_server: 0, failures: Vec::new() };
+    let mut out = Outcome { specs: Vec::new(), checked: 0, on_server: 0, failures: Vec::new() };
     for f in &files {
         let name = f.file_stem().unwrap().to_str().unwrap().to_string();
+        out.specs.push(name.clone());
         let allowed = allowed_all[&name].as_object().cloned().unwrap_or_default();
         let start = std::time::Instant::now();
         check_spec(&new_runtime(), &name, &read_json(f), &allowed, &mut out).await;

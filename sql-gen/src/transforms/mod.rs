@@ -41,7 +41,7 @@ pub use params::{field_name, Params};
 use crate::env::Environment;
 use crate::error::{invalid, unsupported, Result};
 use datafusion::arrow::record_batch::RecordBatch;
-use datafusion::logical_expr::LogicalPlan;
+use datafusion::logical_expr::{lit, Expr, LogicalPlan, LogicalPlanBuilder};
 use serde_json::Value as Json;
 use std::collections::HashMap;
 use std::sync::OnceLock;
@@ -65,6 +65,24 @@ impl Step {
     pub fn plan(plan: LogicalPlan) -> Result<Step> {
         Ok(Step::Plan { plan, signals: Vec::new() })
     }
+}
+
+/// Whether two rows of `plan` share the values of `keys`, asked of the data: stack
+/// and window over a source without row order are defined only when none do.
+/// `then(ties)` continues the lowering with the answer.
+fn ask_for_ties(plan: &LogicalPlan, keys: Vec<Expr>, then: impl FnOnce(bool) -> Result<Step> + Send + 'static) -> Result<Step> {
+    use datafusion::functions_aggregate::expr_fn::{count, max};
+    let query = LogicalPlanBuilder::from(plan.clone())
+        .aggregate(keys, vec![count(lit(1)).alias("n")])?
+        .aggregate(Vec::<Expr>::new(), vec![max(crate::plan::col("n")).alias("most")])?
+        .build()?;
+    let resume: Resume = Box::new(move |batches, _| {
+        use datafusion::arrow::array::{Array, AsArray};
+        use datafusion::arrow::datatypes::Int64Type;
+        let most = batches.iter().find(|b| b.num_rows() > 0).map(|b| b.column(0).as_primitive::<Int64Type>().clone());
+        then(most.is_some_and(|m| m.is_valid(0) && m.value(0) > 1))
+    });
+    Ok(Step::Query { query, resume })
 }
 
 /// The input of a transform's lowering.

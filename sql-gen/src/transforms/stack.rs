@@ -10,7 +10,7 @@ use crate::plan::{col, with_window_columns};
 use datafusion::common::ScalarValue;
 use datafusion::functions::expr_fn::{abs, coalesce};
 use datafusion::functions_aggregate::expr_fn::{max, sum};
-use datafusion::logical_expr::{lit, when, Expr, LogicalPlan, LogicalPlanBuilder, SortExpr, WindowFrame, WindowFrameBound, WindowFrameUnits};
+use datafusion::logical_expr::{lit, when, Expr, LogicalPlan, SortExpr, WindowFrame, WindowFrameBound, WindowFrameUnits};
 
 fn running(v: Expr, partition: &[Expr], order: &[SortExpr], include_current: bool) -> Result<Expr> {
     let end = if include_current { WindowFrameBound::CurrentRow } else { WindowFrameBound::Preceding(ScalarValue::UInt64(Some(1))) };
@@ -50,22 +50,12 @@ fn lower(input: TransformInput) -> Result<Step> {
     // the sort keys: ask the data.
     let mut keys: Vec<Expr> = stack.partition.clone();
     keys.extend(stack.order.iter().map(|s| s.expr.clone()));
-    let query = LogicalPlanBuilder::from(input.plan.clone())
-        .aggregate(keys, vec![datafusion::functions_aggregate::expr_fn::count(lit(1)).alias("n")])?
-        .aggregate(Vec::<Expr>::new(), vec![max(col("n")).alias("most")])?
-        .build()?;
-    let plan = input.plan;
-    Ok(Step::Query {
-        query,
-        resume: Box::new(move |batches, _| {
-            use datafusion::arrow::array::{Array, AsArray};
-            use datafusion::arrow::datatypes::Int64Type;
-            let most = batches.iter().find(|b| b.num_rows() > 0).map(|b| b.column(0).as_primitive::<Int64Type>().clone());
-            if most.is_some_and(|m| m.is_valid(0) && m.value(0) > 1) {
-                return unsupported("stack over rows that tie on the sort keys, from a source without a known row order");
-            }
-            stack.plan(plan)
-        }),
+    let plan = input.plan.clone();
+    super::ask_for_ties(&input.plan, keys, move |ties| {
+        if ties {
+            return unsupported("stack over rows that tie on the sort keys, from a source without a known row order");
+        }
+        stack.plan(plan)
     })
 }
 

@@ -163,21 +163,12 @@ fn lower(input: TransformInput) -> Result<Step> {
     // sort keys there are no peers, and the rows frame is exact: ask the data.
     let mut keys: Vec<Expr> = o.partition.clone();
     keys.extend(o.peers.iter().map(|s| s.expr.clone()));
-    let query = datafusion::logical_expr::LogicalPlanBuilder::from(input.plan.clone())
-        .aggregate(keys, vec![datafusion::functions_aggregate::expr_fn::count(lit(1)).alias("n")])?
-        .aggregate(Vec::<Expr>::new(), vec![datafusion::functions_aggregate::expr_fn::max(col("n")).alias("most")])?
-        .build()?;
-    let plan = input.plan;
-    Ok(Step::Query {
-        query,
-        resume: Box::new(move |batches, _| {
-            use datafusion::arrow::array::{Array, AsArray};
-            let most = batches.iter().find(|b| b.num_rows() > 0).map(|b| b.column(0).as_primitive::<datafusion::arrow::datatypes::Int64Type>().clone());
-            if most.is_some_and(|m| m.is_valid(0) && m.value(0) > 1) {
-                return unsupported("a window frame with offsets widened to sort peers, over rows that tie on the sort keys");
-            }
-            ops.plan(plan, &Ordering { range: false, ..o })
-        }),
+    let plan = input.plan.clone();
+    super::ask_for_ties(&input.plan, keys, move |ties| {
+        if ties {
+            return unsupported("a window frame with offsets widened to sort peers, over rows that tie on the sort keys");
+        }
+        ops.plan(plan, &Ordering { range: false, ..o })
     })
 }
 

@@ -1,5 +1,6 @@
 //! Our `vl_*` functions in SQL: the aggregates that have a dialect form
-//! ([`crate::udaf::Moment::sql`]); every other one keeps the task local.
+//! ([`crate::udaf::Moment::sql`]) and vega's time units ([`super::time`]); every
+//! other one keeps the task local.
 
 use super::{SqlDialect, SqlError};
 use crate::udaf::{Moment, SqlAggregate};
@@ -15,6 +16,9 @@ pub fn rewrite(f: &ast::Function, dialect: SqlDialect) -> Result<Option<Expr>, S
             return Err(SqlError::NotPushable(format!("{bare}: {why}")));
         }
         return Ok(builtin_name(bare, dialect).map(|renamed| call(f, renamed, args)));
+    }
+    if let Some(time) = super::time::rewrite(bare, &argument_list(f), dialect)? {
+        return Ok(Some(time));
     }
     let no_form = || SqlError::NotPushable(format!("{bare} (vega's semantics) has no {dialect} form"));
     let moment = Moment::from_udf_name(bare).ok_or_else(no_form)?;

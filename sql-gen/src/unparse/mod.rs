@@ -28,6 +28,7 @@ mod functions;
 mod portable;
 mod post;
 mod tables;
+mod time;
 
 pub use dialects::{DuckDbDialect, SparkDialect};
 pub use tables::{TableRef, VALUES_CELL_LIMIT};

@@ -36,6 +36,20 @@ fn in_memory_tables_become_values_with_typed_columns() {
 }
 
 #[test]
+fn an_aggregate_over_an_aggregate_keeps_both_groupings() {
+    use datafusion::functions_aggregate::expr_fn::{count, max};
+    let plan = LogicalPlanBuilder::from(cars())
+        .aggregate(vec![col("name")], vec![count(lit(1)).alias("n")])
+        .unwrap()
+        .aggregate(Vec::<Expr>::new(), vec![max(col("n")).alias("most")])
+        .unwrap()
+        .build()
+        .unwrap();
+    let sql = to_sql(&plan, SqlDialect::Spark).unwrap().sql;
+    assert!(sql.contains("GROUP BY `name`") && sql.contains("max(`n`)"), "{sql}");
+}
+
+#[test]
 fn doubles_stay_doubles_in_each_dialect() {
     let plan = LogicalPlanBuilder::from(cars()).filter(col("hp").gt(lit(99.5))).unwrap().build().unwrap();
     let sql = |d| to_sql(&plan, d).unwrap().sql;
@@ -80,4 +94,37 @@ fn values_plans_become_inline_tables_with_quoted_columns() {
     let sql = to_sql(&plan, SqlDialect::DuckDb).unwrap().sql;
     assert!(sql.contains("FROM (VALUES (1E0, 'a'), (2.5E0, 'b')) AS \"__vl_values_0\""), "{sql}");
     assert!(sql.contains("AS \"Rotten Tomatoes\""), "{sql}");
+}
+
+fn time_call(name: &str, args: Vec<Expr>) -> LogicalPlan {
+    LogicalPlanBuilder::from(cars()).project(vec![crate::udf::call(name, args).alias("t")]).unwrap().build().unwrap()
+}
+
+#[test]
+fn utc_time_units_rebuild_the_date_from_its_parts() {
+    let floor = time_call("vl_time_floor", vec![lit("UTC"), lit("month"), lit(1.0), col("hp")]);
+    let spark = to_sql(&floor, SqlDialect::Spark).unwrap().sql;
+    // Units not taken from the date get vega's defaults: 2012, the 1st, midnight.
+    assert!(spark.contains("make_timestamp(2012, month(timestamp_millis(CAST((`hp`) AS BIGINT))), 1, 0, 0, 0)"), "{spark}");
+    let duck = to_sql(&floor, SqlDialect::DuckDb).unwrap().sql;
+    assert!(duck.contains("epoch_ms(make_timestamp(2012, month(epoch_ms(CAST((\"hp\") AS BIGINT)))"), "{duck}");
+    let end = time_call("vl_time_offset", vec![lit("UTC"), lit("month"), col("hp"), lit(1.0)]);
+    let spark = to_sql(&end, SqlDialect::Spark).unwrap().sql;
+    assert!(spark.contains("% 12") && spark.contains("(day(timestamp_millis(CAST((`hp`) AS BIGINT))) - 1) * 8.64E7"), "{spark}");
+}
+
+#[test]
+fn time_units_engines_compute_differently_stay_local() {
+    let refused = |plan: &LogicalPlan, dialect| match to_sql(plan, dialect) {
+        Err(SqlError::NotPushable(why)) => why,
+        other => panic!("{other:?}"),
+    };
+    let local = time_call("vl_time_floor", vec![lit("America/New_York"), lit("month"), lit(1.0), col("hp")]);
+    assert!(refused(&local, SqlDialect::Spark).contains("local time zone"));
+    let stepped = time_call("vl_time_floor", vec![lit("UTC"), lit("hours"), lit(6.0), col("hp")]);
+    assert!(refused(&stepped, SqlDialect::DuckDb).contains("step"));
+    let weeks = time_call("vl_time_floor", vec![lit("UTC"), lit("year,week"), lit(1.0), col("hp")]);
+    assert!(refused(&weeks, SqlDialect::Spark).contains("'week'"));
+    let per_row = time_call("vl_time_offset", vec![lit("UTC"), lit("month"), col("hp"), col("hp")]);
+    assert!(refused(&per_row, SqlDialect::Spark).contains("per row"));
 }

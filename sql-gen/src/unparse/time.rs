@@ -1,0 +1,198 @@
+//! vega's time units in Spark SQL and DuckDB: `vl_time_floor` (the start of a
+//! `timeunit` bin) and `vl_time_offset` (its end, and `timeOffset`); and
+//! `vl_epoch_millis`, a date read as a number.
+//!
+//! Pushed down when the calendar is UTC and the step a literal (of 1, for a
+//! floor): the engines compute those alike. A time zone of the machine's calendar
+//! (`local`) keeps the task local: the engines' daylight-saving rules for times
+//! that fall in a gap or an overlap are not JavaScript's.
+//!
+//! Both engines' timestamps span years 1 to 9999: a date outside them becomes
+//! NaN on the engine where vega.js still gives a date.
+//!
+//! A date is rebuilt from its parts with `make_timestamp` (units vega does not
+//! take from the date get its defaults: year 2012, January, the 1st, midnight).
+//! Month offsets are counted in months since year 0 and the day is added back in
+//! milliseconds, so that January 31st plus a month is March 2nd (or 3rd), as in
+//! JavaScript, where both engines would stop at the end of February.
+
+use super::{SqlDialect, SqlError};
+use datafusion::sql::sqlparser::ast::{Expr, FunctionArg, FunctionArgExpr, Value};
+use datafusion::sql::sqlparser::dialect::GenericDialect;
+use datafusion::sql::sqlparser::parser::Parser;
+use vegalake_planner::values::time::{canonical_units, TimeUnit};
+
+/// The epoch milliseconds of 0001-01-01 and of the last millisecond of 9999.
+const FIRST_MS: i64 = -62_135_596_800_000;
+const LAST_MS: i64 = 253_402_300_799_999;
+const DAY_MS: f64 = 86_400_000.0;
+
+/// The SQL of a call of `name` with `args`; `None` when `name` is not one of ours.
+pub fn rewrite(name: &str, args: &[FunctionArg], dialect: SqlDialect) -> Result<Option<Expr>, SqlError> {
+    let sql = match (name, args) {
+        ("vl_time_floor", [zone, units, step, ms]) => {
+            let engine = Engine::new(zone, dialect)?;
+            let units = units_arg(units)?;
+            if literal_number(step) != Some(1.0) {
+                return Err(refused("a time unit with a step other than 1"));
+            }
+            engine.floor(&units, &expr_text(ms))?
+        }
+        ("vl_time_offset", [zone, unit, ms, step]) => {
+            let engine = Engine::new(zone, dialect)?;
+            let unit = units_arg(unit)?.into_iter().next().ok_or_else(|| refused("an offset without a unit"))?;
+            let step = literal_number(step).ok_or_else(|| refused("a time offset by a step computed per row"))?.floor();
+            engine.offset(unit, &expr_text(ms), step)?
+        }
+        ("vl_epoch_millis", [timestamp]) => {
+            let timestamp = expr_text(timestamp);
+            match dialect {
+                // Our dates are TIMESTAMP_NTZ to Spark; as a TIMESTAMP they are
+                // read in the session's zone, UTC.
+                SqlDialect::Spark => format!("unix_millis(CAST(({timestamp}) AS TIMESTAMP))"),
+                SqlDialect::DuckDb => format!("epoch_ms({timestamp})"),
+                SqlDialect::Postgres => return Err(SqlError::NotPushable("a date as epoch milliseconds has no postgres form yet".into())),
+            }
+        }
+        _ => return Ok(None),
+    };
+    Parser::new(&GenericDialect {})
+        .try_with_sql(&sql)
+        .and_then(|mut p| p.parse_expr())
+        .map(Some)
+        .map_err(|e| SqlError::Unparse(format!("{name} for {dialect}: {e}")))
+}
+
+fn refused(what: &str) -> SqlError {
+    SqlError::NotPushable(format!("{what} has no engine form yet"))
+}
+
+/// The engine's timestamp functions, for a UTC calendar.
+struct Engine {
+    /// Epoch milliseconds to a timestamp, and back.
+    from_millis: &'static str,
+    to_millis: &'static str,
+}
+
+impl Engine {
+    fn new(zone: &FunctionArg, dialect: SqlDialect) -> Result<Engine, SqlError> {
+        if literal_string(zone).as_deref() != Some("UTC") {
+            return Err(SqlError::NotPushable("a time unit in a local time zone (the engines' daylight-saving rules are not JavaScript's)".into()));
+        }
+        match dialect {
+            // vegalake's Spark sessions run in UTC.
+            SqlDialect::Spark => Ok(Engine { from_millis: "timestamp_millis", to_millis: "unix_millis" }),
+            SqlDialect::DuckDb => Ok(Engine { from_millis: "epoch_ms", to_millis: "epoch_ms" }),
+            SqlDialect::Postgres => Err(SqlError::NotPushable("vega's time units have no postgres form yet".into())),
+        }
+    }
+
+    /// `body` for dates both engines hold, NaN (JavaScript's invalid date) otherwise.
+    fn valid(&self, ms: &str, body: String) -> String {
+        format!("CASE WHEN ({ms}) BETWEEN {FIRST_MS} AND {LAST_MS} THEN {body} ELSE CAST('NaN' AS DOUBLE) END")
+    }
+
+    fn timestamp(&self, ms: &str) -> String {
+        format!("{}(CAST(({ms}) AS BIGINT))", self.from_millis)
+    }
+
+    /// The millisecond of the second, in 0..1000 also before 1970.
+    fn millisecond(&self, ms: &str) -> String {
+        format!("(((CAST(({ms}) AS BIGINT) % 1000) + 1000) % 1000)")
+    }
+
+    /// Epoch milliseconds (a double) of a date made of parts, plus `extra_ms`.
+    fn make(&self, parts: [String; 6], extra_ms: String) -> String {
+        let [y, m, d, h, mi, s] = parts;
+        format!("(CAST({}(make_timestamp({y}, {m}, {d}, {h}, {mi}, {s})) AS DOUBLE) + {extra_ms})", self.to_millis)
+    }
+
+    /// vega-time's `utcFloor` of `units` (step 1).
+    fn floor(&self, units: &[TimeUnit], ms: &str) -> Result<String, SqlError> {
+        use TimeUnit::*;
+        if let Some(u) = units.iter().find(|u| matches!(u, Week | IsoWeek | Day | DayOfYear)) {
+            return Err(refused(&format!("the time unit '{}'", u.name())));
+        }
+        let has = |u| units.contains(&u);
+        let t = self.timestamp(ms);
+        let part = |u, f: &str, default: &str| if has(u) { format!("{f}({t})") } else { default.to_string() };
+        let month = match (has(Month), has(Quarter)) {
+            (true, _) => format!("month({t})"),
+            (false, true) => format!("((quarter({t}) - 1) * 3 + 1)"),
+            (false, false) => "1".into(),
+        };
+        let parts =
+            [part(Year, "year", "2012"), month, part(Date, "day", "1"), part(Hours, "hour", "0"), part(Minutes, "minute", "0"), part(Seconds, "second", "0")];
+        let millis = if has(Milliseconds) { self.millisecond(ms) } else { "0".into() };
+        Ok(self.valid(ms, self.make(parts, millis)))
+    }
+
+    /// d3-time's `utc<Unit>.offset(date, step)`.
+    fn offset(&self, unit: TimeUnit, ms: &str, step: f64) -> Result<String, SqlError> {
+        use TimeUnit::*;
+        let plus = |unit_ms: f64| format!("(CAST(CAST(({ms}) AS BIGINT) AS DOUBLE) + {:E})", step * unit_ms);
+        let exact = |unit_ms: f64| format!("(({ms}) + {:E})", step * unit_ms);
+        let t = self.timestamp(ms);
+        let months = match unit {
+            Milliseconds => return Ok(exact(1.0)),
+            Seconds => return Ok(exact(1_000.0)),
+            Minutes => return Ok(exact(60_000.0)),
+            Hours => return Ok(exact(3_600_000.0)),
+            Date | Day | DayOfYear => return Ok(self.valid(ms, plus(DAY_MS))),
+            Week | IsoWeek => return Ok(self.valid(ms, plus(7.0 * DAY_MS))),
+            Month => format!("{step}"),
+            Year => format!("{}", 12.0 * step),
+            // To the step-th next month whose index is a multiple of 3.
+            Quarter if step >= 0.0 => format!("(3 * (quarter({t}) - 1 + {step}) - (month({t}) - 1))"),
+            Quarter => return Err(refused("a quarter offset backwards")),
+        };
+        let total = format!("(year({t}) * 12 + month({t}) - 1 + {months})");
+        let parts = [
+            format!("CAST(floor({total} / 12) AS BIGINT)"),
+            format!("((({total} % 12) + 12) % 12 + 1)"),
+            "1".into(),
+            format!("hour({t})"),
+            format!("minute({t})"),
+            format!("second({t})"),
+        ];
+        let extra = format!("(day({t}) - 1) * {DAY_MS:E} + {}", self.millisecond(ms));
+        Ok(self.valid(ms, self.make(parts, extra)))
+    }
+}
+
+fn literal(arg: &FunctionArg) -> Option<&Value> {
+    match arg {
+        FunctionArg::Unnamed(FunctionArgExpr::Expr(Expr::Value(v))) => Some(&v.value),
+        _ => None,
+    }
+}
+
+fn literal_string(arg: &FunctionArg) -> Option<String> {
+    match literal(arg)? {
+        Value::SingleQuotedString(s) => Some(s.clone()),
+        _ => None,
+    }
+}
+
+/// A number literal, also as the double literals of the AST pass write it.
+fn literal_number(arg: &FunctionArg) -> Option<f64> {
+    match arg {
+        FunctionArg::Unnamed(FunctionArgExpr::Expr(Expr::Cast { expr, .. })) => literal_number(&FunctionArg::Unnamed(FunctionArgExpr::Expr((**expr).clone()))),
+        _ => match literal(arg)? {
+            Value::Number(text, _) | Value::SingleQuotedString(text) => text.parse().ok(),
+            _ => None,
+        },
+    }
+}
+
+fn units_arg(arg: &FunctionArg) -> Result<Vec<TimeUnit>, SqlError> {
+    let text = literal_string(arg).ok_or_else(|| refused("time units computed per row"))?;
+    canonical_units(&text.split(',').map(str::to_string).collect::<Vec<_>>()).map_err(|e| SqlError::Unparse(format!("time units '{text}': {e}")))
+}
+
+fn expr_text(arg: &FunctionArg) -> String {
+    match arg {
+        FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) => e.to_string(),
+        other => other.to_string(),
+    }
+}
