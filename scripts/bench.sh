@@ -3,10 +3,13 @@
 #   scripts/bench.sh          charts and crossfilter updates (executors/benches/flights.rs)
 #   scripts/bench.sh lake     a brushed histogram over a 100-partition lake, with and
 #                             without pushdown (executors/benches/lake.rs)
+#   scripts/bench.sh engines  one chart over 10M rows on local, Ballista and Spark
+#                             (scripts/bench-engines.sh)
 # Installs the vega-datasets npm package (for flights-3m.parquet) if needed, builds in
 # release mode (the first build takes a while) and prints median timings.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+[ "${1:-}" = engines ] && exec bash scripts/bench-engines.sh
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/var/tmp/vegalake-target}"
 harness=integration-tests/harness
 [ -d "$harness/node_modules/vega-datasets" ] || (cd "$harness" && npm install --no-audit --no-fund --loglevel=error)

@@ -82,7 +82,8 @@ impl DataAccess {
         let Some(rel_path) = lexical_normal(Path::new(rel)) else {
             return Err(ConnectorError::Forbidden(format!("url '{original}' leaves the data directory {}", self.data_dir.display())));
         };
-        let dir = absolute(&self.data_dir);
+        // Canonical: a data directory given as `../data` makes URLs without `..`.
+        let dir = canonical_or_absolute(&self.data_dir);
         let mut path = dir.join(rel_path);
         if rel.ends_with('/') {
             path.as_mut_os_string().push("/");

@@ -463,14 +463,26 @@ impl Runtime {
     /// Executes a plan on the engine, in the carried input order where there is
     /// one, with what its scans read.
     async fn collect(&self, plan: LogicalPlan) -> Result<Executed, Skip> {
-        Ok(self.engine.execute(&self.ctx, in_input_order(plan)?).await?)
+        let start = std::time::Instant::now();
+        let executed = self.engine.execute(&self.ctx, in_input_order(plan)?).await?;
+        if log::log_enabled!(log::Level::Info) {
+            let rows: usize = executed.batches.iter().map(RecordBatch::num_rows).sum();
+            log::info!(
+                "{} returned {rows} rows, {} bytes as Arrow IPC, in {:.1} ms{}",
+                self.engine.url(),
+                ipc_bytes(&executed.batches),
+                start.elapsed().as_secs_f64() * 1e3,
+                if executed.remote || matches!(self.engine.url(), crate::engine::EngineUrl::Local) { "" } else { " (ran locally)" }
+            );
+        }
+        Ok(executed)
     }
 
     async fn materialize(&self, fp: Fingerprint, plan: LogicalPlan) -> Result<Arc<Materialized>, Skip> {
         let key = Fingerprint::builder("result").add(&fp).finish();
         self.cache
             .get_or_compute(key, || async {
-                let Executed { batches, scans } = self.collect(plan).await?;
+                let Executed { batches, scans, .. } = self.collect(plan).await?;
                 let rows = output::batches_to_rows(&batches);
                 let bytes = batches_bytes(&batches) + rows_bytes(&rows);
                 Ok::<_, Skip>((Materialized { batches, rows, scans }, bytes))
@@ -628,4 +640,18 @@ fn rows_bytes(rows: &[Map<String, Json>]) -> usize {
         }
     }
     rows.iter().map(|r| 64 + r.iter().map(|(k, v)| 32 + k.len() + value(v)).sum::<usize>()).sum()
+}
+
+/// The size of `batches` as an Arrow IPC stream: what a remote engine sends.
+fn ipc_bytes(batches: &[RecordBatch]) -> usize {
+    let Some(first) = batches.first() else { return 0 };
+    let mut out = Vec::new();
+    let written = datafusion::arrow::ipc::writer::StreamWriter::try_new(&mut out, &first.schema()).and_then(|mut w| {
+        batches.iter().try_for_each(|b| w.write(b))?;
+        w.finish()
+    });
+    if written.is_err() {
+        return 0;
+    }
+    out.len()
 }

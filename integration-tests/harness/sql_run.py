@@ -14,6 +14,7 @@ import datetime
 import json
 import math
 import sys
+import tempfile
 
 
 def cell(v):
@@ -58,6 +59,8 @@ def spark_session():
         .config("spark.sql.ansi.enabled", "false")
         .config("spark.ui.enabled", "false")
         .config("spark.sql.shuffle.partitions", "2")
+        # Not the working directory: Spark would leave a spark-warehouse/ there.
+        .config("spark.sql.warehouse.dir", tempfile.mkdtemp(prefix="vegalake-spark-warehouse-"))
         .getOrCreate()
     )
 

@@ -88,14 +88,17 @@ impl QueryEngine for BallistaEngine {
     }
 
     async fn execute(&self, local: &SessionContext, plan: LogicalPlan) -> Result<Executed, EngineError> {
-        let Some(portable) = distributable(plan.clone()).map_err(|e| self.failed(e))? else {
-            // Its in-memory inputs are too large to ship: run it where they are.
-            log::debug!("{}: in-memory inputs over {} cells, runs locally", self.url, vegalake_sql_gen::unparse::VALUES_CELL_LIMIT);
-            return within(&self.url, self.opts.timeout, super::local::run(local, plan), async {}).await;
+        let portable = match distributable(plan.clone()).map_err(|e| self.failed(e))? {
+            Ok(portable) => portable,
+            Err(why) => {
+                // Run it where its inputs are.
+                log::debug!("{}: runs locally: {why}", self.url);
+                return within(&self.url, self.opts.timeout, super::local::run(local, plan), async {}).await;
+            }
         };
         let physical = self.ctx.execute_logical_plan(portable).await.map_err(|e| self.failed(e))?.create_physical_plan().await.map_err(|e| self.failed(e))?;
         let run = async { datafusion::physical_plan::collect(physical.clone(), self.ctx.task_ctx()).await.map_err(|e| self.failed(e)) };
         let batches = within(&self.url, self.opts.timeout, run, self.cancel(physical.clone())).await?;
-        Ok(Executed { batches: in_plan_schema(&plan, batches).map_err(|e| self.failed(e))?, scans: Default::default() })
+        Ok(Executed { batches: in_plan_schema(&plan, batches).map_err(|e| self.failed(e))?, scans: Default::default(), remote: true })
     }
 }

@@ -7,33 +7,49 @@
 //! literal per cell costs the scheduler's planner dearly); a plan reading more
 //! has no distributable form, and the engine runs it where its data already is.
 //!
+//! A scan of another kind of table (a Delta table's) does not serialize: such a
+//! plan runs locally too, until Delta snapshots travel as listings of their files.
+//!
 //! A serialized `VALUES` loses its column names and the types of all-null
 //! columns, so the rows go out as `column1, column2, ...` under a projection that
 //! casts and names them, which does serialize.
 
 use datafusion::common::tree_node::{Transformed, TreeNode, TreeNodeRecursion};
 use datafusion::common::{Column, Result, ScalarValue};
+use datafusion::datasource::listing::ListingTable;
 use datafusion::datasource::{source_as_provider, MemTable, TableProvider};
 use datafusion::logical_expr::utils::conjunction;
 use datafusion::logical_expr::{cast, col, lit, Expr, LogicalPlan, LogicalPlanBuilder, TableScan};
 use vegalake_sql_gen::unparse::VALUES_CELL_LIMIT;
 
 /// `plan` with every in-memory table scan replaced by its rows as `VALUES`, or
-/// `None` when they are more than [`VALUES_CELL_LIMIT`] cells in all.
-pub fn distributable(plan: LogicalPlan) -> Result<Option<LogicalPlan>> {
+/// why it has no form another process can run: more than [`VALUES_CELL_LIMIT`]
+/// cells of in-memory data, or a table that does not serialize (a Delta table's
+/// scan, for now; Parquet listings do).
+pub fn distributable(plan: LogicalPlan) -> Result<std::result::Result<LogicalPlan, String>> {
     let mut cells = 0;
+    let mut local_table = None;
     plan.apply(|node| {
         cells += on_memtable(node, |_, mem| Ok(memtable_cells(mem)))?.unwrap_or(0);
+        if let LogicalPlan::TableScan(scan) = node {
+            let provider = source_as_provider(&scan.source)?;
+            if provider.downcast_ref::<MemTable>().is_none() && provider.downcast_ref::<ListingTable>().is_none() {
+                local_table = Some(scan.table_name.to_string());
+            }
+        }
         Ok(TreeNodeRecursion::Continue)
     })?;
     if cells > VALUES_CELL_LIMIT {
-        return Ok(None);
+        return Ok(Err(format!("in-memory inputs over {VALUES_CELL_LIMIT} cells")));
+    }
+    if let Some(table) = local_table {
+        return Ok(Err(format!("table {table} is not a Parquet listing (a Delta table)")));
     }
     let rewritten = plan.transform_up(|node| match on_memtable(&node, values_scan)? {
         Some(values) => Ok(Transformed::yes(values)),
         None => Ok(Transformed::no(node)),
     })?;
-    Ok(Some(rewritten.data))
+    Ok(Ok(rewritten.data))
 }
 
 /// `f` of the scan and its table when `node` scans an in-memory table.
@@ -125,5 +141,14 @@ mod tests {
         let theirs = ctx.execute_logical_plan(plan).await.unwrap().collect().await.unwrap();
         assert_eq!(ours, theirs);
         assert_eq!(ours.iter().map(RecordBatch::num_rows).sum::<usize>(), 2);
+    }
+
+    #[test]
+    fn tables_that_do_not_serialize_keep_the_plan_local() {
+        let schema = Arc::new(Schema::new(vec![Field::new("x", DataType::Int64, true)]));
+        let table = datafusion::datasource::empty::EmptyTable::new(schema);
+        let plan = LogicalPlanBuilder::scan("delta", provider_as_source(Arc::new(table)), None).unwrap().build().unwrap();
+        let why = distributable(plan).unwrap().expect_err("not distributable");
+        assert!(why.contains("table delta is not a Parquet listing"), "{why}");
     }
 }

@@ -131,7 +131,7 @@ impl QueryEngine for SparkEngine {
         let tag = format!("vegalake-{}", self.next_tag.fetch_add(1, Ordering::Relaxed));
         let work = async {
             match self.run_on_spark(&plan, &tag).await? {
-                Some(batches) => Ok(Executed { batches, scans: Default::default() }),
+                Some(batches) => Ok(Executed { batches, scans: Default::default(), remote: true }),
                 None => super::local::run(local, plan).await,
             }
         };

@@ -36,15 +36,18 @@ fn lower(input: TransformInput) -> Result<Step> {
     let zone_name = lit(zone.name());
     let floor = udf::call("vl_time_floor", vec![zone_name.clone(), lit(names.join(",")), lit(step), ms]);
     let null = lit(ScalarValue::Float64(None));
-    let start = when(t.expr.clone().is_null(), null.clone()).otherwise(floor)?;
-    let last = units.last().expect("units is not empty").name();
-    let end = udf::call("vl_time_offset", vec![zone_name, lit(last), start.clone(), lit(step)]);
-    let end = when(t.expr.is_null(), null).otherwise(end)?;
-    let mut cols = vec![(u0, Typed::new(start, VType::Date).into_column_expr())];
-    if interval {
-        cols.push((u1, Typed::new(end, VType::Date).into_column_expr()));
+    let start = when(t.expr.is_null(), null.clone()).otherwise(floor)?;
+    let plan = with_columns(input.plan, vec![(u0.clone(), Typed::new(start, VType::Date).into_column_expr())])?;
+    if !interval {
+        return Step::plan(plan);
     }
-    Step::plan(with_columns(input.plan, cols)?)
+    // The end is computed from the start column, not from its expression again:
+    // in SQL, the expression would be repeated in each part of the end's.
+    let start = column(plan.schema(), &u0)?;
+    let last = units.last().expect("units is not empty").name();
+    let end = udf::call("vl_time_offset", vec![zone_name, lit(last), crate::coerce::to_number(&start), lit(step)]);
+    let end = when(start.expr.is_null(), null).otherwise(end)?;
+    Step::plan(with_columns(plan, vec![(u1, Typed::new(end, VType::Date).into_column_expr())])?)
 }
 
 pub(super) const DEF: TransformDef = TransformDef { name: "timeunit", lower };

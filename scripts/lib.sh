@@ -1,0 +1,43 @@
+# Shared by scripts/test.sh and scripts/bench.sh (sourced, not run).
+
+tools="${VEGALAKE_TOOLS:-/var/tmp/vegalake-tools}"
+
+# DuckDB and Spark: the Python packages duckdb and pyspark, in a venv outside the
+# clone (Spark runs on the machine's Java 17). Sets VEGALAKE_PYTHON.
+python_tools() {
+  if [ ! -x "$tools/py/bin/python" ] || ! "$tools/py/bin/python" -c "import duckdb, pyspark" 2>/dev/null; then
+    python3 -m venv "$tools/py"
+    "$tools/py/bin/pip" install --quiet --disable-pip-version-check duckdb==2.0.0 pyspark==4.0.1
+  fi
+  export VEGALAKE_PYTHON="$tools/py/bin/python"
+}
+
+# A Spark Connect server (the pyspark wheel's jars, local[2]) on a free loopback
+# port, stopped when the calling script exits. Sets VEGALAKE_SPARK_CONNECT.
+start_spark_connect() {
+  local spark_home spark_port spark_log
+  spark_home="$("$VEGALAKE_PYTHON" -c 'import os, pyspark; print(os.path.dirname(pyspark.__file__))')"
+  spark_port="$("$VEGALAKE_PYTHON" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+  spark_log="$(mktemp -t vegalake-spark-connect.XXXXXX.log)"
+  spark_dir="$(mktemp -d -t vegalake-spark.XXXXXX)"
+  # Spark writes its warehouse and metastore into the working directory.
+  (cd "$spark_dir" && exec "$spark_home/bin/spark-submit" --class org.apache.spark.sql.connect.service.SparkConnectServer \
+    --name vegalake --master 'local[2]' \
+    --conf spark.connect.grpc.binding.address=127.0.0.1 --conf spark.connect.grpc.binding.port="$spark_port" \
+    --conf spark.ui.enabled=false --conf spark.sql.shuffle.partitions=2 >"$spark_log" 2>&1) &
+  spark_pid=$!
+  trap stop_spark_connect EXIT
+  for _ in $(seq 1 120); do
+    grep -q "Spark Connect server started" "$spark_log" && break
+    kill -0 $spark_pid 2>/dev/null || { cat "$spark_log"; echo "the Spark Connect server did not start" >&2; exit 1; }
+    sleep 1
+  done
+  grep -q "Spark Connect server started" "$spark_log" || { tail -20 "$spark_log"; echo "the Spark Connect server did not start within 120 s" >&2; exit 1; }
+  export VEGALAKE_SPARK_CONNECT="sc://127.0.0.1:$spark_port"
+}
+
+stop_spark_connect() {
+  kill "$spark_pid" 2>/dev/null || true
+  wait "$spark_pid" 2>/dev/null || true
+  rm -rf "$spark_dir"
+}
