@@ -94,7 +94,7 @@ for engine in local "ballista://$scheduler" "spark://${VEGALAKE_SPARK_CONNECT#sc
     grep "ran locally" "$work/log.txt" >&2
   fi
   median="$(printf '%s\n' "${times[@]}" | sort -n | sed -n "$(((runs + 1) / 2))p")"
-  read -r queries rows bytes < <(awk '/ returned [0-9]+ rows, / {q++; r += $4; b += $6} END {print q+0, r+0, b+0}' "$work/log.txt")
+  read -r queries rows bytes < <(awk '/ returned [0-9]+ rows, / {q++; r += $5; b += $7} END {print q+0, r+0, b+0}' "$work/log.txt")
   printf '%-34s %10.2f %10s %10s %14s\n' "$engine" "$median" "$queries" "$rows" "$bytes"
   # Every engine must give the same datasets.
   result="$("$VEGALAKE_PYTHON" -c 'import json,sys; d=json.load(open(sys.argv[1]))["datasets"]; print(json.dumps({k: sorted(map(json.dumps, v)) for k, v in d.items()}, sort_keys=True))' "$work/out.json" | md5sum)"
