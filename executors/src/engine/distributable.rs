@@ -30,10 +30,11 @@ pub fn distributable(plan: LogicalPlan) -> Result<std::result::Result<LogicalPla
     let mut cells = 0;
     let mut local_table = None;
     plan.apply(|node| {
-        cells += on_memtable(node, |_, mem| Ok(memtable_cells(mem)))?.unwrap_or(0);
         if let LogicalPlan::TableScan(scan) = node {
             let provider = source_as_provider(&scan.source)?;
-            if provider.downcast_ref::<MemTable>().is_none() && provider.downcast_ref::<ListingTable>().is_none() {
+            if let Some(mem) = provider.downcast_ref::<MemTable>() {
+                cells += memtable_cells(mem);
+            } else if provider.downcast_ref::<ListingTable>().is_none() {
                 local_table = Some(scan.table_name.to_string());
             }
         }

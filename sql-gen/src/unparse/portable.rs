@@ -4,7 +4,7 @@ use super::SqlError;
 use datafusion::arrow::datatypes::{DataType, TimeUnit};
 use datafusion::common::tree_node::{Transformed, TreeNode};
 use datafusion::common::Column;
-use datafusion::logical_expr::{Aggregate, Expr, ExprSchemable, LogicalPlan, SubqueryAlias};
+use datafusion::logical_expr::{Aggregate, Cast, Expr, ExprSchemable, LogicalPlan, SubqueryAlias, TryCast};
 use std::sync::Arc;
 
 /// - Columns lose their table names: the unparser nests each projection as a
@@ -27,13 +27,13 @@ pub fn portable(plan: LogicalPlan) -> Result<LogicalPlan, SqlError> {
         join |= matches!(node, LogicalPlan::Join(_));
         let schema = node.inputs().first().map(|i| i.schema().clone());
         let node = node.map_expressions(|e| {
-            e.transform(|e| match e {
-                Expr::Column(c) if c.relation.is_some() => Ok(Transformed::yes(Expr::Column(Column::new_unqualified(c.name)))),
-                Expr::Cast(c) if millis_cast(&c.expr, c.field.data_type(), schema.as_deref()) => Ok(Transformed::yes(to_timestamp_millis(*c.expr))),
-                Expr::TryCast(c) if millis_cast(&c.expr, c.field.data_type(), schema.as_deref()) => Ok(Transformed::yes(to_timestamp_millis(*c.expr))),
-                Expr::Cast(c) if epoch_cast(&c.expr, c.field.data_type(), schema.as_deref()) => Ok(Transformed::yes(epoch_millis(*c.expr))),
-                Expr::TryCast(c) if epoch_cast(&c.expr, c.field.data_type(), schema.as_deref()) => Ok(Transformed::yes(epoch_millis(*c.expr))),
-                other => Ok(Transformed::no(other)),
+            e.transform(|e| {
+                let rewritten = match &e {
+                    Expr::Column(c) if c.relation.is_some() => Some(Expr::Column(Column::new_unqualified(c.name.clone()))),
+                    Expr::Cast(Cast { expr, field }) | Expr::TryCast(TryCast { expr, field }) => time_cast(expr, field.data_type(), schema.as_deref()),
+                    _ => None,
+                };
+                Ok(rewritten.map_or(Transformed::no(e), Transformed::yes))
             })
         })?;
         node.transform_data(|node| match node {
@@ -52,18 +52,18 @@ pub fn portable(plan: LogicalPlan) -> Result<LogicalPlan, SqlError> {
     rewritten.map(|t| t.data).map_err(|e| SqlError::Unparse(e.to_string()))
 }
 
-fn millis_cast(e: &Expr, to: &DataType, schema: Option<&datafusion::common::DFSchema>) -> bool {
-    let Some(schema) = schema else { return false };
-    matches!(to, DataType::Timestamp(TimeUnit::Millisecond, None)) && e.get_type(schema).is_ok_and(|t| t.is_integer())
-}
-
-fn to_timestamp_millis(e: Expr) -> Expr {
-    datafusion::functions::datetime::expr_fn::to_timestamp_millis(vec![e])
-}
-
-fn epoch_cast(e: &Expr, to: &DataType, schema: Option<&datafusion::common::DFSchema>) -> bool {
-    let Some(schema) = schema else { return false };
-    to.is_integer() && e.get_type(schema).is_ok_and(|t| matches!(t, DataType::Timestamp(_, _)))
+/// A cast of `inner` between epoch milliseconds and a timestamp, as the function
+/// each dialect names (`to_timestamp_millis` or `vl_epoch_millis`); `None` for
+/// other casts.
+fn time_cast(inner: &Expr, to: &DataType, schema: Option<&datafusion::common::DFSchema>) -> Option<Expr> {
+    let from = inner.get_type(schema?).ok()?;
+    match (from, to) {
+        (from, DataType::Timestamp(TimeUnit::Millisecond, None)) if from.is_integer() => {
+            Some(datafusion::functions::datetime::expr_fn::to_timestamp_millis(vec![inner.clone()]))
+        }
+        (DataType::Timestamp(_, _), to) if to.is_integer() => Some(epoch_millis(inner.clone())),
+        _ => None,
+    }
 }
 
 /// `vl_epoch_millis(timestamp)`: the epoch milliseconds of a timestamp, as an

@@ -176,12 +176,19 @@ fn literal_string(arg: &FunctionArg) -> Option<String> {
 
 /// A number literal, also as the double literals of the AST pass write it.
 fn literal_number(arg: &FunctionArg) -> Option<f64> {
-    match arg {
-        FunctionArg::Unnamed(FunctionArgExpr::Expr(Expr::Cast { expr, .. })) => literal_number(&FunctionArg::Unnamed(FunctionArgExpr::Expr((**expr).clone()))),
-        _ => match literal(arg)? {
-            Value::Number(text, _) | Value::SingleQuotedString(text) => text.parse().ok(),
+    fn number(e: &Expr) -> Option<f64> {
+        match e {
+            Expr::Cast { expr, .. } => number(expr),
+            Expr::Value(v) => match &v.value {
+                Value::Number(text, _) | Value::SingleQuotedString(text) => text.parse().ok(),
+                _ => None,
+            },
             _ => None,
-        },
+        }
+    }
+    match arg {
+        FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) => number(e),
+        _ => None,
     }
 }
 
