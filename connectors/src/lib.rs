@@ -15,6 +15,7 @@
 pub mod access;
 pub mod catalog;
 mod cell;
+pub mod delta;
 pub mod error;
 pub mod format;
 pub mod location;
@@ -24,6 +25,7 @@ pub mod store;
 
 pub use access::DataAccess;
 pub use catalog::Catalog;
+pub use delta::DeltaVersionTable;
 pub use cell::{Cell, Table};
 pub use error::{ConnectorError, Result};
 pub use metrics::ScanMetrics;

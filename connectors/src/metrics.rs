@@ -24,6 +24,9 @@ pub struct ScanMetrics {
     pub row_groups_read: usize,
     /// Bytes fetched from the stores.
     pub bytes_read: u64,
+    /// Queries another engine (a cluster, Spark) ran: what they scanned is the
+    /// engine's to tell, and is not in the figures above.
+    pub remote_queries: usize,
 }
 
 impl ScanMetrics {
@@ -37,6 +40,11 @@ impl ScanMetrics {
         out
     }
 
+    /// The figures of one query another engine ran.
+    pub fn remote() -> ScanMetrics {
+        ScanMetrics { remote_queries: 1, ..ScanMetrics::default() }
+    }
+
     /// The sum of two sets of figures.
     pub fn add(&mut self, other: &ScanMetrics) {
         self.queries += other.queries;
@@ -45,9 +53,10 @@ impl ScanMetrics {
         self.row_groups += other.row_groups;
         self.row_groups_read += other.row_groups_read;
         self.bytes_read += other.bytes_read;
+        self.remote_queries += other.remote_queries;
     }
 
-    /// True if no file was scanned.
+    /// True if no file was scanned and no query ran elsewhere.
     pub fn is_empty(&self) -> bool {
         *self == ScanMetrics::default()
     }

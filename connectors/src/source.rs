@@ -4,19 +4,20 @@
 //!
 //! Parquet (a file, a directory of files with hive-style `key=value/` partition
 //! directories, or a glob) is a DataFusion listing table; Delta is deltalake's table
-//! provider at a pinned version. Both are scans that take projections and filters,
-//! so Parquet row-group statistics, Delta file statistics and partition values prune.
+//! provider at a pinned version ([`crate::delta`]). Both are scans that take
+//! projections and filters, so Parquet row-group statistics, Delta file statistics
+//! and partition values prune.
 
-use crate::access::{DataAccess, ResolvedUrl};
+use crate::access::DataAccess;
+use crate::delta::{delta_version, DeltaVersionTable};
 use crate::error::{one_line, ConnectorError, Result};
-use crate::location::{TableFormat, TimeTravel};
+use crate::location::TableFormat;
 use crate::store::register_store;
 use datafusion::arrow::datatypes::DataType;
 use datafusion::datasource::file_format::parquet::ParquetFormat;
 use datafusion::datasource::listing::{ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl};
 use datafusion::logical_expr::LogicalPlan;
 use datafusion::prelude::SessionContext;
-use deltalake_core::table::builder::DeltaTableBuilder;
 use futures::TryStreamExt;
 use object_store::{ObjectMeta, ObjectStoreExt};
 use std::sync::Arc;
@@ -152,14 +153,8 @@ impl Source {
                 Ok(Loaded { plan, table: Some(stats) })
             }
             Kind::Delta { url, version } => {
-                let fail = |e: deltalake_core::DeltaTableError| ConnectorError::Store { url: url.to_string(), message: one_line(&e) };
-                let table = delta_builder(ctx, url, access)?.with_version(*version).load().await.map_err(fail)?;
-                table.update_datafusion_session(&ctx.state()).map_err(fail)?;
-                let snapshot = table.snapshot().map_err(fail)?;
-                let files = snapshot.log_data();
-                let stats = TableStats { url: url.to_string(), files: files.num_files(), bytes: files.iter().map(|f| f.size().max(0) as u64).sum() };
-                let provider = table.table_provider().await.map_err(|e| ConnectorError::Store { url: url.to_string(), message: one_line(&e) })?;
-                let plan = ctx.read_table(provider)?.into_unoptimized_plan();
+                let (table, stats) = DeltaVersionTable::load(ctx, url, *version, access).await?;
+                let plan = ctx.read_table(Arc::new(table))?.into_unoptimized_plan();
                 Ok(Loaded { plan, table: Some(stats) })
             }
             Kind::File { url, .. } => Err(ConnectorError::Invalid(format!("{url} is a file, not a table"))),
@@ -226,61 +221,4 @@ fn partition_columns(url: &ListingTableUrl, files: &[ObjectMeta]) -> Result<Vec<
         }
     };
     Ok(names.unwrap_or_default().into_iter().zip(&values).map(|(n, v)| (n, typed(v))).collect())
-}
-
-/// deltalake finds a log store by the URL's scheme; without its cloud crates it
-/// knows only `file`. The stores are ours, and reads need no commit coordination, so
-/// the default log store serves every scheme we build stores for.
-struct ReadLogStoreFactory;
-
-impl deltalake_core::logstore::LogStoreFactory for ReadLogStoreFactory {
-    fn with_options(
-        &self,
-        prefixed_store: deltalake_core::logstore::ObjectStoreRef,
-        root_store: deltalake_core::logstore::ObjectStoreRef,
-        location: &Url,
-        options: &deltalake_core::logstore::StorageConfig,
-    ) -> deltalake_core::DeltaResult<Arc<dyn deltalake_core::logstore::LogStore>> {
-        Ok(deltalake_core::logstore::default_logstore(prefixed_store, root_store, location, options))
-    }
-}
-
-fn register_log_stores() {
-    static ONCE: std::sync::Once = std::sync::Once::new();
-    ONCE.call_once(|| {
-        let factories = deltalake_core::logstore::logstore_factories();
-        for scheme in ["s3", "s3a", "gs", "az", "azure", "abfs", "abfss"] {
-            let key = Url::parse(&format!("{scheme}://")).expect("a scheme URL");
-            factories.entry(key).or_insert_with(|| Arc::new(ReadLogStoreFactory));
-        }
-    });
-}
-
-fn delta_builder(ctx: &SessionContext, url: &Url, access: &DataAccess) -> Result<DeltaTableBuilder> {
-    register_log_stores();
-    let store = register_store(ctx, url, &access.catalog)?;
-    let builder = DeltaTableBuilder::from_url(url.clone()).map_err(|e| ConnectorError::Store { url: url.to_string(), message: one_line(&e) })?;
-    Ok(builder.with_storage_backend(store, url.clone()))
-}
-
-/// The version a Delta URL reads: the latest, the one given, or the one current at
-/// the given time.
-async fn delta_version(ctx: &SessionContext, resolved: &ResolvedUrl, access: &DataAccess) -> Result<u64> {
-    let url = &resolved.url;
-    let fail = |e: deltalake_core::DeltaTableError| {
-        let message = match e {
-            deltalake_core::DeltaTableError::NotATable(_) => "not a Delta table (no _delta_log there)".to_string(),
-            other => one_line(&other),
-        };
-        ConnectorError::Store { url: url.to_string(), message }
-    };
-    let builder = delta_builder(ctx, url, access)?;
-    match &resolved.time_travel {
-        TimeTravel::Version(v) => Ok(*v),
-        TimeTravel::Latest => builder.build().map_err(fail)?.get_latest_version().await.map_err(fail),
-        TimeTravel::Timestamp(t) => {
-            let table = builder.with_datestring(t).map_err(fail)?.load().await.map_err(fail)?;
-            table.version().ok_or_else(|| ConnectorError::Store { url: url.to_string(), message: format!("no version at {t}") })
-        }
-    }
 }

@@ -472,7 +472,7 @@ impl Runtime {
                 self.engine.url(),
                 ipc_bytes(&executed.batches),
                 start.elapsed().as_secs_f64() * 1e3,
-                if executed.remote || matches!(self.engine.url(), crate::engine::EngineUrl::Local) { "" } else { " (ran locally)" }
+                if executed.scans.remote_queries > 0 || matches!(self.engine.url(), crate::engine::EngineUrl::Local) { "" } else { " (ran locally)" }
             );
         }
         Ok(executed)
@@ -571,15 +571,24 @@ pub fn scan_summary(tables: &[TableStats], scans: &ScanMetrics) -> String {
     let files = queries * tables.iter().map(|t| t.files).sum::<usize>();
     let bytes = queries as u64 * tables.iter().map(|t| t.bytes).sum::<u64>();
     let names: Vec<&str> = tables.iter().map(|t| t.url.as_str()).collect();
+    let of_tables = if names.is_empty() { String::new() } else { format!(" of {}", names.join(", ")) };
+    let elsewhere = match scans.remote_queries {
+        0 => String::new(),
+        1 => "1 query".to_string(),
+        n => format!("{n} queries"),
+    };
+    if scans.queries == 0 && !elsewhere.is_empty() {
+        return format!("{elsewhere}{of_tables} ran on the engine, which does not report what it scans");
+    }
     format!(
-        "{}scanned {} of {files} files ({} planned), {} of {} row groups, {} of {bytes} bytes{}",
+        "{}scanned {} of {files} files ({} planned), {} of {} row groups, {} of {bytes} bytes{of_tables}{}",
         if queries > 1 { format!("{queries} queries ") } else { String::new() },
         scans.files_read,
         scans.files_planned,
         scans.row_groups_read,
         scans.row_groups,
         scans.bytes_read,
-        if names.is_empty() { String::new() } else { format!(" of {}", names.join(", ")) }
+        if elsewhere.is_empty() { String::new() } else { format!("; {elsewhere} more ran on the engine") }
     )
 }
 

@@ -56,16 +56,23 @@ pub async fn server_tasks(spec: &Spec, opts: &EvalOptions) -> Result<Vec<ServerT
         .collect())
 }
 
+/// `plan` as SQL in `dialect`; a Delta table is read as its version's files.
+///
 /// Unparsing recurses through the plan and its expressions (a `bin` is a deep
 /// CASE): it runs on a thread of its own with room for that, not on a runtime
 /// worker's small stack.
 pub(crate) fn unparse(plan: &LogicalPlan, dialect: SqlDialect) -> Result<SqlTask, SqlError> {
+    let to_sql = || match crate::engine::distributable::delta_as_listings(plan.clone()) {
+        Ok(Ok(files)) => vegalake_sql_gen::unparse::to_sql(&files, dialect),
+        Ok(Err(why)) => Err(SqlError::NotPushable(why)),
+        Err(e) => Err(SqlError::Unparse(e.to_string())),
+    };
     const STACK: usize = 64 << 20;
     std::thread::scope(|s| {
         std::thread::Builder::new()
             .name("vegalake-unparse".into())
             .stack_size(STACK)
-            .spawn_scoped(s, || vegalake_sql_gen::unparse::to_sql(plan, dialect))
+            .spawn_scoped(s, to_sql)
             .map_err(|e| SqlError::Unparse(format!("cannot start the unparser thread: {e}")))?
             .join()
             .unwrap_or_else(|_| Err(SqlError::Unparse("the unparser panicked".into())))

@@ -3,6 +3,7 @@
 //! executors run; the rows come back through Flight.
 
 use super::distributable::distributable;
+use vegalake_connectors::ScanMetrics;
 use super::{in_plan_schema, one_line, within, EngineError, EngineOptions, EngineUrl, Executed, QueryEngine};
 use ballista_core::execution_plans::DistributedQueryExec;
 use ballista_core::extension::SessionStateExt;
@@ -99,6 +100,6 @@ impl QueryEngine for BallistaEngine {
         let physical = self.ctx.execute_logical_plan(portable).await.map_err(|e| self.failed(e))?.create_physical_plan().await.map_err(|e| self.failed(e))?;
         let run = async { datafusion::physical_plan::collect(physical.clone(), self.ctx.task_ctx()).await.map_err(|e| self.failed(e)) };
         let batches = within(&self.url, self.opts.timeout, run, self.cancel(physical.clone())).await?;
-        Ok(Executed { batches: in_plan_schema(&plan, batches).map_err(|e| self.failed(e))?, scans: Default::default(), remote: true })
+        Ok(Executed { batches: in_plan_schema(&plan, batches).map_err(|e| self.failed(e))?, scans: ScanMetrics::remote() })
     }
 }

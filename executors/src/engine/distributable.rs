@@ -7,8 +7,10 @@
 //! literal per cell costs the scheduler's planner dearly); a plan reading more
 //! has no distributable form, and the engine runs it where its data already is.
 //!
-//! A scan of another kind of table (a Delta table's) does not serialize: such a
-//! plan runs locally too, until Delta snapshots travel as listings of their files.
+//! A Delta table's scan (deltalake's provider) does not serialize either: it
+//! travels as the listings of the version's files ([`delta_as_listings`]). A
+//! version that has no such form (deletion vectors, column mapping), or a table
+//! of another kind, keeps the plan local.
 //!
 //! A serialized `VALUES` loses its column names and the types of all-null
 //! columns, so the rows go out as `column1, column2, ...` under a projection that
@@ -20,13 +22,19 @@ use datafusion::datasource::listing::ListingTable;
 use datafusion::datasource::{source_as_provider, MemTable, TableProvider};
 use datafusion::logical_expr::utils::conjunction;
 use datafusion::logical_expr::{cast, col, lit, Expr, LogicalPlan, LogicalPlanBuilder, TableScan};
+use datafusion::arrow::datatypes::SchemaRef;
+use vegalake_connectors::DeltaVersionTable;
 use vegalake_sql_gen::unparse::VALUES_CELL_LIMIT;
 
-/// `plan` with every in-memory table scan replaced by its rows as `VALUES`, or
-/// why it has no form another process can run: more than [`VALUES_CELL_LIMIT`]
-/// cells of in-memory data, or a table that does not serialize (a Delta table's
-/// scan, for now; Parquet listings do).
+/// `plan` with every in-memory table scan replaced by its rows as `VALUES` and
+/// every Delta table by its files, or why it has no form another process can
+/// run: more than [`VALUES_CELL_LIMIT`] cells of in-memory data, or a table that
+/// does not serialize.
 pub fn distributable(plan: LogicalPlan) -> Result<std::result::Result<LogicalPlan, String>> {
+    let plan = match delta_as_listings(plan)? {
+        Ok(plan) => plan,
+        Err(why) => return Ok(Err(why)),
+    };
     let mut cells = 0;
     let mut local_table = None;
     plan.apply(|node| {
@@ -44,13 +52,35 @@ pub fn distributable(plan: LogicalPlan) -> Result<std::result::Result<LogicalPla
         return Ok(Err(format!("in-memory inputs over {VALUES_CELL_LIMIT} cells")));
     }
     if let Some(table) = local_table {
-        return Ok(Err(format!("table {table} is not a Parquet listing (a Delta table)")));
+        return Ok(Err(format!("table {table} is neither in memory nor a Parquet listing")));
     }
     let rewritten = plan.transform_up(|node| match on_memtable(&node, values_scan)? {
         Some(values) => Ok(Transformed::yes(values)),
         None => Ok(Transformed::no(node)),
     })?;
     Ok(Ok(rewritten.data))
+}
+
+/// `plan` with each Delta table read as the listings of its version's files
+/// ([`DeltaVersionTable::as_listings`]), or why a version has no such form.
+pub fn delta_as_listings(plan: LogicalPlan) -> Result<std::result::Result<LogicalPlan, String>> {
+    let mut refusal = None;
+    let rewritten = plan.transform_up(|node| {
+        let LogicalPlan::TableScan(scan) = &node else { return Ok(Transformed::no(node)) };
+        let provider = source_as_provider(&scan.source)?;
+        let Some(delta) = provider.downcast_ref::<DeltaVersionTable>() else { return Ok(Transformed::no(node)) };
+        match delta.as_listings() {
+            Ok(files) => Ok(Transformed::yes(in_place_of(scan, files, &delta.schema())?)),
+            Err(why) => {
+                refusal.get_or_insert(why);
+                Ok(Transformed::no(node))
+            }
+        }
+    })?;
+    Ok(match refusal {
+        Some(why) => Err(why),
+        None => Ok(rewritten.data),
+    })
 }
 
 /// `f` of the scan and its table when `node` scans an in-memory table.
@@ -81,7 +111,13 @@ fn values_scan(scan: &TableScan, mem: &MemTable) -> Result<LogicalPlan> {
     if empty {
         values = values.filter(lit(false))?;
     }
-    let mut b = values.project(named)?.alias(scan.table_name.clone())?;
+    in_place_of(scan, values.project(named)?.build()?, &schema)
+}
+
+/// `rows` (a plan with the columns of the table `scan` reads, `schema`) as `scan`
+/// reads them: under the same name, with its filters, projection and limit.
+fn in_place_of(scan: &TableScan, rows: LogicalPlan, schema: &SchemaRef) -> Result<LogicalPlan> {
+    let mut b = LogicalPlanBuilder::from(rows).alias(scan.table_name.clone())?;
     if let Some(filter) = conjunction(scan.filters.clone()) {
         b = b.filter(filter)?;
     }
@@ -148,8 +184,8 @@ mod tests {
     fn tables_that_do_not_serialize_keep_the_plan_local() {
         let schema = Arc::new(Schema::new(vec![Field::new("x", DataType::Int64, true)]));
         let table = datafusion::datasource::empty::EmptyTable::new(schema);
-        let plan = LogicalPlanBuilder::scan("delta", provider_as_source(Arc::new(table)), None).unwrap().build().unwrap();
+        let plan = LogicalPlanBuilder::scan("other", provider_as_source(Arc::new(table)), None).unwrap().build().unwrap();
         let why = distributable(plan).unwrap().expect_err("not distributable");
-        assert!(why.contains("table delta is not a Parquet listing"), "{why}");
+        assert!(why.contains("table other is neither in memory nor a Parquet listing"), "{why}");
     }
 }

@@ -43,5 +43,5 @@ pub(crate) async fn run(ctx: &SessionContext, plan: LogicalPlan) -> Result<Execu
     if log::log_enabled!(log::Level::Debug) {
         log::debug!("executed:\n{}", datafusion::physical_plan::displayable(physical.as_ref()).indent(true));
     }
-    Ok(Executed { batches, scans: ScanMetrics::of_plan(&physical), remote: false })
+    Ok(Executed { batches, scans: ScanMetrics::of_plan(&physical) })
 }

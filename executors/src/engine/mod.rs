@@ -116,9 +116,6 @@ pub enum EngineError {
 pub struct Executed {
     pub batches: Vec<RecordBatch>,
     pub scans: ScanMetrics,
-    /// True when a remote engine ran it; false when it ran in this process (the
-    /// local engine, or a remote engine's fallback for a plan it cannot take).
-    pub remote: bool,
 }
 
 /// An engine that runs vegalake's lowered plans.

@@ -20,6 +20,7 @@ use spark_connect_core::{ChannelBuilder, RetryPolicy, SparkConnectClient};
 use spark_connect_proto as proto;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
+use vegalake_connectors::ScanMetrics;
 use vegalake_sql_gen::unparse::{SqlError, SqlTask};
 
 /// How long the first request to the server may take.
@@ -131,7 +132,7 @@ impl QueryEngine for SparkEngine {
         let tag = format!("vegalake-{}", self.next_tag.fetch_add(1, Ordering::Relaxed));
         let work = async {
             match self.run_on_spark(&plan, &tag).await? {
-                Some(batches) => Ok(Executed { batches, scans: Default::default(), remote: true }),
+                Some(batches) => Ok(Executed { batches, scans: ScanMetrics::remote() }),
                 None => super::local::run(local, plan).await,
             }
         };

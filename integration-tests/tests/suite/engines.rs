@@ -1,4 +1,5 @@
-//! The conformance suite on the remote engines, and their faults.
+//! The conformance suite and the lake's tables on the remote engines, and their
+//! faults.
 //!
 //! - Ballista: our scheduler and two executors (`vegalake scheduler`, `vegalake
 //!   executor`), started here as separate processes on loopback and stopped after.
@@ -10,6 +11,7 @@
 //! disappears fails too, so the list stays true.
 
 use crate::conformance::{run_conformance, Outcome};
+use crate::lake::{run_cases, LocalLake};
 use crate::{read_json, root};
 use datafusion::logical_expr::LogicalPlan;
 use datafusion::prelude::{col, SessionContext};
@@ -129,6 +131,25 @@ async fn conformance_on_a_ballista_cluster_of_two_executors() {
 async fn conformance_on_spark_connect() {
     let engine = connect(&spark_url(), CONFORMANCE_OPTIONS).await.unwrap_or_else(|e| panic!("{e}"));
     conformance_on("spark", engine).await;
+}
+
+/// The lake's tables on the cluster and on Spark: a hive-partitioned Parquet
+/// dataset, and a Delta table at three versions (read as the version's files, with
+/// the partition column restored from the log). The results are vega.js's, and
+/// the engine ran every query of the tables: none fell back to this process.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lake_tables_run_on_the_cluster_and_on_spark() {
+    let lake = LocalLake::write("lake-engines").await;
+    let cases = crate::lake::cases();
+    let cluster = Cluster::start(2);
+    let spark = connect(&spark_url(), CONFORMANCE_OPTIONS).await.unwrap_or_else(|e| panic!("{e}"));
+    for (label, engine) in [("ballista", cluster.engine(CONFORMANCE_OPTIONS).await), ("spark", spark)] {
+        let results = run_cases(&|| Runtime::with_engine(engine.clone(), DEFAULT_CACHE_BYTES), &cases, &lake.access, label).await;
+        for (case, (_, scan)) in cases.iter().zip(&results) {
+            assert!(scan.scans.remote_queries > 0 && scan.scans.queries == 0, "{label} {}: {}", case.name, scan.summary);
+        }
+        println!("lake on {label}: {} cases equal to vega.js, every table query on the engine", cases.len());
+    }
 }
 
 /// A Parquet table large enough that grouping it takes seconds on a debug build:
