@@ -332,7 +332,7 @@ fn sql_task_json(task: &ServerTask, sql: &Result<SqlTask, SqlError>, dialect: Sq
     match sql {
         Ok(sql) => {
             out["sql"] = Json::String(sql.sql.clone());
-            out["setup"] = sql.tables.iter().map(|t| Json::String(t.create_view(dialect))).collect();
+            out["setup"] = sql.setup(dialect).into_iter().map(Json::String).collect();
         }
         Err(e) => out["not_pushable"] = Json::String(e.to_string()),
     }

@@ -6,28 +6,27 @@
 //!
 //! Another engine (a Ballista cluster, Spark) cannot run deltalake's scan, so it is
 //! given the same version as what it reads on its own: the version's active Parquet
-//! files, as one listing scan per partition whose partition values are constants
-//! ([`DeltaVersionTable::as_listings`]). A version whose files do not hold its rows
-//! as written (rows deleted by deletion vectors, columns renamed by column
-//! mapping) has no such form, and the reason says so.
+//! files with their partition values ([`DeltaVersionTable::as_files`], a
+//! [`FileListTable`]). A version whose files do not hold its rows as written (rows
+//! deleted by deletion vectors, columns renamed by column mapping) has no such
+//! form, and the reason says so.
 
 use crate::access::{DataAccess, ResolvedUrl};
 use crate::error::{one_line, ConnectorError, Result};
+use crate::file_list::{FileListTable, FileListing, ListedFile};
 use crate::location::TimeTravel;
 use crate::store::register_store;
 use crate::TableStats;
 use async_trait::async_trait;
 use datafusion::arrow::datatypes::{Field, Schema, SchemaRef};
 use datafusion::catalog::Session;
-use datafusion::common::{Constraints, ScalarValue, Statistics};
-use datafusion::datasource::file_format::parquet::ParquetFormat;
-use datafusion::datasource::listing::{ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl};
+use datafusion::common::{Constraints, Statistics};
+use datafusion::datasource::listing::ListingTableUrl;
 use datafusion::datasource::{provider_as_source, TableProvider, TableType};
-use datafusion::logical_expr::{col, lit, Expr, LogicalPlan, LogicalPlanBuilder, TableProviderFilterPushDown};
+use datafusion::logical_expr::{cast, col, Expr, LogicalPlan, LogicalPlanBuilder, TableProviderFilterPushDown};
 use datafusion::physical_plan::ExecutionPlan;
 use datafusion::prelude::SessionContext;
 use deltalake_core::table::builder::DeltaTableBuilder;
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use url::Url;
 
@@ -38,18 +37,8 @@ pub struct DeltaVersionTable {
     url: Url,
     version: u64,
     provider: Arc<dyn TableProvider>,
-    /// The table's partition columns, in the order of [`PartitionFiles::values`].
-    partition_columns: Vec<String>,
-    /// The active files by partition, or why they are not the version's rows.
-    files: std::result::Result<Vec<PartitionFiles>, String>,
-}
-
-/// The active files of one partition.
-#[derive(Debug, Clone)]
-struct PartitionFiles {
-    /// The partition's values, typed as the table's columns.
-    values: Vec<ScalarValue>,
-    urls: Vec<ListingTableUrl>,
+    /// The version's active files, or why they are not its rows.
+    files: std::result::Result<FileListing, String>,
 }
 
 impl DeltaVersionTable {
@@ -62,44 +51,31 @@ impl DeltaVersionTable {
         let log = snapshot.log_data();
         let stats = TableStats { url: url.to_string(), files: log.num_files(), bytes: log.iter().map(|f| f.size().max(0) as u64).sum() };
         let provider = table.table_provider().await.map_err(|e| store_error(url, &e))?;
-        let partition_columns = snapshot.metadata().partition_columns().to_vec();
-        let files = active_files(url, version, snapshot, &provider.schema(), &partition_columns);
-        Ok((DeltaVersionTable { url: url.clone(), version, provider, partition_columns, files }, stats))
+        let files = active_files(url, version, snapshot);
+        Ok((DeltaVersionTable { url: url.clone(), version, provider, files }, stats))
     }
 
-    /// The version as scans of its Parquet files, one per partition, with the
-    /// partition values as constants: a plan any engine that reads Parquet can run,
-    /// with this table's columns. Or why the files are not the version's rows.
-    pub fn as_listings(&self) -> std::result::Result<LogicalPlan, String> {
-        let groups = self.files.as_ref().map_err(Clone::clone)?;
+    /// The version as a scan of its Parquet files ([`FileListTable`]), with this
+    /// table's columns: a plan any engine that reads Parquet can run. Or why the
+    /// files are not the version's rows.
+    pub fn as_files(&self) -> std::result::Result<LogicalPlan, String> {
+        let listing = self.files.as_ref().map_err(Clone::clone)?;
+        let failed = |e: &dyn std::error::Error| format!("delta {} v{}: {}", self.url, self.version, one_line(e));
         let schema = self.provider.schema();
-        let in_files: Vec<Field> = schema.fields().iter().filter(|f| !self.partition_columns.contains(f.name())).map(|f| f.as_ref().clone()).collect();
-        let file_schema = Arc::new(Schema::new(in_files));
-        let failed = |e: datafusion::error::DataFusionError| format!("delta {} v{}: {}", self.url, self.version, one_line(&e));
-        let mut plans = groups.iter().map(|group| self.partition_scan(group, &schema, &file_schema).map_err(failed));
-        let first = plans.next().ok_or_else(|| format!("delta {} v{} has no files", self.url, self.version))??;
-        let mut union = LogicalPlanBuilder::from(first);
-        for plan in plans {
-            union = union.union(plan?).map_err(failed)?;
-        }
-        union.build().map_err(failed)
-    }
-
-    /// One partition's files with its values as columns, in the table's column order.
-    fn partition_scan(&self, group: &PartitionFiles, schema: &SchemaRef, file_schema: &SchemaRef) -> datafusion::error::Result<LogicalPlan> {
-        // The URLs are files (no extension filter applies to them).
-        let options = ListingOptions::new(Arc::new(ParquetFormat::default())).with_file_extension("");
-        let config = ListingTableConfig::new_with_multi_paths(group.urls.clone()).with_listing_options(options).with_schema(file_schema.clone());
-        let files = ListingTable::try_new(config)?;
-        let columns: Vec<Expr> = schema
-            .fields()
-            .iter()
-            .map(|f| match self.partition_columns.iter().position(|p| p == f.name()) {
-                Some(i) => lit(group.values[i].clone()).alias(f.name()),
-                None => col(datafusion::common::Column::new_unqualified(f.name())),
-            })
-            .collect();
-        LogicalPlanBuilder::scan("delta_files", provider_as_source(Arc::new(files)), None)?.project(columns)?.build()
+        let partitions = &listing.partition_columns;
+        let in_files: Vec<Field> = schema.fields().iter().filter(|f| !partitions.contains(f.name())).map(|f| f.as_ref().clone()).collect();
+        let files = FileListTable::try_new(Arc::new(Schema::new(in_files)), listing.clone()).map_err(|e| failed(&e))?;
+        // The table's column order; partition values are the log's text.
+        let columns = schema.fields().iter().map(|f| {
+            let column = col(datafusion::common::Column::new_unqualified(f.name()));
+            if partitions.contains(f.name()) {
+                cast(column, f.data_type().clone()).alias(f.name())
+            } else {
+                column
+            }
+        });
+        let scan = LogicalPlanBuilder::scan("delta_files", provider_as_source(Arc::new(files)), None).and_then(|b| b.project(columns)).and_then(|b| b.build());
+        scan.map_err(|e| failed(&e))
     }
 }
 
@@ -107,46 +83,24 @@ fn store_error(url: &Url, e: &dyn std::error::Error) -> ConnectorError {
     ConnectorError::Store { url: url.to_string(), message: one_line(e) }
 }
 
-/// The version's files grouped by partition, or why they are not its rows.
-fn active_files(
-    url: &Url,
-    version: u64,
-    snapshot: &deltalake_core::table::state::DeltaTableState,
-    schema: &SchemaRef,
-    partition_columns: &[String],
-) -> std::result::Result<Vec<PartitionFiles>, String> {
+/// The version's active files, or why they are not its rows.
+fn active_files(url: &Url, version: u64, snapshot: &deltalake_core::table::state::DeltaTableState) -> std::result::Result<FileListing, String> {
     let table = format!("delta {url} v{version}");
     if let Some(mode) = snapshot.metadata().configuration().get("delta.columnMapping.mode").filter(|m| m.as_str() != "none") {
         return Err(format!("{table} uses column mapping ({mode}): its files name columns differently, which other engines are not told yet"));
     }
-    let types = partition_columns
-        .iter()
-        .map(|name| schema.field_with_name(name).map(|f| f.data_type().clone()).map_err(|e| format!("{table}: partition column {name}: {e}")))
-        .collect::<std::result::Result<Vec<_>, _>>()?;
-    let mut groups: BTreeMap<Vec<Option<String>>, Vec<ListingTableUrl>> = BTreeMap::new();
+    let partition_columns = snapshot.metadata().partition_columns().to_vec();
+    let mut files = Vec::new();
     for file in snapshot.log_data().iter() {
         if file.deletion_vector_descriptor().is_some() {
             return Err(format!("{table} has deletion vectors (rows deleted without rewriting {}), which other engines are not given yet", file.path()));
         }
         let raw = file.partition_values_map();
-        let values = partition_columns.iter().map(|c| raw.get(c).cloned().flatten()).collect();
-        groups.entry(values).or_default().push(file_url(url, &file.path()).map_err(|e| format!("{table}: file {}: {e}", file.path()))?);
+        let location = file_url(url, &file.path()).map_err(|e| format!("{table}: file {}: {e}", file.path()))?;
+        let partition_values = partition_columns.iter().map(|c| raw.get(c).cloned().flatten()).collect();
+        files.push(ListedFile { url: location.to_string(), size: file.size().max(0) as u64, modified: file.modification_time(), partition_values });
     }
-    groups
-        .into_iter()
-        .map(|(raw, urls)| {
-            let values = raw.iter().zip(partition_columns.iter().zip(&types)).map(|(v, (name, ty))| partition_value(v.as_deref(), ty).map_err(|e| format!("{table}: partition value {name}={v:?}: {e}")));
-            Ok(PartitionFiles { values: values.collect::<std::result::Result<_, _>>()?, urls })
-        })
-        .collect()
-}
-
-/// A partition value as the log serializes it (text; null for none), typed.
-fn partition_value(raw: Option<&str>, ty: &datafusion::arrow::datatypes::DataType) -> datafusion::error::Result<ScalarValue> {
-    match raw {
-        None => ScalarValue::try_from(ty),
-        Some(text) => ScalarValue::Utf8(Some(text.to_string())).cast_to(ty),
-    }
+    Ok(FileListing { base: url.as_str().trim_end_matches('/').to_string(), partition_columns, files })
 }
 
 /// A file the log names: a path relative to the table (decoded, so a `%` in it is a
@@ -174,7 +128,13 @@ impl TableProvider for DeltaVersionTable {
         self.provider.table_type()
     }
 
-    async fn scan(&self, state: &dyn Session, projection: Option<&Vec<usize>>, filters: &[Expr], limit: Option<usize>) -> datafusion::error::Result<Arc<dyn ExecutionPlan>> {
+    async fn scan(
+        &self,
+        state: &dyn Session,
+        projection: Option<&Vec<usize>>,
+        filters: &[Expr],
+        limit: Option<usize>,
+    ) -> datafusion::error::Result<Arc<dyn ExecutionPlan>> {
         self.provider.scan(state, projection, filters, limit).await
     }
 
@@ -250,6 +210,7 @@ mod tests {
     use datafusion::arrow::array::{Float64Array, Int64Array, RecordBatch, StringArray};
     use datafusion::arrow::datatypes::DataType;
     use datafusion::arrow::util::pretty::pretty_format_batches;
+    use datafusion::logical_expr::lit;
     use datafusion::prelude::DataFrame;
     use deltalake_core::protocol::SaveMode;
     use std::path::{Path, PathBuf};
@@ -290,17 +251,35 @@ mod tests {
         )
         .unwrap();
         let url = Url::from_directory_path(&dir).unwrap();
-        let table = deltalake_core::DeltaTable::try_from_url(url).await.unwrap();
+        let table = deltalake_core::DeltaTable::try_from_url(url.clone()).await.unwrap();
         table.write(vec![batch]).with_save_mode(SaveMode::Append).with_partition_columns(["p", "n"]).await.unwrap();
 
         let delta = load(&dir).await;
-        let files = delta.as_listings().expect("a partitioned table without deletion vectors has a listing form");
+        let files = delta.as_files().expect("a partitioned table without deletion vectors has a listing form");
         assert_eq!(files.schema().as_arrow().fields().len(), 3);
         let ctx = SessionContext::new();
         let theirs = rows_of(&ctx, ctx.read_table(delta.provider.clone()).unwrap().into_unoptimized_plan()).await;
         let ours = rows_of(&ctx, files).await;
         assert_eq!(ours, theirs);
         assert!(ours.contains("| 3.0 |     | 2 |") && ours.contains("x/y"), "{ours}");
+
+        // Partition values prune files: n = 1 holds 2 of the 5 files.
+        let files = delta.as_files().unwrap();
+        let where_one = DataFrame::new(ctx.state(), files).filter(col("n").eq(lit(1_i64))).unwrap();
+        let physical = where_one.create_physical_plan().await.unwrap();
+        let rows = datafusion::physical_plan::collect(physical.clone(), ctx.task_ctx()).await.unwrap();
+        assert_eq!(rows.iter().map(RecordBatch::num_rows).sum::<usize>(), 2);
+        assert_eq!(crate::ScanMetrics::of_plan(&physical).files_planned, 2);
+
+        // delta-rs writes Hive-style directories; a file elsewhere has no base.
+        let listing = delta.files.as_ref().unwrap().clone();
+        let file_schema = Arc::new(Schema::new(vec![Field::new("x", DataType::Float64, true)]));
+        let table = FileListTable::try_new(file_schema.clone(), listing.clone()).unwrap();
+        assert_eq!(table.hive_base(), Some(url.as_str().trim_end_matches('/')));
+        let mut moved = listing;
+        moved.files[0].url = format!("{}/elsewhere/{}", moved.base, moved.files[0].url.rsplit('/').next().unwrap());
+        assert_eq!(FileListTable::try_new(file_schema, moved).unwrap().hive_base(), None);
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     /// A table version 0 whose log is `actions`, one JSON object per line.
@@ -320,7 +299,9 @@ mod tests {
                 r#"{{"metaData":{{"id":"t","format":{{"provider":"parquet","options":{{}}}},"schemaString":"{SCHEMA}","partitionColumns":[],"configuration":{{{config}}},"createdTime":1700000000000}}}}"#
             )
         };
-        let add = |dv: &str| format!(r#"{{"add":{{"path":"part-0.parquet","partitionValues":{{}},"size":100,"modificationTime":1700000000000,"dataChange":true{dv}}}}}"#);
+        let add = |dv: &str| {
+            format!(r#"{{"add":{{"path":"part-0.parquet","partitionValues":{{}},"size":100,"modificationTime":1700000000000,"dataChange":true{dv}}}}}"#)
+        };
 
         let mapped = hand_written_table(
             "mapped",
@@ -330,7 +311,7 @@ mod tests {
                 &add(""),
             ],
         );
-        let why = load(&mapped).await.as_listings().unwrap_err();
+        let why = load(&mapped).await.as_files().unwrap_err();
         assert!(why.contains("uses column mapping (name)"), "{why}");
 
         let deleted = hand_written_table(
@@ -341,7 +322,10 @@ mod tests {
                 &add(r#","deletionVector":{"storageType":"u","pathOrInlineDv":"ab^-aqEH.-t@S}K{vb[*k^","offset":1,"sizeInBytes":36,"cardinality":2}"#),
             ],
         );
-        let why = load(&deleted).await.as_listings().unwrap_err();
+        let why = load(&deleted).await.as_files().unwrap_err();
         assert!(why.contains("has deletion vectors"), "{why}");
+        for dir in [mapped, deleted] {
+            std::fs::remove_dir_all(dir).unwrap();
+        }
     }
 }

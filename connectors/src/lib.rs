@@ -17,6 +17,7 @@ pub mod catalog;
 mod cell;
 pub mod delta;
 pub mod error;
+pub mod file_list;
 pub mod format;
 pub mod location;
 pub mod metrics;
@@ -25,9 +26,10 @@ pub mod store;
 
 pub use access::DataAccess;
 pub use catalog::Catalog;
-pub use delta::DeltaVersionTable;
 pub use cell::{Cell, Table};
+pub use delta::DeltaVersionTable;
 pub use error::{ConnectorError, Result};
+pub use file_list::{FileListTable, FileListing, ListedFile};
 pub use metrics::ScanMetrics;
 pub use source::{Loaded, Source, TableStats};
 

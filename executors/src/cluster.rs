@@ -8,6 +8,7 @@
 //! executors send a heartbeat every 2 s and the scheduler declares an executor
 //! lost after 10 s without one, then reruns its tasks on the others.
 
+use crate::codec::VegalakeLogicalCodec;
 use ballista_core::extension::SessionConfigExt;
 use ballista_core::registry::BallistaFunctionRegistry;
 use ballista_executor::executor_process::{start_executor_process, ExecutorProcessConfig};
@@ -41,8 +42,12 @@ fn fail(what: &str, e: impl std::fmt::Display) -> ClusterError {
 /// Ballista 55's adaptive planner (its default) is off: it ran each input of a
 /// union of in-memory inputs more than once (a `fold` of three fields returned
 /// some rows two and three times); the static planner splits the same plans right.
+/// Plans are written with vegalake's codec ([`crate::codec`]).
 pub fn ballista_config() -> SessionConfig {
-    SessionConfig::new_with_ballista().with_ballista_grpc_client_max_message_size(MAX_MESSAGE_BYTES).with_ballista_adaptive_query_planner(false)
+    SessionConfig::new_with_ballista()
+        .with_ballista_grpc_client_max_message_size(MAX_MESSAGE_BYTES)
+        .with_ballista_adaptive_query_planner(false)
+        .with_ballista_logical_extension_codec(Arc::new(VegalakeLogicalCodec::default()))
 }
 
 /// Runs a scheduler on `bind` (port 0 picks a free one) until the process ends;
@@ -63,6 +68,7 @@ pub async fn run_scheduler(bind: SocketAddr, ready: impl FnOnce(SocketAddr)) -> 
         no_executors_grace_period_seconds: EXECUTOR_TIMEOUT_SECONDS,
         override_session_builder: Some(Arc::new(|config| Ok(scheduler_session_state(config)))),
         override_config_producer: Some(Arc::new(ballista_config)),
+        override_logical_codec: Some(Arc::new(VegalakeLogicalCodec::default())),
         ..SchedulerConfig::default()
     };
     config.validate().map_err(|e| fail("bad scheduler configuration", e))?;

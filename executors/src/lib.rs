@@ -10,6 +10,7 @@
 pub mod cache;
 pub mod chart;
 pub mod cluster;
+pub mod codec;
 pub mod engine;
 mod env;
 pub mod output;

@@ -5,9 +5,12 @@
 
 use crate::{EvalError, EvalOptions, Runtime, DEFAULT_CACHE_BYTES};
 use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::datasource::TableProvider;
 use datafusion::logical_expr::LogicalPlan;
 use std::sync::Arc;
+use vegalake_connectors::FileListTable;
 use vegalake_planner::Spec;
+use vegalake_sql_gen::unparse::FileList;
 pub use vegalake_sql_gen::unparse::{SqlDialect, SqlError, SqlTask, TableRef};
 
 /// One dataset's server part: the plan an engine would run.
@@ -62,8 +65,8 @@ pub async fn server_tasks(spec: &Spec, opts: &EvalOptions) -> Result<Vec<ServerT
 /// CASE): it runs on a thread of its own with room for that, not on a runtime
 /// worker's small stack.
 pub(crate) fn unparse(plan: &LogicalPlan, dialect: SqlDialect) -> Result<SqlTask, SqlError> {
-    let to_sql = || match crate::engine::distributable::delta_as_listings(plan.clone()) {
-        Ok(Ok(files)) => vegalake_sql_gen::unparse::to_sql(&files, dialect),
+    let to_sql = || match crate::engine::distributable::delta_as_files(plan.clone()) {
+        Ok(Ok(files)) => vegalake_sql_gen::unparse::to_sql_reading(&files, dialect, &file_list),
         Ok(Err(why)) => Err(SqlError::NotPushable(why)),
         Err(e) => Err(SqlError::Unparse(e.to_string())),
     };
@@ -77,4 +80,15 @@ pub(crate) fn unparse(plan: &LogicalPlan, dialect: SqlDialect) -> Result<SqlTask
             .join()
             .unwrap_or_else(|_| Err(SqlError::Unparse("the unparser panicked".into())))
     })
+}
+
+/// A [`FileListTable`]'s files, for engines that find partition values in the paths.
+fn file_list(provider: &dyn TableProvider) -> Option<Result<FileList, SqlError>> {
+    let table = provider.downcast_ref::<FileListTable>()?;
+    let listing = table.listing();
+    let Some(base) = table.hive_base() else {
+        return Some(Err(SqlError::NotPushable(format!("the files of {} are not all in partition directories named as Hive does", listing.base))));
+    };
+    let files = listing.files.iter().map(|f| f.url.clone()).collect();
+    Some(Ok(FileList { base: base.to_string(), files, partition_columns: listing.partition_columns.clone() }))
 }

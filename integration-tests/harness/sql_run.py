@@ -2,8 +2,8 @@
 
     python3 sql_run.py duckdb|spark TASKS.json
 
-Spark runs in one local session (local[2], UTC, ANSI mode off: our SQL guards its
-own casts and divisions as JavaScript does).
+Spark runs in one local session (local[2]); each task's setup sets what our SQL
+assumes (UTC, ANSI mode off, partition values as text).
 
 TASKS.json: [{"id": ..., "setup": [statement, ...], "sql": query}, ...]. Prints
 {id: {"rows": [{column: value}]} | {"error": "..."}} with dates as epoch
@@ -55,8 +55,6 @@ def spark_session():
     return (
         SparkSession.builder.master("local[2]")
         .appName("vegalake-sql-tests")
-        .config("spark.sql.session.timeZone", "UTC")
-        .config("spark.sql.ansi.enabled", "false")
         .config("spark.ui.enabled", "false")
         .config("spark.sql.shuffle.partitions", "2")
         # Not the working directory: Spark would leave a spark-warehouse/ there.

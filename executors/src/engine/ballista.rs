@@ -3,7 +3,6 @@
 //! executors run; the rows come back through Flight.
 
 use super::distributable::distributable;
-use vegalake_connectors::ScanMetrics;
 use super::{in_plan_schema, one_line, within, EngineError, EngineOptions, EngineUrl, Executed, QueryEngine};
 use ballista_core::execution_plans::DistributedQueryExec;
 use ballista_core::extension::SessionStateExt;
@@ -16,6 +15,7 @@ use datafusion::prelude::SessionContext;
 use datafusion_proto::protobuf::LogicalPlanNode;
 use std::sync::Arc;
 use std::time::Duration;
+use vegalake_connectors::ScanMetrics;
 
 /// How long connecting to the scheduler may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);

@@ -8,42 +8,49 @@
 //! has no distributable form, and the engine runs it where its data already is.
 //!
 //! A Delta table's scan (deltalake's provider) does not serialize either: it
-//! travels as the listings of the version's files ([`delta_as_listings`]). A
-//! version that has no such form (deletion vectors, column mapping), or a table
-//! of another kind, keeps the plan local.
+//! travels as the list of the version's files ([`delta_as_files`]), which
+//! vegalake's codec carries ([`crate::codec`]). A version that has no such form
+//! (deletion vectors, column mapping), or a table of another kind, keeps the plan
+//! local.
 //!
 //! A serialized `VALUES` loses its column names and the types of all-null
 //! columns, so the rows go out as `column1, column2, ...` under a projection that
 //! casts and names them, which does serialize.
 
+use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::common::tree_node::{Transformed, TreeNode, TreeNodeRecursion};
 use datafusion::common::{Column, Result, ScalarValue};
 use datafusion::datasource::listing::ListingTable;
 use datafusion::datasource::{source_as_provider, MemTable, TableProvider};
 use datafusion::logical_expr::utils::conjunction;
 use datafusion::logical_expr::{cast, col, lit, Expr, LogicalPlan, LogicalPlanBuilder, TableScan};
-use datafusion::arrow::datatypes::SchemaRef;
-use vegalake_connectors::DeltaVersionTable;
+use vegalake_connectors::{DeltaVersionTable, FileListTable};
 use vegalake_sql_gen::unparse::VALUES_CELL_LIMIT;
 
 /// `plan` with every in-memory table scan replaced by its rows as `VALUES` and
 /// every Delta table by its files, or why it has no form another process can
-/// run: more than [`VALUES_CELL_LIMIT`] cells of in-memory data, or a table that
-/// does not serialize.
+/// run: more than [`VALUES_CELL_LIMIT`] cells of in-memory data, a table that
+/// does not serialize, or files on a store other than the local file system.
 pub fn distributable(plan: LogicalPlan) -> Result<std::result::Result<LogicalPlan, String>> {
-    let plan = match delta_as_listings(plan)? {
+    let plan = match delta_as_files(plan)? {
         Ok(plan) => plan,
         Err(why) => return Ok(Err(why)),
     };
     let mut cells = 0;
-    let mut local_table = None;
+    let mut refusal = None;
     plan.apply(|node| {
         if let LogicalPlan::TableScan(scan) = node {
             let provider = source_as_provider(&scan.source)?;
             if let Some(mem) = provider.downcast_ref::<MemTable>() {
                 cells += memtable_cells(mem);
-            } else if provider.downcast_ref::<ListingTable>().is_none() {
-                local_table = Some(scan.table_name.to_string());
+            } else if let Some(urls) = file_urls(provider.as_ref()) {
+                // The cluster's processes build no stores of their own: they
+                // have the local file system only.
+                if let Some(url) = urls.iter().find(|u| !u.starts_with("file:")) {
+                    refusal = Some(format!("table {} reads {url}, and the cluster's processes have no store but local files", scan.table_name));
+                }
+            } else {
+                refusal = Some(format!("table {} is neither in memory nor Parquet files", scan.table_name));
             }
         }
         Ok(TreeNodeRecursion::Continue)
@@ -51,8 +58,8 @@ pub fn distributable(plan: LogicalPlan) -> Result<std::result::Result<LogicalPla
     if cells > VALUES_CELL_LIMIT {
         return Ok(Err(format!("in-memory inputs over {VALUES_CELL_LIMIT} cells")));
     }
-    if let Some(table) = local_table {
-        return Ok(Err(format!("table {table} is neither in memory nor a Parquet listing")));
+    if let Some(why) = refusal {
+        return Ok(Err(why));
     }
     let rewritten = plan.transform_up(|node| match on_memtable(&node, values_scan)? {
         Some(values) => Ok(Transformed::yes(values)),
@@ -61,15 +68,24 @@ pub fn distributable(plan: LogicalPlan) -> Result<std::result::Result<LogicalPla
     Ok(Ok(rewritten.data))
 }
 
-/// `plan` with each Delta table read as the listings of its version's files
-/// ([`DeltaVersionTable::as_listings`]), or why a version has no such form.
-pub fn delta_as_listings(plan: LogicalPlan) -> Result<std::result::Result<LogicalPlan, String>> {
+/// The URLs a table of Parquet files reads, `None` for other tables.
+fn file_urls(provider: &dyn TableProvider) -> Option<Vec<String>> {
+    if let Some(listing) = provider.downcast_ref::<ListingTable>() {
+        return Some(listing.table_paths().iter().map(|u| u.as_str().to_string()).collect());
+    }
+    let files = provider.downcast_ref::<FileListTable>()?;
+    Some(files.listing().files.iter().map(|f| f.url.clone()).collect())
+}
+
+/// `plan` with each Delta table read as the list of its version's files
+/// ([`DeltaVersionTable::as_files`]), or why a version has no such form.
+pub fn delta_as_files(plan: LogicalPlan) -> Result<std::result::Result<LogicalPlan, String>> {
     let mut refusal = None;
     let rewritten = plan.transform_up(|node| {
         let LogicalPlan::TableScan(scan) = &node else { return Ok(Transformed::no(node)) };
         let provider = source_as_provider(&scan.source)?;
         let Some(delta) = provider.downcast_ref::<DeltaVersionTable>() else { return Ok(Transformed::no(node)) };
-        match delta.as_listings() {
+        match delta.as_files() {
             Ok(files) => Ok(Transformed::yes(in_place_of(scan, files, &delta.schema())?)),
             Err(why) => {
                 refusal.get_or_insert(why);
@@ -186,6 +202,15 @@ mod tests {
         let table = datafusion::datasource::empty::EmptyTable::new(schema);
         let plan = LogicalPlanBuilder::scan("other", provider_as_source(Arc::new(table)), None).unwrap().build().unwrap();
         let why = distributable(plan).unwrap().expect_err("not distributable");
-        assert!(why.contains("table other is neither in memory nor a Parquet listing"), "{why}");
+        assert!(why.contains("table other is neither in memory nor Parquet files"), "{why}");
+
+        use datafusion::datasource::listing::{ListingOptions, ListingTableConfig, ListingTableUrl};
+        let on_s3 = ListingTableConfig::new(ListingTableUrl::parse("s3://lake/flights/").unwrap())
+            .with_listing_options(ListingOptions::new(Arc::new(datafusion::datasource::file_format::parquet::ParquetFormat::default())))
+            .with_schema(Arc::new(Schema::new(vec![Field::new("x", DataType::Int64, true)])));
+        let table = ListingTable::try_new(on_s3).unwrap();
+        let plan = LogicalPlanBuilder::scan("flights", provider_as_source(Arc::new(table)), None).unwrap().build().unwrap();
+        let why = distributable(plan).unwrap().expect_err("not distributable");
+        assert!(why.contains("reads s3://lake/flights/"), "{why}");
     }
 }

@@ -26,11 +26,6 @@ use vegalake_sql_gen::unparse::{SqlError, SqlTask};
 /// How long the first request to the server may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
 
-/// Session settings that make Spark compute what vega.js computes: UTC session
-/// time (our SQL writes zones explicitly), and NULL rather than an error where
-/// JavaScript gives NaN or null.
-const SESSION_CONFIG: [(&str, &str); 2] = [("spark.sql.session.timeZone", "UTC"), ("spark.sql.ansi.enabled", "false")];
-
 /// Runs plans on a Spark Connect server.
 pub struct SparkEngine {
     url: EngineUrl,
@@ -54,7 +49,7 @@ impl SparkEngine {
         // The client's default retries an unavailable server for up to an hour.
         client.set_retry_policy(RetryPolicy { max_retries: Some(2), ..RetryPolicy::default() });
         let setup = async {
-            for (key, value) in SESSION_CONFIG {
+            for (key, value) in SqlDialect::Spark.session_settings() {
                 client.set_config(key, value).await?;
             }
             Ok::<_, spark_connect_core::SparkError>(())
@@ -89,7 +84,8 @@ impl SparkEngine {
         }
     }
 
-    /// A task's views, then its query; its rows.
+    /// A task's views, then its query; its rows. (The session has the dialect's
+    /// settings from the start.)
     async fn run_task(&self, task: &SqlTask, tag: &str) -> Result<Vec<RecordBatch>, EngineError> {
         let _session = self.session.lock().await;
         for table in &task.tables {

@@ -22,7 +22,9 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use vegalake_connectors::catalog::CatalogTable;
-use vegalake_executors::{evaluate, evaluate_on, Catalog, ChartOptions, ChartState, DataAccess, DatasetScan, EvalOptions, Runtime, VarValue};
+use vegalake_executors::{
+    evaluate, evaluate_on, server_tasks, Catalog, ChartOptions, ChartState, DataAccess, DatasetScan, EvalOptions, Runtime, SqlDialect, VarValue,
+};
 use vegalake_integration_tests::compare_datasets;
 use vegalake_planner::{Namespace, Spec};
 
@@ -169,6 +171,31 @@ pub(crate) async fn run_cases(runtime: &dyn Fn() -> Runtime, cases: &[Case], dat
         out.push((result.datasets, scan));
     }
     out
+}
+
+/// The lake's tables as SQL on DuckDB (the Python package): the Parquet directory
+/// and every Delta version (one view of the version's files) give vega.js's rows.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lake_tables_as_sql_run_on_duckdb() {
+    let lake = LocalLake::write("lake-sql").await;
+    let cases = cases();
+    let opts = EvalOptions { data: lake.access.clone(), ..EvalOptions::default() };
+    let mut tasks = Vec::new();
+    for case in &cases {
+        let server = server_tasks(&case.spec, &opts).await.unwrap_or_else(|e| panic!("{}: {e}", case.name));
+        let flights = server.iter().find(|t| t.dataset == "flights").unwrap_or_else(|| panic!("{}: no server task for flights", case.name));
+        assert_eq!(flights.server_transforms, flights.total_transforms, "{}: flights is not all on the server", case.name);
+        let sql = flights.sql(SqlDialect::DuckDb).unwrap_or_else(|e| panic!("{}: {e}", case.name));
+        tasks.push(serde_json::json!({"id": case.name, "setup": sql.setup(SqlDialect::DuckDb), "sql": sql.sql}));
+    }
+    let results = crate::sql::run_on("duckdb", &tasks);
+    for case in &cases {
+        let rows = results[&case.name].get("rows").unwrap_or_else(|| panic!("{}: {}", case.name, results[&case.name]));
+        if let Some(diff) = compare_datasets(rows, &case.expected["flights"], false) {
+            panic!("duckdb {}: {diff}", case.name);
+        }
+    }
+    println!("lake: {} cases as SQL on DuckDB equal to vega.js", cases.len());
 }
 
 /// Files in the table's version, and how many the case's filter can need.

@@ -14,7 +14,7 @@ use vegalake_planner::Spec;
 
 /// Runs the tasks on `engine` (duckdb or spark, through harness/sql_run.py); their
 /// rows or errors by id.
-fn run_on(engine: &str, tasks: &[Json]) -> Map<String, Json> {
+pub(crate) fn run_on(engine: &str, tasks: &[Json]) -> Map<String, Json> {
     let file = std::env::temp_dir().join(format!("vegalake-{engine}-tasks-{}.json", std::process::id()));
     std::fs::write(&file, serde_json::to_string(tasks).unwrap()).unwrap();
     let python = std::env::var("VEGALAKE_PYTHON").unwrap_or_else(|_| "python3".into());
@@ -113,7 +113,7 @@ async fn conformance_tasks_as_sql_run_on_duckdb_and_spark() {
                     }
                     Err(_) => continue,
                 };
-                let setup: Vec<String> = sql.tables.iter().map(|r| r.create_view(*dialect)).collect();
+                let setup = sql.setup(*dialect);
                 queue.push(json!({"id": id, "setup": setup, "sql": sql.sql, "json_columns": json_columns}));
             }
         }

@@ -4,8 +4,8 @@
 //!
 //! Three steps:
 //! 1. [`tables`]: table scans become names the engine knows ([`TableRef`]: a
-//!    Parquet listing the engine registers as a view), and in-memory sources become
-//!    `VALUES`; [`portable`]: plan rewrites every dialect needs;
+//!    Parquet listing or list of files the engine registers as a view), and
+//!    in-memory sources become `VALUES`; [`portable`]: plan rewrites every dialect needs;
 //! 2. DataFusion's `Unparser` with the dialect;
 //! 3. [`post`]: an AST pass for what the unparser cannot be told: our `vl_*`
 //!    functions in each dialect's terms (or "not pushable", with the reason), double
@@ -31,7 +31,7 @@ mod tables;
 mod time;
 
 pub use dialects::{DuckDbDialect, SparkDialect};
-pub use tables::{TableRef, VALUES_CELL_LIMIT};
+pub use tables::{FileList, FilesOf, TableRef, VALUES_CELL_LIMIT};
 
 use datafusion::logical_expr::LogicalPlan;
 use datafusion::sql::sqlparser::ast::Statement;
@@ -56,6 +56,22 @@ impl SqlDialect {
             SqlDialect::Spark => "spark",
             SqlDialect::DuckDb => "duckdb",
             SqlDialect::Postgres => "postgres",
+        }
+    }
+
+    /// The session settings our SQL assumes. Spark: UTC session time (our SQL
+    /// writes zones explicitly), NULL rather than an error where JavaScript gives
+    /// NaN or null (ANSI mode off), and partition values read from paths as text
+    /// (the query casts them to the table's types; Spark's guess would read a
+    /// string `007` as the number 7).
+    pub fn session_settings(self) -> &'static [(&'static str, &'static str)] {
+        match self {
+            SqlDialect::Spark => &[
+                ("spark.sql.session.timeZone", "UTC"),
+                ("spark.sql.ansi.enabled", "false"),
+                ("spark.sql.sources.partitionColumnTypeInference.enabled", "false"),
+            ],
+            SqlDialect::DuckDb | SqlDialect::Postgres => &[],
         }
     }
 }
@@ -93,23 +109,33 @@ pub struct SqlTask {
 }
 
 impl SqlTask {
-    /// Statements that make the task's tables known to the engine, then the query:
-    /// what `vegalake sql` prints.
+    /// The statements to run before the query: the dialect's session settings,
+    /// then those that make the task's tables known to the engine.
+    pub fn setup(&self, dialect: SqlDialect) -> Vec<String> {
+        let settings = dialect.session_settings().iter().map(|(key, value)| format!("SET {key}={value}"));
+        settings.chain(self.tables.iter().map(|t| t.create_view(dialect))).collect()
+    }
+
+    /// The setup, then the query: what `vegalake sql` prints.
     pub fn script(&self, dialect: SqlDialect) -> String {
         let mut out = String::new();
-        for t in &self.tables {
-            out.push_str(&t.create_view(dialect));
+        for statement in self.setup(dialect).iter().chain([&self.sql]) {
+            out.push_str(statement);
             out.push_str(";\n");
         }
-        out.push_str(&self.sql);
-        out.push_str(";\n");
         out
     }
 }
 
 /// The SQL of `plan` (an unoptimized lowered plan) in `dialect`.
 pub fn to_sql(plan: &LogicalPlan, dialect: SqlDialect) -> Result<SqlTask, SqlError> {
-    let (plan, tables) = tables::name_tables(plan)?;
+    to_sql_reading(plan, dialect, &|_| None)
+}
+
+/// [`to_sql`], with `files_of` telling how tables of kinds the unparser does not
+/// know (a source's own providers) are read as Parquet files.
+pub fn to_sql_reading(plan: &LogicalPlan, dialect: SqlDialect, files_of: FilesOf<'_>) -> Result<SqlTask, SqlError> {
+    let (plan, tables) = tables::name_tables(plan, files_of)?;
     let plan = portable::portable(plan)?;
     let mut statement = match dialect {
         SqlDialect::Spark => unparse(&SparkDialect, dialect, &plan, &tables.inline),

@@ -1,5 +1,9 @@
-//! Table scans as the engine sees them: Parquet listings as named views
-//! ([`TableRef`]), in-memory sources as `VALUES`.
+//! Table scans as the engine sees them: Parquet listings and lists of files as
+//! named views ([`TableRef`]), in-memory sources as `VALUES`.
+//!
+//! Partition values come from the paths as text (engines are told not to guess
+//! their types, see [`SqlDialect::session_settings`]); the query casts them to the
+//! types the plan reads them as.
 
 use super::{SqlDialect, SqlError};
 use datafusion::common::tree_node::{Transformed, TreeNode};
@@ -13,40 +17,79 @@ use std::sync::Arc;
 /// the task not pushable (the engine should read them from where they live).
 pub const VALUES_CELL_LIMIT: usize = 200_000;
 
-/// A table the SQL reads by name: a Parquet file or a directory of them (hive
-/// partitions are found by the engine from the paths).
+/// A table the SQL reads by name: a Parquet file, a directory of them, or a list
+/// of files (hive partitions are found by the engine from the paths).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TableRef {
     pub name: String,
     /// Store URLs: one directory or file, or the files of a table version.
     pub urls: Vec<String>,
+    /// For a list of files: the directory their partition directories are under.
+    pub base: Option<String>,
 }
+
+/// A table of Parquet files in Hive-style partition directories under `base`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileList {
+    pub base: String,
+    pub files: Vec<String>,
+    pub partition_columns: Vec<String>,
+}
+
+/// How the unparser reads a table provider it does not know: `None` if it is not
+/// a table of files, else its files or why they cannot be read so.
+pub type FilesOf<'a> = &'a dyn Fn(&dyn TableProvider) -> Option<Result<FileList, SqlError>>;
 
 impl TableRef {
     /// The statement that registers the table in `dialect`.
     pub fn create_view(&self, dialect: SqlDialect) -> String {
         let quoted = |u: &str| format!("'{}'", u.replace('\'', "''"));
         match dialect {
-            SqlDialect::Spark => match self.urls.as_slice() {
-                [one] => format!("CREATE OR REPLACE TEMPORARY VIEW `{}` USING parquet OPTIONS (path {})", self.name, quoted(one)),
-                many => {
-                    let paths = many.iter().map(|u| format!("\"{}\"", u.replace('"', "\\\""))).collect::<Vec<_>>().join(",");
-                    format!("CREATE OR REPLACE TEMPORARY VIEW `{}` USING parquet OPTIONS (paths {})", self.name, quoted(&format!("[{paths}]")))
-                }
-            },
+            SqlDialect::Spark => {
+                let base = self.base.as_ref().map(|b| format!(", basePath {}", quoted(b))).unwrap_or_default();
+                format!("CREATE OR REPLACE TEMPORARY VIEW `{}` USING parquet OPTIONS (path {}{base})", self.name, quoted(&spark_path(&self.urls)))
+            }
             SqlDialect::DuckDb | SqlDialect::Postgres => {
                 // PostgreSQL has no Parquet reader of its own: this form suits
                 // pg_duckdb/pg_parquet style extensions, and says what to register.
                 let files: Vec<String> = self.urls.iter().map(|u| quoted(&duckdb_glob(u))).collect();
-                format!("CREATE OR REPLACE VIEW \"{}\" AS SELECT * FROM read_parquet([{}], hive_partitioning = true)", self.name, files.join(", "))
+                format!(
+                    "CREATE OR REPLACE VIEW \"{}\" AS SELECT * FROM read_parquet([{}], hive_partitioning = true, hive_types_autocast = false)",
+                    self.name,
+                    files.join(", ")
+                )
             }
         }
     }
 }
 
+/// One path for Spark's view (whose SQL form takes one): the URL, or a Hadoop glob
+/// of the files' paths after their common directory, `dir/{a/f1,b/f2}`.
+fn spark_path(urls: &[String]) -> String {
+    let urls: Vec<String> = urls.iter().map(|u| decoded(u)).collect();
+    let [first, rest @ ..] = urls.as_slice() else { return String::new() };
+    if rest.is_empty() {
+        return first.clone();
+    }
+    let mut dir = &first[..first.rfind('/').map_or(0, |i| i + 1)];
+    while !urls.iter().all(|u| u.starts_with(dir)) {
+        dir = &dir[..dir[..dir.len() - 1].rfind('/').map_or(0, |i| i + 1)];
+    }
+    let escape = |rel: &str| rel.chars().flat_map(|c| if "{}[]*?,\\".contains(c) { vec!['\\', c] } else { vec![c] }).collect::<String>();
+    let files: Vec<String> = urls.iter().map(|u| escape(&u[dir.len()..])).collect();
+    format!("{dir}{{{}}}", files.join(","))
+}
+
+/// A URL as the path an engine's file system names (Hadoop's, DuckDB's): with
+/// its `%XX` escapes decoded, so a `%` in a file name is itself.
+fn decoded(url: &str) -> String {
+    percent_encoding::percent_decode_str(url).decode_utf8_lossy().into_owned()
+}
+
 /// DuckDB reads local paths and globs: a directory becomes all Parquet files under it.
 fn duckdb_glob(url: &str) -> String {
-    let path = url.strip_prefix("file://").unwrap_or(url);
+    let url = decoded(url);
+    let path = url.strip_prefix("file://").unwrap_or(&url);
     if path.ends_with('/') {
         format!("{path}**/*.parquet")
     } else {
@@ -72,14 +115,14 @@ pub struct Tables {
 
 /// The plan with its scans renamed `t0`, `t1`, ... (Parquet listings) or
 /// `__vl_values_0`, ... (in-memory tables, see [`InlineTable`]).
-pub fn name_tables(plan: &LogicalPlan) -> Result<(LogicalPlan, Tables), SqlError> {
+pub fn name_tables(plan: &LogicalPlan, files_of: FilesOf<'_>) -> Result<(LogicalPlan, Tables), SqlError> {
     let mut tables = Tables::default();
     let mut refusal = None;
     let renamed = plan
         .clone()
         .transform_up(|node| {
             let rewritten = match &node {
-                LogicalPlan::TableScan(scan) => rewrite_scan(scan, &mut tables),
+                LogicalPlan::TableScan(scan) => rewrite_scan(scan, &mut tables, files_of),
                 LogicalPlan::Values(values) => rewrite_values(values, &mut tables),
                 _ => return Ok(Transformed::no(node)),
             };
@@ -102,7 +145,7 @@ fn unparse_error(e: impl ToString) -> SqlError {
     SqlError::Unparse(e.to_string())
 }
 
-fn rewrite_scan(scan: &TableScan, tables: &mut Tables) -> Result<LogicalPlan, SqlError> {
+fn rewrite_scan(scan: &TableScan, tables: &mut Tables, files_of: FilesOf<'_>) -> Result<LogicalPlan, SqlError> {
     if !scan.filters.is_empty() || scan.fetch.is_some() {
         return Err(SqlError::Unparse("an optimized plan (a scan with pushed filters): unparse the unoptimized plan".into()));
     }
@@ -112,15 +155,14 @@ fn rewrite_scan(scan: &TableScan, tables: &mut Tables) -> Result<LogicalPlan, Sq
         inline(mem.schema(), rows, tables)?
     } else if let Some(listing) = provider.downcast_ref::<ListingTable>() {
         let urls: Vec<String> = listing.table_paths().iter().map(|p| p.as_str().to_string()).collect();
-        let name = match tables.named.iter().find(|t| t.urls == urls) {
-            Some(t) => t.name.clone(),
-            None => {
-                let name = format!("t{}", tables.named.len());
-                tables.named.push(TableRef { name: name.clone(), urls });
-                name
-            }
-        };
-        LogicalPlanBuilder::scan(name, provider_as_source(provider.clone()), None).and_then(|b| b.build()).map_err(unparse_error)?
+        let partitions: Vec<String> = listing.options().table_partition_cols.iter().map(|(name, _)| name.clone()).collect();
+        named_scan(TableRef { name: String::new(), urls, base: None }, &partitions, provider.clone(), tables)?
+    } else if let Some(files) = files_of(provider.as_ref()) {
+        let FileList { base, files, partition_columns } = files?;
+        if files.is_empty() {
+            return Err(SqlError::NotPushable(format!("the table at {base} has no files (a view needs one)")));
+        }
+        named_scan(TableRef { name: String::new(), urls: files, base: Some(base) }, &partition_columns, provider.clone(), tables)?
     } else {
         return Err(SqlError::NotPushable(format!("reads a {} table, which SQL engines are not given yet", provider_kind(provider.as_ref()))));
     };
@@ -132,6 +174,32 @@ fn rewrite_scan(scan: &TableScan, tables: &mut Tables) -> Result<LogicalPlan, Sq
             LogicalPlanBuilder::from(plan).project(columns).and_then(|b| b.build()).map_err(unparse_error)
         }
     }
+}
+
+/// A scan of `table` under its view's name (the same name for the same files),
+/// with the partition columns cast from the paths' text to the types the plan
+/// reads them as.
+fn named_scan(mut table: TableRef, partitions: &[String], provider: Arc<dyn TableProvider>, tables: &mut Tables) -> Result<LogicalPlan, SqlError> {
+    let name = match tables.named.iter().find(|t| t.urls == table.urls && t.base == table.base) {
+        Some(t) => t.name.clone(),
+        None => {
+            table.name = format!("t{}", tables.named.len());
+            tables.named.push(table.clone());
+            table.name
+        }
+    };
+    let schema = provider.schema();
+    let columns = schema.fields().iter().map(|f| {
+        let column = Expr::Column(datafusion::common::Column::new_unqualified(f.name()));
+        if partitions.contains(f.name()) {
+            cast(column, f.data_type().clone()).alias(f.name())
+        } else {
+            column
+        }
+    });
+    let scan = LogicalPlanBuilder::scan(name, provider_as_source(provider), None).map_err(unparse_error)?;
+    let scan = if partitions.is_empty() { scan } else { scan.project(columns).map_err(unparse_error)? };
+    scan.build().map_err(unparse_error)
 }
 
 fn provider_kind(provider: &dyn TableProvider) -> String {
@@ -198,4 +266,28 @@ fn table_rows(mem: &MemTable) -> Result<Vec<Vec<ScalarValue>>, SqlError> {
         return Err(SqlError::NotPushable("an empty in-memory source (VALUES needs a row)".into()));
     }
     Ok(rows)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_list_of_files_is_one_view_that_finds_partitions_under_its_base() {
+        let table = TableRef {
+            name: "t0".into(),
+            urls: vec!["file:///lake/t/day=1/a.parquet".into(), "file:///lake/t/day=2/b%2Cc%2525.parquet".into()],
+            base: Some("file:///lake/t".into()),
+        };
+        assert_eq!(
+            table.create_view(SqlDialect::Spark),
+            r"CREATE OR REPLACE TEMPORARY VIEW `t0` USING parquet OPTIONS (path 'file:///lake/t/{day=1/a.parquet,day=2/b\,c%25.parquet}', basePath 'file:///lake/t')"
+        );
+        assert_eq!(
+            table.create_view(SqlDialect::DuckDb),
+            "CREATE OR REPLACE VIEW \"t0\" AS SELECT * FROM read_parquet(['/lake/t/day=1/a.parquet', '/lake/t/day=2/b,c%25.parquet'], hive_partitioning = true, hive_types_autocast = false)"
+        );
+        let one = TableRef { name: "t1".into(), urls: vec!["file:///lake/u/".into()], base: None };
+        assert_eq!(one.create_view(SqlDialect::Spark), "CREATE OR REPLACE TEMPORARY VIEW `t1` USING parquet OPTIONS (path 'file:///lake/u/')");
+    }
 }
