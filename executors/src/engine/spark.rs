@@ -2,23 +2,29 @@
 //! ([`vegalake_sql_gen::unparse`]) and sent over the official client's transport
 //! (`apache-spark-connect-core`); the rows come back as Arrow IPC.
 //!
-//! A plan runs on Spark when it has a faithful Spark SQL form, and locally
-//! otherwise (say, a time format in JavaScript's terms). Pushing the pushable
-//! parts of such a plan and running the rest over their results is the next
-//! step: unparsed alone, inner parts of our plans lost columns and rows on
-//! Spark (the conformance suite caught it), so for now whole plans only.
+//! A plan runs on Spark when it has a faithful Spark SQL form. Otherwise (say, a
+//! logarithm, which Spark takes as NULL where JavaScript gives NaN) its largest
+//! parts that read tables, reduce them (a filter, an aggregate) and have a Spark
+//! form run on Spark, and the rest runs here over what they returned
+//! ([`SparkEngine::run_partly`]).
 //!
 //! Views are session state (`t0`, `t1`... name the tables of one task), so the
 //! engine sends one task at a time.
 
 use super::{in_plan_schema, one_line, within, EngineError, EngineOptions, EngineUrl, Executed, QueryEngine};
 use crate::sql::SqlDialect;
+use datafusion::arrow::datatypes::Schema;
 use datafusion::arrow::record_batch::RecordBatch;
-use datafusion::logical_expr::LogicalPlan;
+use datafusion::common::tree_node::TreeNode;
+use datafusion::common::TableReference;
+use datafusion::datasource::{provider_as_source, source_as_provider, MemTable};
+use datafusion::logical_expr::{LogicalPlan, LogicalPlanBuilder};
 use datafusion::prelude::SessionContext;
+use futures::future::BoxFuture;
 use spark_connect_core::{ChannelBuilder, RetryPolicy, SparkConnectClient};
 use spark_connect_proto as proto;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 use vegalake_connectors::ScanMetrics;
 use vegalake_sql_gen::unparse::{SqlError, SqlTask};
@@ -84,6 +90,42 @@ impl SparkEngine {
         }
     }
 
+    /// `plan` run here, after its largest parts that read tables, reduce them and
+    /// have a Spark form ran on Spark: the rest reads what they returned.
+    async fn run_partly(&self, local: &SessionContext, plan: LogicalPlan, tag: &str) -> Result<Executed, EngineError> {
+        let mut pushed = 0;
+        // A join's two sides can carry the same names (a table joined with
+        // itself): scans in their place could not be told apart.
+        let joins = plan.exists(|node| Ok(matches!(node, LogicalPlan::Join(_)))).unwrap_or(true);
+        let rest = if joins { plan } else { self.push_parts(plan, tag, &mut pushed).await? };
+        log::debug!("{}: {pushed} parts of the plan ran on Spark, the rest runs locally", self.url);
+        let mut executed = super::local::run(local, rest).await?;
+        executed.scans.remote_queries += pushed;
+        Ok(executed)
+    }
+
+    /// `plan` with its pushable parts replaced by their rows from Spark.
+    fn push_parts<'a>(&'a self, plan: LogicalPlan, tag: &'a str, pushed: &'a mut usize) -> BoxFuture<'a, Result<LogicalPlan, EngineError>> {
+        Box::pin(async move {
+            if !worth_pushing(&plan) {
+                return Ok(plan);
+            }
+            if let Some(qualifier) = one_qualifier(&plan) {
+                if let Ok(task) = crate::sql::unparse(&plan, SqlDialect::Spark) {
+                    let batches = self.run_task(&task, tag).await?;
+                    let batches = in_plan_schema(&plan, batches).map_err(|e| self.failed(e))?;
+                    *pushed += 1;
+                    return rows_as_scan(qualifier, &plan, batches, *pushed).map_err(|e| self.failed(e));
+                }
+            }
+            let mut inputs = Vec::new();
+            for input in plan.inputs().into_iter().cloned() {
+                inputs.push(self.push_parts(input, tag, pushed).await?);
+            }
+            plan.with_new_exprs(plan.expressions(), inputs).map_err(|e| self.failed(e))
+        })
+    }
+
     /// A task's views, then its query; its rows. (The session has the dialect's
     /// settings from the start.)
     async fn run_task(&self, task: &SqlTask, tag: &str) -> Result<Vec<RecordBatch>, EngineError> {
@@ -129,7 +171,7 @@ impl QueryEngine for SparkEngine {
         let work = async {
             match self.run_on_spark(&plan, &tag).await? {
                 Some(batches) => Ok(Executed { batches, scans: ScanMetrics::remote() }),
-                None => super::local::run(local, plan).await,
+                None => self.run_partly(local, plan, &tag).await,
             }
         };
         let interrupt = async {
@@ -139,6 +181,41 @@ impl QueryEngine for SparkEngine {
         };
         within(&self.url, self.opts.timeout, work, interrupt).await
     }
+}
+
+/// True if `plan` reads a table of files and reduces it (filters, groups or
+/// limits its rows): worth its results coming from Spark. A bare scan is not:
+/// this process reads the files as well.
+fn worth_pushing(plan: &LogicalPlan) -> bool {
+    let reads_files = plan
+        .exists(|node| {
+            let LogicalPlan::TableScan(scan) = node else { return Ok(false) };
+            let provider = source_as_provider(&scan.source)?;
+            Ok(provider.downcast_ref::<MemTable>().is_none())
+        })
+        .unwrap_or(false);
+    let reduces = plan
+        .exists(|node| Ok(matches!(node, LogicalPlan::Filter(_) | LogicalPlan::Aggregate(_) | LogicalPlan::Limit(_) | LogicalPlan::Distinct(_))))
+        .unwrap_or(false);
+    reads_files && reduces
+}
+
+/// The one qualifier of `plan`'s columns (`Some(None)` when none has one), or
+/// `None` if they have several: a scan in its place can only have one.
+fn one_qualifier(plan: &LogicalPlan) -> Option<Option<TableReference>> {
+    let mut qualifiers = plan.schema().iter().map(|(q, _)| q.cloned());
+    let first = qualifiers.next()?;
+    qualifiers.all(|q| q == first).then_some(first)
+}
+
+/// `batches` (the rows of `plan`) as a scan that reads like `plan`: its columns
+/// under the same qualifier.
+fn rows_as_scan(qualifier: Option<TableReference>, plan: &LogicalPlan, batches: Vec<RecordBatch>, n: usize) -> datafusion::error::Result<LogicalPlan> {
+    let fields: Vec<_> = plan.schema().as_arrow().fields().iter().map(|f| f.as_ref().clone().with_nullable(true)).collect();
+    let schema = Arc::new(Schema::new_with_metadata(fields, plan.schema().as_arrow().metadata().clone()));
+    let table = MemTable::try_new(schema, vec![batches])?;
+    let name = qualifier.unwrap_or_else(|| TableReference::bare(format!("__vl_from_spark_{n}")));
+    LogicalPlanBuilder::scan(name, provider_as_source(Arc::new(table)), None)?.build()
 }
 
 /// Arrow IPC stream bytes as record batches.
