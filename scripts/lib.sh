@@ -39,5 +39,5 @@ start_spark_connect() {
 stop_spark_connect() {
   kill "$spark_pid" 2>/dev/null || true
   wait "$spark_pid" 2>/dev/null || true
-  rm -rf "$spark_dir"
+  rm -rf "$spark_dir" "$spark_log"
 }

@@ -30,5 +30,9 @@ export VEGALAKE_S3S_FS="$tools/bin/s3s-fs"
 # per run, stopped on exit) runs vegalake's queries on Spark from Rust.
 python_tools
 start_spark_connect
+# The tests' temporary files (tables, specs, cluster work directories) go under one
+# directory, removed when the run ends.
+export TMPDIR="$(mktemp -d -t vegalake-test.XXXXXX)"
+trap 'stop_spark_connect; rm -rf "$TMPDIR"' EXIT
 # --nocapture shows the suites' summary lines ("conformance: N specs, ...").
 cargo test --workspace --locked --no-fail-fast -- --nocapture
