@@ -15,7 +15,7 @@ python_tools() {
 # A Spark Connect server (the pyspark wheel's jars, local[2]) on a free loopback
 # port, stopped when the calling script exits. Sets VEGALAKE_SPARK_CONNECT.
 start_spark_connect() {
-  local spark_home spark_port spark_log
+  local spark_home spark_port
   spark_home="$("$VEGALAKE_PYTHON" -c 'import os, pyspark; print(os.path.dirname(pyspark.__file__))')"
   spark_port="$("$VEGALAKE_PYTHON" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
   spark_log="$(mktemp -t vegalake-spark-connect.XXXXXX.log)"

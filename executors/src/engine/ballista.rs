@@ -97,9 +97,39 @@ impl QueryEngine for BallistaEngine {
                 return within(&self.url, self.opts.timeout, super::local::run(local, plan), async {}).await;
             }
         };
-        let physical = self.ctx.execute_logical_plan(portable).await.map_err(|e| self.failed(e))?.create_physical_plan().await.map_err(|e| self.failed(e))?;
-        let run = async { datafusion::physical_plan::collect(physical.clone(), self.ctx.task_ctx()).await.map_err(|e| self.failed(e)) };
-        let batches = within(&self.url, self.opts.timeout, run, self.cancel(physical.clone())).await?;
+        let jobs = std::sync::Mutex::new(Vec::new());
+        let run = async {
+            let job = self.plan_job(portable.clone(), &jobs).await?;
+            match datafusion::physical_plan::collect(job, self.ctx.task_ctx()).await {
+                Ok(batches) => Ok(batches),
+                // The scheduler fails a job at its first failed task or stage
+                // (crate::cluster): submitted again, it runs on the executors left.
+                Err(e) => {
+                    log::warn!("{}: {}; submitting the query again", self.url, one_line(&e));
+                    let again = self.plan_job(portable, &jobs).await?;
+                    datafusion::physical_plan::collect(again, self.ctx.task_ctx()).await.map_err(|e| self.failed(e))
+                }
+            }
+        };
+        let cancel = async {
+            let last = jobs.lock().ok().and_then(|j| j.last().cloned());
+            if let Some(job) = last {
+                self.cancel(job).await;
+            }
+        };
+        let batches = within(&self.url, self.opts.timeout, run, cancel).await?;
         Ok(Executed { batches: in_plan_schema(&plan, batches).map_err(|e| self.failed(e))?, scans: ScanMetrics::remote() })
+    }
+}
+
+impl BallistaEngine {
+    /// The physical plan that submits `plan` as a job, noted in `jobs` (so a
+    /// timeout cancels the latest).
+    async fn plan_job(&self, plan: LogicalPlan, jobs: &std::sync::Mutex<Vec<Arc<dyn ExecutionPlan>>>) -> Result<Arc<dyn ExecutionPlan>, EngineError> {
+        let job = self.ctx.execute_logical_plan(plan).await.map_err(|e| self.failed(e))?.create_physical_plan().await.map_err(|e| self.failed(e))?;
+        if let Ok(mut jobs) = jobs.lock() {
+            jobs.push(job.clone());
+        }
+        Ok(job)
     }
 }
