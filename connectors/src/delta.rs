@@ -12,7 +12,7 @@
 //! form, and the reason says so.
 
 use crate::access::{DataAccess, ResolvedUrl};
-use crate::error::{one_line, ConnectorError, Result};
+use crate::error::{one_line, store_error, ConnectorError, Result};
 use crate::file_list::{FileListTable, FileListing, ListedFile};
 use crate::location::TimeTravel;
 use crate::store::register_store;
@@ -77,10 +77,6 @@ impl DeltaVersionTable {
         let scan = LogicalPlanBuilder::scan("delta_files", provider_as_source(Arc::new(files)), None).and_then(|b| b.project(columns)).and_then(|b| b.build());
         scan.map_err(|e| failed(&e))
     }
-}
-
-fn store_error(url: &Url, e: &dyn std::error::Error) -> ConnectorError {
-    ConnectorError::Store { url: url.to_string(), message: one_line(e) }
 }
 
 /// The version's active files, or why they are not its rows.
@@ -178,7 +174,7 @@ fn register_log_stores() {
 fn delta_builder(ctx: &SessionContext, url: &Url, access: &DataAccess) -> Result<DeltaTableBuilder> {
     register_log_stores();
     let store = register_store(ctx, url, &access.catalog)?;
-    let builder = DeltaTableBuilder::from_url(url.clone()).map_err(|e| ConnectorError::Store { url: url.to_string(), message: one_line(&e) })?;
+    let builder = DeltaTableBuilder::from_url(url.clone()).map_err(|e| store_error(url, &e))?;
     Ok(builder.with_storage_backend(store, url.clone()))
 }
 

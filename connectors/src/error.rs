@@ -27,6 +27,11 @@ pub enum ConnectorError {
 pub type Result<T, E = ConnectorError> = std::result::Result<T, E>;
 
 /// An error and its causes on one line, without the response bodies and blank
+/// A store's failure at `url`, on one line.
+pub(crate) fn store_error(url: &url::Url, e: &dyn std::error::Error) -> ConnectorError {
+    ConnectorError::Store { url: url.to_string(), message: one_line(e) }
+}
+
 /// lines object stores put in their messages.
 pub fn one_line(e: &dyn std::error::Error) -> String {
     let mut parts: Vec<String> = Vec::new();

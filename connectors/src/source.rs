@@ -10,7 +10,7 @@
 
 use crate::access::DataAccess;
 use crate::delta::{delta_version, DeltaVersionTable};
-use crate::error::{one_line, ConnectorError, Result};
+use crate::error::{store_error, ConnectorError, Result};
 use crate::location::TableFormat;
 use crate::store::register_store;
 use datafusion::arrow::datatypes::DataType;
@@ -165,10 +165,6 @@ impl Source {
 /// The store holding a single file, and the file's path in it.
 fn file_location(ctx: &SessionContext, url: &Url, access: &DataAccess) -> Result<(Arc<dyn object_store::ObjectStore>, object_store::path::Path)> {
     Ok((register_store(ctx, url, &access.catalog)?, listing_url(url)?.prefix().clone()))
-}
-
-fn store_error(url: &Url, e: &dyn std::error::Error) -> ConnectorError {
-    ConnectorError::Store { url: url.to_string(), message: one_line(e) }
 }
 
 /// A listing URL: a directory (a last segment without a dot) gets its trailing slash.

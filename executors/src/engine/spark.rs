@@ -75,10 +75,7 @@ impl SparkEngine {
     /// The plan's rows from Spark, or `None` when it has no faithful Spark form.
     async fn run_on_spark(&self, plan: &LogicalPlan, tag: &str) -> Result<Option<Vec<RecordBatch>>, EngineError> {
         match crate::sql::unparse(plan, SqlDialect::Spark) {
-            Ok(task) => {
-                let batches = self.run_task(&task, tag).await?;
-                Ok(Some(in_plan_schema(plan, batches).map_err(|e| self.failed(e))?))
-            }
+            Ok(task) => Ok(Some(self.rows_of(plan, &task, tag).await?)),
             Err(SqlError::NotPushable(reason)) => {
                 log::debug!("{}: runs locally: {reason}", self.url);
                 Ok(None)
@@ -97,7 +94,8 @@ impl SparkEngine {
         // A join's two sides can carry the same names (a table joined with
         // itself): scans in their place could not be told apart.
         let joins = plan.exists(|node| Ok(matches!(node, LogicalPlan::Join(_)))).unwrap_or(true);
-        let rest = if joins { plan } else { self.push_parts(plan, tag, &mut pushed).await? };
+        // The whole plan has no Spark form: its parts may.
+        let rest = if joins { plan } else { self.push_inputs(plan, tag, &mut pushed).await? };
         log::debug!("{}: {pushed} parts of the plan ran on Spark, the rest runs locally", self.url);
         let mut executed = super::local::run(local, rest).await?;
         executed.scans.remote_queries += pushed;
@@ -112,18 +110,28 @@ impl SparkEngine {
             }
             if let Some(qualifier) = one_qualifier(&plan) {
                 if let Ok(task) = crate::sql::unparse(&plan, SqlDialect::Spark) {
-                    let batches = self.run_task(&task, tag).await?;
-                    let batches = in_plan_schema(&plan, batches).map_err(|e| self.failed(e))?;
+                    let batches = self.rows_of(&plan, &task, tag).await?;
                     *pushed += 1;
                     return rows_as_scan(qualifier, &plan, batches, *pushed).map_err(|e| self.failed(e));
                 }
             }
-            let mut inputs = Vec::new();
-            for input in plan.inputs().into_iter().cloned() {
-                inputs.push(self.push_parts(input, tag, pushed).await?);
-            }
-            plan.with_new_exprs(plan.expressions(), inputs).map_err(|e| self.failed(e))
+            self.push_inputs(plan, tag, pushed).await
         })
+    }
+
+    /// `plan` with the pushable parts of its inputs replaced ([`Self::push_parts`]).
+    async fn push_inputs(&self, plan: LogicalPlan, tag: &str, pushed: &mut usize) -> Result<LogicalPlan, EngineError> {
+        let mut inputs = Vec::new();
+        for input in plan.inputs().into_iter().cloned() {
+            inputs.push(self.push_parts(input, tag, pushed).await?);
+        }
+        plan.with_new_exprs(plan.expressions(), inputs).map_err(|e| self.failed(e))
+    }
+
+    /// `task` (the SQL of `plan`) run on Spark; its rows in the plan's schema.
+    async fn rows_of(&self, plan: &LogicalPlan, task: &SqlTask, tag: &str) -> Result<Vec<RecordBatch>, EngineError> {
+        let batches = self.run_task(task, tag).await?;
+        in_plan_schema(plan, batches).map_err(|e| self.failed(e))
     }
 
     /// A task's views, then its query; its rows. (The session has the dialect's
