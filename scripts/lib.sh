@@ -41,3 +41,12 @@ stop_spark_connect() {
   wait "$spark_pid" 2>/dev/null || true
   rm -rf "$spark_dir" "$spark_log"
 }
+
+# maturin (PyPI), in the tools venv. Sets MATURIN.
+maturin_tool() {
+  if [ ! -x "$tools/build/bin/maturin" ]; then
+    python3 -m venv "$tools/build"
+    "$tools/build/bin/pip" install --quiet --disable-pip-version-check maturin==1.16.0
+  fi
+  export MATURIN="$tools/build/bin/maturin"
+}

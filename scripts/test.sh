@@ -35,4 +35,20 @@ start_spark_connect
 export TMPDIR="$(mktemp -d -t vegalake-test.XXXXXX)"
 trap 'stop_spark_connect; rm -rf "$TMPDIR"' EXIT
 # --nocapture shows the suites' summary lines ("conformance: N specs, ...").
-cargo test --workspace --locked --no-fail-fast -- --nocapture
+# The Python extension links no libpython: Python tests it (below).
+cargo test --workspace --exclude vegalake-python --locked --no-fail-fast -- --nocapture
+# The Python package: its wheel (the dev profile shares the crates built above),
+# installed into a fresh venv per Altair version, and its suite against vega.js.
+wheel="$(bash scripts/python.sh --dev)"
+# The notebooks: the cluster one starts the CLI's scheduler and executors; the
+# crossfilter one runs on 1M rows (10M in a debug build is minutes; the bench
+# runs the release build at 10M).
+export VEGALAKE_BIN="$CARGO_TARGET_DIR/debug/vegalake" VEGALAKE_NOTEBOOK_ROWS=1000000
+for altair in 6.3.0 5.5.0; do
+  venv="$TMPDIR/py-altair-$altair"
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check "$wheel[altair]" "altair==$altair" \
+    pytest==9.2.0 pandas==3.1.1 polars==2.1.0 numpy deltalake==1.6.6 nbclient==0.11.0 nbformat ipykernel==7.4.0
+  echo "python suite with altair $altair"
+  "$venv/bin/python" -m pytest python/tests -q -p no:cacheprovider
+done

@@ -12,7 +12,8 @@ use vegalake_executors::cluster::{run_executor, run_scheduler, ExecutorOptions};
 use vegalake_executors::engine::{connect, EngineError, EngineOptions, EngineUrl};
 use vegalake_executors::sql::{SqlError, SqlTask};
 use vegalake_executors::{
-    evaluate_on, pre_transform_spec, server_tasks, ChartOptions, ChartState, EvalOptions, Runtime, ServerTask, SqlDialect, VarValue, DEFAULT_CACHE_BYTES,
+    evaluate_on, pre_transform_spec, server_tasks, ChartOptions, ChartState, EvalOptions, Interactivity, Runtime, ServerTask, SqlDialect, VarValue,
+    DEFAULT_CACHE_BYTES,
 };
 use vegalake_planner::values::time::Zone;
 use vegalake_planner::{Namespace, Spec, Var};
@@ -181,7 +182,7 @@ impl ChartArgs {
             None if default_catalog.is_file() => Catalog::load(&default_catalog).map_err(|e| Failure(e.to_string()))?,
             None => Catalog::default(),
         };
-        let data = DataAccess { data_dir, allow_roots: self.allow_roots.clone(), catalog: Arc::new(catalog) };
+        let data = DataAccess { allow_roots: self.allow_roots.clone(), catalog: Arc::new(catalog), ..DataAccess::new(data_dir) };
         Ok((spec, EvalOptions { data, zone, signals, stores }))
     }
 
@@ -233,7 +234,8 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         }
         Command::Pretransform { chart, engine, row_limit, static_only } => {
             let (spec, options) = chart.load()?;
-            let options = ChartOptions { row_limit, keep_interactivity: !static_only, ..options };
+            let interactivity = if static_only { Interactivity::Static } else { Interactivity::Server };
+            let options = ChartOptions { row_limit, interactivity, ..options };
             let (client, warnings) = pre_transform_spec(engine.runtime().await?, &spec, options).await.map_err(|e| chart.fail(e))?;
             for w in warnings {
                 eprintln!("vegalake: warning: {}", w.message);

@@ -5,6 +5,7 @@
 use crate::catalog::Catalog;
 use crate::error::{ConnectorError, Result};
 use crate::location::{Location, TableFormat, Target, TimeTravel};
+use crate::memory::MemoryTables;
 use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
 use url::Url;
@@ -18,6 +19,9 @@ pub struct DataAccess {
     pub allow_roots: Vec<String>,
     /// Named tables and store options.
     pub catalog: Arc<Catalog>,
+    /// Tables handed over in memory (`vegalake+dataset://NAME`): readable by
+    /// definition, since their owner gave them.
+    pub memory: Arc<MemoryTables>,
 }
 
 impl Default for DataAccess {
@@ -44,7 +48,7 @@ enum Root {
 impl DataAccess {
     /// Access to one directory only.
     pub fn new(data_dir: impl Into<PathBuf>) -> DataAccess {
-        DataAccess { data_dir: data_dir.into(), allow_roots: Vec::new(), catalog: Arc::new(Catalog::default()) }
+        DataAccess { data_dir: data_dir.into(), allow_roots: Vec::new(), catalog: Arc::new(Catalog::default()), memory: Arc::default() }
     }
 
     /// Resolves a data URL through the catalog and the data directory, and checks
@@ -208,7 +212,7 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("vegalake-access-{}", std::process::id()));
         std::fs::create_dir_all(dir.join("sub")).unwrap();
         std::fs::write(dir.join("sub/a.json"), "[]").unwrap();
-        DataAccess { data_dir: dir, allow_roots: vec!["s3://lake/public".into(), "https://example.com/data".into()], catalog: Arc::new(Catalog::default()) }
+        DataAccess { allow_roots: vec!["s3://lake/public".into(), "https://example.com/data".into()], ..DataAccess::new(dir) }
     }
 
     fn forbidden(a: &DataAccess, url: &str) -> String {

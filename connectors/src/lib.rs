@@ -20,6 +20,7 @@ pub mod error;
 pub mod file_list;
 pub mod format;
 pub mod location;
+pub mod memory;
 pub mod metrics;
 pub mod source;
 pub mod store;
@@ -30,6 +31,7 @@ pub use cell::{Cell, Table};
 pub use delta::DeltaVersionTable;
 pub use error::{ConnectorError, Result};
 pub use file_list::{FileListTable, FileListing, ListedFile};
+pub use memory::{MemoryTable, MemoryTables};
 pub use metrics::ScanMetrics;
 pub use source::{Loaded, Source, TableStats};
 
@@ -97,6 +99,10 @@ fn normalize_batches(batches: Vec<RecordBatch>, schema: &Schema) -> Result<Recor
 fn normalize_plan(plan: LogicalPlan) -> Result<LogicalPlan> {
     let mut exprs: Vec<Expr> = Vec::new();
     for f in plan.schema().fields() {
+        if f.name() == ROW {
+            exprs.push(Expr::Column(datafusion::common::Column::new_unqualified(ROW)));
+            continue;
+        }
         let dt = normalized_type(f.data_type()).ok_or_else(|| unsupported_type(f.name(), f.data_type()))?;
         let c = Expr::Column(datafusion::common::Column::new_unqualified(f.name()));
         exprs.push(if &dt == f.data_type() { c } else { cast_expr(c, dt).alias(f.name()) });

@@ -12,6 +12,7 @@ use crate::access::DataAccess;
 use crate::delta::{delta_version, DeltaVersionTable};
 use crate::error::{store_error, ConnectorError, Result};
 use crate::location::TableFormat;
+use crate::memory::{self, memory_name, MemoryTable};
 use crate::store::register_store;
 use datafusion::arrow::datatypes::DataType;
 use datafusion::datasource::file_format::parquet::ParquetFormat;
@@ -54,6 +55,8 @@ enum Kind {
         url: Url,
         version: u64,
     },
+    /// A table handed over in memory.
+    Memory(Arc<MemoryTable>),
 }
 
 /// A data entry's `url`, resolved, allowed and identified.
@@ -68,6 +71,11 @@ impl Source {
     /// Resolves `url` (with the entry's `format.type`), checks it, and asks the
     /// store what it holds now: a file's size and time, a listing, a Delta version.
     pub async fn open(ctx: &SessionContext, url: &str, format_type: Option<&str>, access: &DataAccess) -> Result<Source> {
+        if let Some(name) = memory_name(url) {
+            let table = memory::lookup(&access.memory, url, name)?;
+            let identity = format!("memory {name} {}", table.identity());
+            return Ok(Source { kind: Kind::Memory(table.clone()), identity, client_readable: false });
+        }
         let resolved = access.resolve(url)?;
         let relative = !url.contains("://");
         let client_readable = (relative || resolved.url.scheme().starts_with("http")) && resolved.format.is_none();
@@ -140,7 +148,7 @@ impl Source {
         got.bytes().await.map_err(|e| store_error(url, &e))
     }
 
-    /// The scan of a table (Parquet or Delta), with its size.
+    /// The scan of a table (Parquet, Delta or in memory), with its size (of lake tables).
     pub async fn scan_table(&self, ctx: &SessionContext, access: &DataAccess) -> Result<Loaded> {
         match &self.kind {
             Kind::Parquet { url, files } => {
@@ -157,6 +165,7 @@ impl Source {
                 let plan = ctx.read_table(Arc::new(table))?.into_unoptimized_plan();
                 Ok(Loaded { plan, table: Some(stats) })
             }
+            Kind::Memory(table) => Ok(Loaded { plan: table.scan(ctx)?, table: None }),
             Kind::File { url, .. } => Err(ConnectorError::Invalid(format!("{url} is a file, not a table"))),
         }
     }

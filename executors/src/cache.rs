@@ -76,7 +76,7 @@ struct State {
 }
 
 /// Counters of a cache's activity since it was created.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
 pub struct CacheStats {
     /// Values computed (cache misses that ran their computation).
     pub computed: u64,

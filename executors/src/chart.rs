@@ -5,7 +5,7 @@
 //! whose inputs did not change is not computed again, by this chart or any other.
 
 use crate::server::{DatasetScan, Pass, PassOptions, Runtime};
-use crate::{EvalError, Fingerprint};
+use crate::{ErrorKind, EvalError, Fingerprint};
 use datafusion::arrow::record_batch::RecordBatch;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value as Json};
@@ -26,9 +26,8 @@ pub struct ChartOptions {
     pub zone: Zone,
     /// At most this many rows per dataset are inlined (a warning says when cut).
     pub row_limit: Option<usize>,
-    /// Keep interactions working (a communication plan for updates); off, the
-    /// client spec is a static snapshot.
-    pub keep_interactivity: bool,
+    /// What becomes of the chart's interactions.
+    pub interactivity: Interactivity,
     /// Initial signal values and dataset contents, replacing the spec's.
     pub signals: HashMap<Var, Json>,
     pub stores: HashMap<Var, Json>,
@@ -54,11 +53,27 @@ impl Default for ChartOptions {
             data: DataAccess::default(),
             zone: Zone::Utc,
             row_limit: None,
-            keep_interactivity: true,
+            interactivity: Interactivity::Server,
             signals: HashMap::new(),
             stores: HashMap::new(),
         }
     }
+}
+
+/// What becomes of a chart's interactions (brushes, clicks, bound inputs) once its
+/// data half runs on the server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Interactivity {
+    /// The server recomputes what the client changes ([`ChartState::update`]):
+    /// the widget, `vegalake serve`. The client spec needs its server.
+    #[default]
+    Server,
+    /// The client spec works alone (an HTML page, a saved spec): each pipeline
+    /// runs on the server up to its first transform that reads an interaction,
+    /// and in the browser from there, as vega.js would run it.
+    Browser,
+    /// A snapshot of the current state: interactions that change data do nothing.
+    Static,
 }
 
 /// Something the user should know about a pre-transformed spec.
@@ -102,20 +117,23 @@ pub struct ChartState {
     warnings: Vec<Warning>,
     /// What the last pass scanned of the tables datasets read.
     scans: Vec<DatasetScan>,
+    /// Where pipelines hand over to the browser ([`Interactivity::Browser`]).
+    cuts: Option<HashMap<Var, usize>>,
 }
 
 impl ChartState {
     /// Plans the spec, evaluates its server half and builds the client spec.
     pub async fn open(runtime: Arc<Runtime>, spec: &Spec, options: ChartOptions) -> Result<ChartState, EvalError> {
         let graph = SpecGraph::new(spec);
+        let cuts = (options.interactivity == Interactivity::Browser).then(|| graph.interaction_cuts());
         // First pass: how far the server gets with each dataset (nothing is
         // materialized but what other datasets read).
-        let first = run(&runtime, &graph, &options, &|_: &Var, _| false).await?;
+        let first = run(&runtime, &graph, &options, cuts.as_ref(), &|_: &Var, _| false).await?;
         let placements = placements(&first);
         let produced: Vec<(Var, Json)> = first.produced.clone();
-        let split = split(spec, &graph, &placements, &produced, options.keep_interactivity);
+        let split = split(spec, &graph, &placements, &produced, options.interactivity == Interactivity::Server);
         let shipped: HashSet<Var> = split.comm.server_to_client.iter().filter(|v| v.namespace == Namespace::Data).cloned().collect();
-        let pass = run(&runtime, &graph, &options, &|v: &Var, _| shipped.contains(v)).await?;
+        let pass = run(&runtime, &graph, &options, cuts.as_ref(), &|v: &Var, _| shipped.contains(v)).await?;
         let mut chart = ChartState {
             runtime,
             graph,
@@ -130,6 +148,7 @@ impl ChartState {
             warnings: client_warnings(&pass),
             scans: pass.scans(),
             options,
+            cuts,
         };
         let rows = chart.shipped_rows(&pass, &shipped, true);
         let mut values: HashMap<Var, Json> = rows.into_iter().map(|v| (v.var(), v.value)).collect();
@@ -174,7 +193,7 @@ impl ChartState {
         let mut stores = self.options.stores.clone();
         for c in changes {
             let var = c.var();
-            let undeclared = || EvalError { place: format!("update of {var}"), message: format!("the spec declares no {var}") };
+            let undeclared = || EvalError::new(ErrorKind::Spec, format!("update of {var}"), format!("the spec declares no {var}"));
             match c.namespace {
                 Namespace::Signal if self.graph.signal(&var).is_some() => signals.insert(var, c.value.clone()),
                 Namespace::Data if self.graph.dataset(&var).is_some() => stores.insert(var, c.value.clone()),
@@ -184,12 +203,12 @@ impl ChartState {
         let options = ChartOptions { signals, stores, ..self.options.clone() };
         let shipped: HashSet<Var> = self.sent.keys().cloned().collect();
         let sent = &self.sent;
-        let pass = run(&self.runtime, &self.graph, &options, &|v: &Var, fp| shipped.contains(v) && sent.get(v) != Some(&fp)).await?;
+        let pass = run(&self.runtime, &self.graph, &options, self.cuts.as_ref(), &|v: &Var, fp| shipped.contains(v) && sent.get(v) != Some(&fp)).await?;
         for (var, before) in &self.placements {
             let now = pass.dataset(var).map(|d| if d.client_owned { None } else { d.server_transforms });
             if now.is_some_and(|n| n != before.server_transforms) {
                 let why = pass.dataset(var).and_then(|d| d.reason.clone()).unwrap_or_default();
-                return Err(EvalError { place: var.to_string(), message: format!("the server can no longer evaluate it with these values: {why}") });
+                return Err(EvalError::new(ErrorKind::Data, var.to_string(), format!("the server can no longer evaluate it with these values: {why}")));
             }
         }
         self.options = options;
@@ -232,9 +251,15 @@ impl ChartState {
 }
 
 /// One pass with a chart's options.
-async fn run(runtime: &Runtime, graph: &SpecGraph, options: &ChartOptions, want: crate::server::Want<'_>) -> Result<Pass, EvalError> {
+async fn run(
+    runtime: &Runtime,
+    graph: &SpecGraph,
+    options: &ChartOptions,
+    cuts: Option<&HashMap<Var, usize>>,
+    want: crate::server::Want<'_>,
+) -> Result<Pass, EvalError> {
     let source = SourceOptions { access: options.data.clone(), zone: options.zone };
-    let opts = PassOptions { source, signals: &options.signals, stores: &options.stores };
+    let opts = PassOptions { source, signals: &options.signals, stores: &options.stores, cuts };
     runtime.run_pass(graph, &opts, want).await
 }
 
@@ -269,13 +294,13 @@ pub async fn pre_transform_spec(runtime: Arc<Runtime>, spec: &Spec, options: Cha
 pub async fn pre_transform_datasets(runtime: &Runtime, spec: &Spec, names: &[Var], options: &ChartOptions) -> Result<Vec<Vec<RecordBatch>>, EvalError> {
     let graph = SpecGraph::new(spec);
     let wanted: HashSet<&Var> = names.iter().collect();
-    let pass = run(runtime, &graph, options, &|v: &Var, _| wanted.contains(v)).await?;
+    let pass = run(runtime, &graph, options, None, &|v: &Var, _| wanted.contains(v)).await?;
     names
         .iter()
         .map(|var| match pass.dataset(var) {
             Some(d) if d.complete() => Ok(d.result.as_ref().map(|r| r.batches.clone()).unwrap_or_default()),
-            Some(d) => Err(EvalError { place: var.to_string(), message: format!("not evaluated on the server: {}", d.reason.clone().unwrap_or_default()) }),
-            None => Err(EvalError { place: var.to_string(), message: "the spec declares no such dataset".into() }),
+            Some(d) => Err(EvalError::new(ErrorKind::Data, var.to_string(), format!("not evaluated on the server: {}", d.reason.clone().unwrap_or_default()))),
+            None => Err(EvalError::new(ErrorKind::Spec, var.to_string(), "the spec declares no such dataset")),
         })
         .collect()
 }

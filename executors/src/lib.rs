@@ -18,7 +18,7 @@ pub mod server;
 pub mod sql;
 
 pub use cache::{CacheStats, Fingerprint, TaskCache};
-pub use chart::{pre_transform_datasets, pre_transform_spec, ChartOptions, ChartState, VarValue, Warning};
+pub use chart::{pre_transform_datasets, pre_transform_spec, ChartOptions, ChartState, Interactivity, VarValue, Warning};
 pub use env::{ScopedEnvironment, SpecEnvironment};
 pub use server::{scan_summary, DatasetScan, Materialized, Pass, PassOptions, Runtime, DEFAULT_CACHE_BYTES};
 pub use sql::{server_tasks, ServerTask, SqlDialect};
@@ -80,8 +80,32 @@ impl Evaluation {
 #[derive(Debug, Error)]
 #[error("{place}: {message}")]
 pub struct EvalError {
+    pub kind: ErrorKind,
     pub place: String,
     pub message: String,
+}
+
+impl EvalError {
+    pub fn new(kind: ErrorKind, place: impl Into<String>, message: impl Into<String>) -> EvalError {
+        EvalError { kind, place: place.into(), message: message.into() }
+    }
+}
+
+/// What kind of failure an [`EvalError`] is: what a caller (the Python package's
+/// exception classes, a service's status codes) tells its users apart by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorKind {
+    /// The spec is wrong: a syntax error, an unknown transform, a bad parameter.
+    Spec,
+    /// The spec names data this process may not read.
+    Forbidden,
+    /// Its data cannot be read: a missing file, a store that refuses, a bad format.
+    Data,
+    /// The engine failed or cannot be reached.
+    Engine,
+    /// A query ran past its timeout and was cancelled.
+    Timeout,
 }
 
 /// A new DataFusion session with vegalake's functions registered.
@@ -138,7 +162,7 @@ async fn top_level_pass(runtime: &Runtime, spec: &Spec, opts: &EvalOptions, want
     let graph = SpecGraph::new(spec);
     let signals: HashMap<Var, Json> = opts.signals.iter().map(|(k, v)| (Var::signal(k, &[]), v.clone())).collect();
     let stores = opts.stores.iter().map(|(k, v)| (Var::data(k, &[]), v.clone())).collect();
-    let pass_opts = PassOptions { source: SourceOptions { access: opts.data.clone(), zone: opts.zone }, signals: &signals, stores: &stores };
+    let pass_opts = PassOptions { source: SourceOptions { access: opts.data.clone(), zone: opts.zone }, signals: &signals, stores: &stores, cuts: None };
     runtime.run_pass(&graph, &pass_opts, want).await
 }
 

@@ -12,7 +12,7 @@
 use crate::cache::{Fingerprint, TaskCache};
 use crate::engine::{EngineError, Executed, LocalEngine, QueryEngine};
 use crate::env::SpecEnvironment;
-use crate::{output, EvalError};
+use crate::{output, ErrorKind, EvalError};
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::logical_expr::{LogicalPlan, LogicalPlanBuilder};
 use datafusion::prelude::SessionContext;
@@ -62,6 +62,20 @@ impl Runtime {
     pub fn cache(&self) -> &TaskCache {
         &self.cache
     }
+
+    /// The columns a data URL gives specs (normalized types, internal columns left
+    /// out), read from the table's metadata (Parquet footers, the Delta log) without
+    /// reading rows: what Python's lake tables show Altair for type inference.
+    pub async fn source_schema(&self, url: &str, source: &SourceOptions) -> Result<datafusion::arrow::datatypes::Schema, EvalError> {
+        let data: Data =
+            serde_json::from_value(serde_json::json!({"name": "source", "url": url})).map_err(|e| EvalError::new(ErrorKind::Spec, url, e.to_string()))?;
+        let fail = |e: ConnectorError| Skip::from(e).at(url);
+        let opened = vegalake_connectors::open(&self.ctx, &data, source).await.map_err(fail)?;
+        let loaded = vegalake_connectors::load(&self.ctx, &data, opened.as_ref(), source).await.map_err(fail)?;
+        let plan = loaded.ok_or_else(|| EvalError::new(ErrorKind::Spec, url, "no data to load"))?.plan;
+        let fields: Vec<_> = plan.schema().fields().iter().filter(|f| !f.name().starts_with("__vl_")).cloned().collect();
+        Ok(datafusion::arrow::datatypes::Schema::new(fields))
+    }
 }
 
 impl Default for Runtime {
@@ -77,6 +91,10 @@ pub struct PassOptions<'a> {
     pub signals: &'a HashMap<Var, Json>,
     /// Dataset contents that replace the spec's (selection stores, `--store`).
     pub stores: &'a HashMap<Var, Json>,
+    /// How many transforms of a dataset the server may run at most (the rest runs
+    /// in the browser): [`SpecGraph::interaction_cuts`], for charts that work
+    /// without a server.
+    pub cuts: Option<&'a HashMap<Var, usize>>,
 }
 
 /// A dataset's rows, as Arrow and as JSON.
@@ -182,13 +200,24 @@ impl Done {
 /// Why a dataset (or the rest of it) is left to the client, or is wrong.
 enum Skip {
     Unsupported(String),
-    Invalid(String),
+    Invalid(ErrorKind, String),
+}
+
+impl Skip {
+    /// The evaluation's error at `place` (a failure where only unsupported parts
+    /// were expected is the data's).
+    fn at(self, place: &str) -> EvalError {
+        match self {
+            Skip::Unsupported(m) => EvalError::new(ErrorKind::Data, place, m),
+            Skip::Invalid(kind, m) => EvalError::new(kind, place, m),
+        }
+    }
 }
 
 impl From<LowerError> for Skip {
     fn from(e: LowerError) -> Skip {
         match e {
-            LowerError::Invalid(m) => Skip::Invalid(m),
+            LowerError::Invalid(m) => Skip::Invalid(ErrorKind::Spec, m),
             LowerError::Unsupported(m) => Skip::Unsupported(m),
             LowerError::DataFusion(e) => Skip::Unsupported(format!("planning failed: {e}")),
         }
@@ -200,7 +229,8 @@ impl From<ConnectorError> for Skip {
         match e {
             ConnectorError::Unsupported(m) => Skip::Unsupported(m),
             ConnectorError::DataFusion(e) => Skip::Unsupported(format!("loading failed: {e}")),
-            other => Skip::Invalid(other.to_string()),
+            ConnectorError::Forbidden(m) => Skip::Invalid(ErrorKind::Forbidden, m),
+            other => Skip::Invalid(ErrorKind::Data, other.to_string()),
         }
     }
 }
@@ -212,7 +242,8 @@ impl From<EngineError> for Skip {
     fn from(e: EngineError) -> Skip {
         match e {
             EngineError::Local(e) => e.into(),
-            remote => Skip::Invalid(remote.to_string()),
+            timeout @ EngineError::Timeout { .. } => Skip::Invalid(ErrorKind::Timeout, timeout.to_string()),
+            remote => Skip::Invalid(ErrorKind::Engine, remote.to_string()),
         }
     }
 }
@@ -221,6 +252,50 @@ impl From<datafusion::error::DataFusionError> for Skip {
     fn from(e: datafusion::error::DataFusionError) -> Skip {
         Skip::Unsupported(format!("execution failed: {e}"))
     }
+}
+
+/// A table scan with the data entry's `format.parse` applied: the connectors parse
+/// text formats as they read them, but a table's columns are typed already, so
+/// only a column whose type differs from the one asked for is converted, with the
+/// expression function vega's parser uses (Vega-Lite asks `{"date": "date"}` of
+/// every temporal field: a frame's date strings become dates as in vega.js).
+fn parse_scan(mut plan: LogicalPlan, data: &Data, env: &crate::ScopedEnvironment<'_>) -> Result<LogicalPlan, Skip> {
+    use datafusion::arrow::datatypes::DataType;
+    let Some(Json::Object(parse)) = data.format.as_ref().and_then(|f| f.get("parse")) else { return Ok(plan) };
+    for (field, ty) in parse {
+        let Some(ty) = ty.as_str() else { continue };
+        let Ok(column) = plan.schema().field_with_unqualified_name(field) else { continue };
+        let typed = match column.data_type() {
+            DataType::Timestamp(..) => ty == "date" || ty.starts_with("date:") || ty.starts_with("utc:"),
+            DataType::Float64 => matches!(ty, "number" | "integer"),
+            DataType::Boolean => ty == "boolean",
+            DataType::Utf8 => ty == "string",
+            _ => false,
+        };
+        let read = format!("datum[{}]", Json::String(field.clone()));
+        let expr = match ty.split_once(':') {
+            _ if typed => continue,
+            Some(("date", pattern)) => format!("timeParse({read}, {})", Json::String(unquote(pattern).into())),
+            Some(("utc", pattern)) => format!("utcParse({read}, {})", Json::String(unquote(pattern).into())),
+            None if ty == "date" => format!("toDate({read})"),
+            None if matches!(ty, "number" | "integer") => format!("toNumber({read})"),
+            None if ty == "boolean" => format!("toBoolean({read})"),
+            None if ty == "string" => format!("toString({read})"),
+            _ => return Err(Skip::Invalid(ErrorKind::Spec, format!("format.parse.{field}: unknown type '{ty}'"))),
+        };
+        let formula: vegalake_planner::Transform = serde_json::from_value(serde_json::json!({"type": "formula", "expr": expr, "as": field}))
+            .map_err(|e| Skip::Invalid(ErrorKind::Spec, e.to_string()))?;
+        match lower_transform(&formula, plan, env)? {
+            Step::Plan { plan: parsed, .. } => plan = parsed,
+            Step::Query { .. } => return Err(Skip::Unsupported(format!("format.parse.{field}: needs a query"))),
+        }
+    }
+    Ok(plan)
+}
+
+/// A d3 pattern as `format.parse` writes it, quoted or not.
+fn unquote(pattern: &str) -> &str {
+    pattern.trim().trim_matches('\'').trim_matches('"')
 }
 
 /// Decides which datasets a pass materializes (besides those other datasets read).
@@ -238,9 +313,7 @@ impl Runtime {
             let outcome = self.run_dataset(graph, node, &mut env, &mut done, opts, want, &read_by_others).await?;
             let pin = pinned.contains(&node.var) && outcome.complete() && self.pinnable(&outcome);
             if let (true, Some(fp), Some(plan)) = (pin, outcome.fingerprint, env.dataset_plan_of(&node.var)) {
-                let scan = self.pinned_scan(fp, plan.clone()).await.map_err(|s| match s {
-                    Skip::Unsupported(m) | Skip::Invalid(m) => EvalError { place: node.var.to_string(), message: m },
-                })?;
+                let scan = self.pinned_scan(fp, plan.clone()).await.map_err(|s| s.at(&node.var.to_string()))?;
                 env.set_dataset_plan(&node.var, scan);
             }
             done.datasets.push(outcome);
@@ -305,11 +378,16 @@ impl Runtime {
                 outcome.reason = Some(reason);
                 return Ok(outcome);
             }
-            Err(Skip::Invalid(message)) => return Err(EvalError { place, message }),
+            Err(Skip::Invalid(kind, message)) => return Err(EvalError { kind, place, message }),
         };
         let mut done = 0;
+        let cut = opts.cuts.and_then(|c| c.get(var)).copied();
         for (j, t) in data.transforms().iter().enumerate() {
             let at = |m: String| format!("transform[{j}] ({}): {m}", t.kind);
+            if cut.is_some_and(|c| j >= c) {
+                outcome.reason = Some(at("reads an interaction (a selection or a bound signal), so the browser runs it from here".into()));
+                break;
+            }
             let next_fp = transform_fingerprint(fp, t, &node.transforms[j], env, pass);
             match self.lower(t, plan.clone(), env, node.scope, next_fp, &mut outcome.scans).await {
                 Ok(Step::Plan { plan: p, signals }) => {
@@ -327,7 +405,7 @@ impl Runtime {
                     outcome.reason = Some(at(m));
                     break;
                 }
-                Err(Skip::Invalid(m)) => return Err(EvalError { place, message: at(m) }),
+                Err(Skip::Invalid(kind, m)) => return Err(EvalError { kind, place, message: at(m) }),
             }
         }
         if done == 0 && done < outcome.total_transforms && !server_only_input {
@@ -341,9 +419,7 @@ impl Runtime {
             env.set_dataset_plan(var, plan.clone());
         }
         if want(var, fp) || (outcome.complete() && read_by_others.contains(var)) {
-            let result = self.materialize(fp, plan).await.map_err(|s| match s {
-                Skip::Unsupported(m) | Skip::Invalid(m) => EvalError { place: place.clone(), message: m },
-            })?;
+            let result = self.materialize(fp, plan).await.map_err(|s| s.at(&place))?;
             outcome.scans.add(&result.scans);
             if !result.scans.is_empty() {
                 log::info!("{place}: {}", scan_summary(&outcome.tables, &result.scans));
@@ -369,14 +445,19 @@ impl Runtime {
             let loaded = self
                 .cache
                 .get_or_compute(fp, || async {
-                    let loaded =
-                        vegalake_connectors::load(ctx, data, source.as_ref(), &opts.source).await?.ok_or_else(|| Skip::Invalid("no data to load".into()))?;
+                    let loaded = vegalake_connectors::load(ctx, data, source.as_ref(), &opts.source)
+                        .await?
+                        .ok_or_else(|| Skip::Invalid(ErrorKind::Data, "no data to load".into()))?;
                     let bytes = plan_bytes(&loaded.plan);
                     Ok::<_, Skip>((loaded, bytes))
                 })
                 .await?;
             let server_only = source.as_ref().is_some_and(|s| !s.client_readable());
-            return Ok(Input { plan: loaded.plan.clone(), fingerprint: fp, server_only, tables: loaded.table.iter().cloned().collect() });
+            let mut plan = loaded.plan.clone();
+            if source.as_ref().is_some_and(|s| s.file_format().is_none()) {
+                plan = parse_scan(plan, data, &env.scope(node.scope))?;
+            }
+            return Ok(Input { plan, fingerprint: fp, server_only, tables: loaded.table.iter().cloned().collect() });
         }
         if node.sources.is_empty() {
             let plan = LogicalPlanBuilder::empty(false).project(vec![datafusion::logical_expr::lit(0_i64).alias(ROW)])?.build()?;

@@ -9,7 +9,7 @@ use crate::refs::Refs;
 use crate::spec::{Data, Mark, Signal, Spec};
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 /// The position of a scope: the index of each enclosing group mark among the group
 /// marks of its parent (the root scope is `[]`).
@@ -343,6 +343,26 @@ impl SpecGraph {
     /// True when a dataset is changed by the client.
     pub fn is_client_owned(&self, var: &Var) -> bool {
         self.dataset(var).is_some_and(|d| d.client_owned)
+    }
+
+    /// Where each dataset's pipeline first reads what the client changes (a
+    /// client-driven signal, a selection store): the number of transforms before
+    /// that point. Datasets that never do are not listed. A chart that must work
+    /// without a server evaluates from there on in the browser.
+    pub fn interaction_cuts(&self) -> HashMap<Var, usize> {
+        let interactive = |r: &Reads| r.signals.iter().any(|v| self.is_client_driven(v)) || r.datasets.iter().any(|v| self.is_client_owned(v));
+        let mut cuts = HashMap::new();
+        for d in self.datasets.iter().filter(|d| !d.client_owned) {
+            let cut = if interactive(&d.input) || d.sources.iter().any(|v| self.is_client_owned(v) || cuts.contains_key(v)) {
+                Some(0)
+            } else {
+                d.transforms.iter().position(interactive)
+            };
+            if let Some(cut) = cut {
+                cuts.insert(d.var.clone(), cut);
+            }
+        }
+        cuts
     }
 
     /// True when a scope or one of its ancestors is instanced.

@@ -106,7 +106,7 @@ impl LocalLake {
         let v1_time = write_lake(&lake).await;
         let delta_url = format!("delta+{}", url::Url::from_directory_path(lake.join("flights_delta")).unwrap().as_str().trim_end_matches('/'));
         let tables = catalog(&lake, &[("flights", "flights/".into()), ("flights_delta", delta_url)], BTreeMap::new());
-        let access = DataAccess { data_dir: lake.clone(), allow_roots: Vec::new(), catalog: tables };
+        let access = DataAccess { catalog: tables, ..DataAccess::new(lake.clone()) };
         LocalLake { dir, lake, access, v1_time }
     }
 }
@@ -342,7 +342,7 @@ async fn lake_tables_on_disk_and_on_s3_match_vega_js_and_prune() {
     assert!(uploaded > 200, "{uploaded} files uploaded");
     let stores = BTreeMap::from([("s3://lake".to_string(), options.clone())]);
     let s3_catalog = catalog(&lake, &[("flights", "s3://lake/flights/".into()), ("flights_delta", "delta+s3://lake/flights_delta".into())], stores.clone());
-    let s3 = DataAccess { data_dir: dir.join("empty"), allow_roots: Vec::new(), catalog: s3_catalog };
+    let s3 = DataAccess { catalog: s3_catalog, ..DataAccess::new(dir.join("empty")) };
     let s3_results = run_cases(&Runtime::default, &cases, &s3, "s3").await;
     for ((case, (l, ls)), (s, ss)) in cases.iter().zip(&local_results).zip(&s3_results) {
         assert_eq!(l.keys().collect::<Vec<_>>(), s.keys().collect::<Vec<_>>(), "{}", case.name);

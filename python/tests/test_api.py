@@ -1,0 +1,151 @@
+"""The package's API: Altair's plugins, what reaches the browser, the frame types
+returned, VegaFusion's methods, lake tables, logging, and bad input."""
+
+from __future__ import annotations
+
+import json
+import logging
+import subprocess
+import sys
+
+import altair as alt
+import numpy as np
+import pandas as pd
+import pytest
+from suite import FLIGHTS_PARQUET, cars
+
+import vegalake as vl
+
+
+def big_frame(n: int = 200_000) -> pd.DataFrame:
+    rng = np.random.default_rng(7)
+    return pd.DataFrame({"x": rng.normal(size=n), "g": rng.choice(["a", "b", "c"], size=n)})
+
+
+def test_altair_finds_the_plugins_without_importing_vegalake():
+    code = (
+        "import sys, altair as alt, pandas as pd\n"
+        "alt.data_transformers.enable('vegalake')\n"
+        "alt.renderers.enable('vegalake')\n"
+        "chart = alt.Chart(pd.DataFrame({'x': range(10000)})).mark_bar().encode(alt.X('x', bin=True), y='count()')\n"
+        "spec = chart.to_dict()\n"
+        "bundle = alt.renderers.get()(spec)\n"
+        "print(spec['data']['url'].split('://')[0], 'text/html' in bundle)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert out == ["vegalake+dataset", "True"]
+
+
+def test_input_size_is_not_limited_and_only_aggregates_ship():
+    chart = alt.Chart(big_frame()).mark_bar().encode(alt.X("x:Q", bin=alt.Bin(maxbins=50)), y="count()", color="g:N")
+    client, warnings = vl.to_vega(chart)
+    shipped = [d for d in client["data"] if "values" in d]
+    assert shipped and sum(len(d["values"]) for d in shipped) < 500
+    assert len(json.dumps(client)) < 100_000
+    assert not any(w["type"] == "row_limit" for w in warnings)
+
+
+def test_the_row_limit_names_the_dataset_and_its_count():
+    vl.enable(row_limit=100)
+    try:
+        chart = alt.Chart(big_frame(1000)).mark_point().encode(x="x:Q", y="g:N")
+        with pytest.raises(vl.RowLimitError, match=r"dataset '.+' would send 1000 rows .* row limit of 100"):
+            vl.to_vega(chart)
+    finally:
+        vl.enable()
+
+
+def test_html_is_self_contained():
+    html = vl.to_html(alt.Chart(cars()).mark_bar().encode(x="Origin", y="count()"))
+    assert "<script src" not in html and "cdn.jsdelivr" not in html
+    assert "vegaEmbed(" in html and '"values"' in html
+    assert len(html) < 1_500_000
+
+
+def test_save_writes_html_and_vega(tmp_path):
+    chart = alt.Chart(cars()).mark_bar().encode(x="Origin", y="count()")
+    vl.save(chart, tmp_path / "c.html")
+    vl.save(chart, tmp_path / "c.vg.json")
+    spec = json.loads((tmp_path / "c.vg.json").read_text())
+    assert spec["$schema"].startswith("https://vega.github.io/schema/vega/")
+    assert (tmp_path / "c.html").read_text().startswith("<div id=")
+    with pytest.raises(ValueError, match=r"\.html or \.vg\.json"):
+        vl.save(chart, tmp_path / "c.docx")
+
+
+def test_transformed_data_comes_back_in_the_input_library():
+    import polars as pl
+    import pyarrow as pa
+
+    data = {"k": ["a", "b", "a"], "v": [1.0, 2.0, 3.0]}
+    for frame, kind in [(pd.DataFrame(data), pd.DataFrame), (pl.DataFrame(data), pl.DataFrame), (pa.table(data), pa.Table)]:
+        out = vl.transformed_data(alt.Chart(frame).mark_bar().encode(x="k:N", y="sum(v):Q"))
+        assert isinstance(out, kind)
+        assert sorted(zip(*[list(out[c]) if kind is not pa.Table else out[c].to_pylist() for c in ("k", "sum_v")])) == [("a", 4.0), ("b", 2.0)]
+    layered = alt.Chart(pd.DataFrame(data)).mark_bar().encode(x="k:N", y="sum(v):Q")
+    assert isinstance(vl.transformed_data(layered + layered.mark_point()), list)
+
+
+def test_vegafusion_methods_and_urls():
+    vega = {
+        "$schema": "https://vega.github.io/schema/vega/v6.json",
+        "data": [{"name": "t", "url": "vegafusion+dataset://t", "transform": [{"type": "aggregate", "groupby": ["k"], "ops": ["sum"], "fields": ["v"], "as": ["s"]}]}],
+        "marks": [{"type": "rect", "from": {"data": "t"}, "encode": {"update": {"x": {"field": "s"}}}}],
+    }
+    frame = pd.DataFrame({"k": ["a", "b", "a"], "v": [1, 2, 3]})
+    rt = vl.runtime
+    client, warnings = rt.pre_transform_spec(vega, inline_datasets={"t": frame})
+    assert sorted(client["data"][0]["values"], key=lambda r: r["s"]) == [{"s": 2}, {"s": 4}]
+    (table,), _ = rt.pre_transform_datasets(vega, ["t"], inline_datasets={"t": frame}, dataset_format="pandas")
+    assert sorted(table["s"]) == [2, 4]
+    _, extracted, _ = rt.pre_transform_extract(vega, extract_threshold=1, inline_datasets={"t": frame})
+    assert [(name, scope, t.num_rows) for name, scope, t in extracted] == [("t", [], 2)]
+
+
+def test_chart_state_answers_a_brush_with_what_changed():
+    brush = alt.selection_interval(encodings=["x"], name="brush")
+    base = alt.Chart(cars())
+    top = base.mark_point().encode(x="Horsepower:Q", y="Acceleration:Q").add_params(brush)
+    bottom = base.mark_bar().encode(x="Origin:N", y="count()").transform_filter(brush)
+    vega, _ = vl._altair._vega_of_vegalite(_vl_dict(top & bottom)), None
+    state = vl.runtime.new_chart_state(vega)
+    plan = state.get_comm_plan()
+    assert any(v["name"] == "brush_store" for v in plan["client_to_server"])
+    store = [{"unit": "concat_0", "fields": [{"field": "Horsepower", "channel": "x", "type": "R"}], "values": [[50, 100]]}]
+    changed = state.update([{"namespace": "data", "name": "brush_store", "scope": [], "value": store}])
+    counts = {r["Origin"]: r["__count"] for v in changed if v["namespace"] == "data" for r in v["value"] if "__count" in r}
+    cars_in = cars()[(cars()["Horsepower"] >= 50) & (cars()["Horsepower"] <= 100)]
+    assert counts == cars_in.groupby("Origin").size().to_dict()
+    assert state.update([{"namespace": "data", "name": "brush_store", "scope": [], "value": store}]) == []
+
+
+def _vl_dict(chart) -> dict:
+    with alt.data_transformers.enable("vegalake"):
+        return chart.to_dict()
+
+
+def test_lake_tables_infer_types_from_the_schema_and_log_their_scans(caplog):
+    flights = vl.parquet(FLIGHTS_PARQUET)
+    chart = alt.Chart(flights).mark_bar().encode(x="origin", y="mean(delay)")
+    assert chart.to_dict()["encoding"]["x"]["type"] == "nominal"
+    with caplog.at_level(logging.INFO, logger="vegalake"):
+        explained = vl.explain(chart)
+    assert any("scanned" in r.getMessage() for r in caplog.records if r.name == "vegalake")
+    server = [e for e in explained if e["where"] == "server" and "scanned" in e]
+    assert server and all(e["engine"] == "local" for e in explained)
+
+
+def test_bad_input_raises_typed_errors_and_the_runtime_keeps_serving(tmp_path):
+    good = alt.Chart(cars()).mark_bar().encode(x="Origin", y="count()")
+    with pytest.raises(vl.SpecError, match="Unexpected end of input"):
+        vl.to_vega(good.transform_filter("datum.Horsepower >"))
+    with pytest.raises(vl.SpecError, match=r"transform\[0\] \(formula\): expr: unknown field 'nosuch'"):
+        vl.to_vega(good.transform_calculate(y="datum.nosuch + 1"))
+    with pytest.raises(vl.ForbiddenError, match="outside the allowed roots"):
+        vl.to_vega(alt.Chart(alt.UrlData("file:///etc/passwd", format=alt.CsvDataFormat(type="csv"))).mark_point().encode(x="a:N"))
+    with pytest.raises(vl.DataError, match="no Parquet files|No such file|not found"):
+        vl.parquet(tmp_path / "missing.parquet")
+    with pytest.raises(vl.EngineError, match="cannot connect"):
+        vl.Runtime("ballista://127.0.0.1:9")
+    client, _ = vl.to_vega(good)
+    assert client["data"][0]["values"]

@@ -1,0 +1,134 @@
+"""vegalake: run the data half of Altair, Vega-Lite and Vega charts where the data
+lives, and ship only what the marks need.
+
+Enable it for every Altair chart::
+
+    import altair as alt
+    import vegalake as vl
+
+    vl.enable()                        # or alt.data_transformers.enable("vegalake")
+    alt.Chart(df).mark_bar().encode(alt.X("delay", bin=True), y="count()")
+
+Charts over lake tables read nothing in this process until they run::
+
+    flights = vl.parquet("s3://lake/flights/")      # or vl.delta(...), vl.table(...)
+    alt.Chart(flights).mark_bar().encode(x="month(date):T", y="count()")
+
+Functions that take a chart: :func:`to_vega` (the pre-transformed client Vega
+spec), :func:`transformed_data`, :func:`to_html`, :func:`save`, :func:`explain`.
+:class:`Runtime` has VegaFusion's methods (``pre_transform_spec``, ...), and
+``vl.runtime`` is the default one. Errors are :class:`VegalakeError` subclasses,
+each with a one-line message saying where and what.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from . import _altair, _tables
+from ._altair import RowLimitError, explain, save, to_html, to_vega, transformed_data
+from ._runtime import ChartState, Runtime
+from ._vegalake import DataError, EngineError, ForbiddenError, QueryTimeout, SpecError, VegalakeError
+from ._vegalake import version as _crate_version
+
+__version__ = _crate_version()
+
+__all__ = [
+    "ChartState",
+    "DataError",
+    "EngineError",
+    "ForbiddenError",
+    "QueryTimeout",
+    "RowLimitError",
+    "Runtime",
+    "SpecError",
+    "VegalakeError",
+    "delta",
+    "enable",
+    "explain",
+    "parquet",
+    "runtime",
+    "save",
+    "table",
+    "to_html",
+    "to_vega",
+    "transformed_data",
+]
+
+
+def enable(
+    engine: str = "local",
+    *,
+    row_limit: int | None = None,
+    local_tz: str | None = None,
+    catalog: str | os.PathLike | None = None,
+    data_dir: str | os.PathLike | None = None,
+    allow_roots: list[str] | tuple[str, ...] = (),
+    timeout: float | None = None,
+    cache_bytes: int | None = None,
+) -> Runtime:
+    """Makes every Altair chart run its data on vegalake: enables the ``vegalake``
+    data transformer and renderer, on a runtime over ``engine``.
+
+    Parameters
+    ----------
+    engine:
+        ``"local"`` (embedded DataFusion), ``"ballista://HOST:PORT"`` or
+        ``"spark://HOST:PORT"``.
+    row_limit:
+        The most rows any dataset may send to the browser; a chart over it raises
+        :class:`RowLimitError` naming the dataset. Input size is never limited.
+    local_tz:
+        The IANA zone of local-time functions and time units (default UTC).
+    catalog, data_dir, allow_roots, timeout, cache_bytes:
+        As for :class:`Runtime`.
+    """
+    import altair as alt
+
+    rt = Runtime(engine, catalog=catalog, data_dir=data_dir, allow_roots=allow_roots, cache_bytes=cache_bytes, timeout=timeout)
+    _altair.settings.runtime = rt
+    _altair.settings.row_limit = row_limit
+    _altair.settings.local_tz = local_tz
+    alt.data_transformers.enable("vegalake")
+    alt.renderers.enable("vegalake")
+    return rt
+
+
+def __getattr__(name: str) -> Any:
+    # `vl.runtime` is the runtime charts use, made on first use.
+    if name == "runtime":
+        return _altair.runtime()
+    raise AttributeError(f"module 'vegalake' has no attribute {name!r}")
+
+
+def parquet(url: str | os.PathLike) -> Any:
+    """A Parquet file, directory (hive partitions) or glob, local or on an object
+    store, as chart data. Altair infers shorthand types from its schema; no row is
+    read here."""
+    location, root = _tables.local_or_url(url)
+    return _lake(location if location.startswith("parquet+") else "parquet+" + location, root)
+
+
+def delta(url: str | os.PathLike, version: int | None = None, timestamp: str | None = None) -> Any:
+    """A Delta table as chart data, at its latest version, at ``version``, or at
+    the version current at ``timestamp`` (RFC 3339)."""
+    if version is not None and timestamp is not None:
+        raise ValueError("vegalake.delta: give version or timestamp, not both")
+    location, root = _tables.local_or_url(url)
+    location = location if location.startswith("delta+") else "delta+" + location
+    if version is not None:
+        location += f"?version={int(version)}"
+    elif timestamp is not None:
+        location += f"?timestamp={timestamp}"
+    return _lake(location, root)
+
+
+def table(name: str, version: int | None = None) -> Any:
+    """A table of the runtime's catalog (``vl.enable(catalog="vegalake.toml")``)."""
+    return _lake(f"table://{name}" + (f"?version={int(version)}" if version is not None else ""), None)
+
+
+def _lake(url: str, root: str | None) -> Any:
+    schema = _altair.runtime().source_schema(url, allow_root=root)
+    return _tables.lake_proxy(schema, _tables.LakeTable(url=url, allow_root=root))

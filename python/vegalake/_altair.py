@@ -1,0 +1,242 @@
+"""Altair integration: the ``vegalake`` data transformer and renderer, and the
+functions that take a chart (``to_vega``, ``transformed_data``, ``to_html``,
+``save``, ``explain``).
+
+The data transformer never limits input rows (no ``MaxRowsError``): a frame is
+handed to the runtime as Arrow and only what the marks need reaches the browser.
+The row limit (``vl.enable(row_limit=...)``) applies to that, per dataset.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from typing import Any, Iterable
+
+import pyarrow as pa
+
+from . import _html, _tables
+from ._runtime import Runtime, convert_table
+from ._vegalake import SpecError, VegalakeError
+
+log = logging.getLogger("vegalake")
+
+
+class RowLimitError(VegalakeError):
+    """A dataset that would reach the browser has more rows than the row limit."""
+
+
+class _Settings:
+    """What ``vl.enable`` set."""
+
+    def __init__(self) -> None:
+        self.runtime: Runtime | None = None
+        self.row_limit: int | None = None
+        self.local_tz: str | None = None
+
+
+settings = _Settings()
+
+
+def runtime() -> Runtime:
+    """The runtime charts use: the one ``vl.enable`` made, else a local one."""
+    if settings.runtime is None:
+        settings.runtime = Runtime()
+    return settings.runtime
+
+
+# -- the plugins Altair finds by entry point ----------------------------------------
+
+
+def data_transformer(data: Any = None, **kwargs: Any) -> Any:
+    """Altair's data transformer: frames become ``vegalake+dataset://`` URLs, lake
+    tables their URLs; anything else (dicts, geo data) goes Altair's default way."""
+    if data is None:
+        return data_transformer
+    lake = _tables.lake_table_of(data)
+    if lake is not None:
+        return {"url": lake.url}
+    if isinstance(data, dict) or hasattr(data, "__geo_interface__"):
+        import altair as alt
+
+        return alt.utils.data.to_values(data)
+    return {"url": _tables.register_frame(data)}
+
+
+def html_renderer(spec: dict, **metadata: Any) -> dict[str, str]:
+    """Altair's renderer: the pre-transformed chart as self-contained HTML."""
+    vega = _vega_of_vegalite(spec)
+    client, warnings = _pre_transform(vega, preserve_interactivity=True)
+    return {"text/html": _html.page(client, warnings)}
+
+
+# -- compiling and evaluating ----------------------------------------------------------
+
+
+def _vega_of_vegalite(spec: dict) -> dict:
+    """A Vega-Lite spec compiled to Vega in this process (vl-convert)."""
+    if "vega-lite" not in str(spec.get("$schema", "")):
+        return spec
+    try:
+        import vl_convert
+    except ImportError as e:
+        raise VegalakeError("vegalake: compiling Vega-Lite needs vl-convert-python (pip install 'vegalake[altair]')") from e
+    try:
+        return vl_convert.vegalite_to_vega(spec, vl_version=_vl_version(spec))
+    except ValueError as e:
+        # vl-convert's message: "Vega-Lite to Vega conversion failed:\nError: ..."
+        # with a JavaScript stack; the line that says what is the second.
+        lines = [line.strip() for line in str(e).splitlines() if line.strip()]
+        raise SpecError(f"vega-lite: {lines[1] if len(lines) > 1 else lines[0]}") from None
+
+
+def _vl_version(spec: dict) -> str | None:
+    """The newest Vega-Lite version vl-convert has for the spec's major version."""
+    import vl_convert
+
+    schema = str(spec.get("$schema", ""))
+    major = schema.split("/v")[-1].split(".")[0] if "/v" in schema else None
+    known = [v for v in vl_convert.get_vegalite_versions() if major is None or v.split(".")[0] == major]
+    return max(known, key=lambda v: tuple(int(x) for x in v.split("."))) if known else None
+
+
+def _chart_to_vega(chart: Any) -> dict:
+    """A chart's Vega spec, its data named as vegalake tables."""
+    import altair as alt
+
+    if isinstance(chart, dict):
+        return _vega_of_vegalite(chart)
+    with alt.data_transformers.enable("vegalake"):
+        vl_spec = chart.to_dict(format="vega-lite", context={"pre_transform": False})
+    return _vega_of_vegalite(vl_spec)
+
+
+def _pre_transform(vega: dict, preserve_interactivity: bool) -> tuple[dict, list[dict]]:
+    client, warnings = runtime().pre_transform_spec(vega, local_tz=settings.local_tz, preserve_interactivity=preserve_interactivity)
+    _check_row_limit(client)
+    return client, warnings
+
+
+def _check_row_limit(client: dict) -> None:
+    limit = settings.row_limit
+    if limit is None:
+        return
+
+    def walk(node: dict) -> None:
+        for d in node.get("data", []) or []:
+            values = d.get("values")
+            if isinstance(values, list) and len(values) > limit:
+                raise RowLimitError(
+                    f"dataset '{d['name']}' would send {len(values)} rows to the browser, over the row limit of {limit} "
+                    "(raise it with vl.enable(row_limit=...), or aggregate the chart)"
+                )
+        for m in node.get("marks", []) or []:
+            walk(m)
+
+    walk(client)
+
+
+def to_vega(chart: Any, preserve_interactivity: bool = True) -> tuple[dict, list[dict]]:
+    """The pre-transformed client Vega spec of a chart, and warnings.
+
+    The server half runs on the runtime's engine; the client spec keeps only what
+    the browser must still do, with the server's results inlined.
+    """
+    return _pre_transform(_chart_to_vega(chart), preserve_interactivity)
+
+
+def transformed_data(chart: Any, row_limit: int | None = None, exclude: Iterable[str] | None = None) -> Any:
+    """What Altair's ``transformed_data`` returns, computed by vegalake: the data
+    of each view after its transforms, in the input's own frame library (a list
+    for layered and concatenated charts)."""
+    import altair as alt
+
+    library = _frame_library(chart)
+    frames = [convert_table(t, library) for t in transformed_tables(chart, row_limit, exclude)]
+    if isinstance(chart, (alt.Chart, alt.FacetChart)):
+        return frames[0] if frames else None
+    return frames
+
+
+def transformed_tables(chart: Any, row_limit: int | None = None, exclude: Iterable[str] | None = None) -> list[pa.Table]:
+    """The data of each view of a chart after its transforms, as pyarrow tables,
+    in the order of Altair's ``transformed_data``."""
+    import altair as alt
+    from altair.utils._transformed_data import get_datasets_for_view_names, get_facet_mapping, name_views
+
+    if isinstance(chart, alt.Chart) and chart.mark is alt.Undefined:
+        chart = chart.mark_point()
+    chart = chart.copy(deep=True)
+    names = name_views(chart, 0, exclude=exclude)
+    vega = _chart_to_vega(chart)
+    mapping = get_datasets_for_view_names(vega, names, get_facet_mapping(vega))
+    missing = [n for n in names if n not in mapping]
+    if missing:
+        raise VegalakeError(f"vegalake: no dataset feeds the view(s) {', '.join(missing)}")
+    tables, _ = runtime().pre_transform_datasets(vega, [mapping[n] for n in names], local_tz=settings.local_tz, row_limit=row_limit)
+    return tables
+
+
+def _frame_library(chart: Any) -> str:
+    """The frame library of the chart's (first) data: results come back in it."""
+    seen = [chart]
+    while seen:
+        c = seen.pop(0)
+        data = getattr(c, "data", None)
+        module = type(data).__module__.split(".")[0]
+        if module in ("pandas", "polars"):
+            return module
+        if module == "pyarrow" and _tables.lake_table_of(data) is None:
+            return "pyarrow"
+        for attr in ("layer", "hconcat", "vconcat", "concat"):
+            seen.extend(getattr(c, attr, None) or [])
+        if getattr(c, "spec", None) is not None and not isinstance(c.spec, (str, dict)):
+            seen.append(c.spec)
+    return "pandas" if _has("pandas") else "pyarrow"
+
+
+def _has(module: str) -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec(module) is not None
+
+
+def to_html(chart: Any) -> str:
+    """The chart as one self-contained HTML page (vega and vega-embed inlined, no
+    network), its data pre-transformed."""
+    client, warnings = to_vega(chart)
+    return _html.page(client, warnings)
+
+
+def save(chart: Any, path: str | os.PathLike) -> None:
+    """Writes the chart: ``.html`` (self-contained page) or ``.vg.json`` / ``.json``
+    (the pre-transformed Vega spec)."""
+    target = os.fspath(path)
+    if target.endswith(".html"):
+        text = to_html(chart)
+    elif target.endswith(".json"):
+        text = json.dumps(to_vega(chart)[0], indent=2)
+    else:
+        raise ValueError(f"vegalake: cannot save as {os.path.basename(target)!r}: use .html or .vg.json")
+    with open(target, "w", encoding="utf-8") as f:
+        f.write(text)
+
+
+def explain(chart: Any) -> list[dict]:
+    """Per dataset: where it ran (the engine), whether it runs whole on the server
+    or where the client takes over and why, and what its queries scanned of the
+    tables it reads (files, row groups, bytes) and the rows it returned."""
+    vega = _chart_to_vega(chart)
+    rt = runtime()
+    result = rt.evaluate(vega, local_tz=settings.local_tz)
+    scans = {e["dataset"]: e for e in result.get("explain", [])}
+    out = []
+    for name, rows in result["datasets"].items():
+        entry = {"dataset": name, "engine": rt.engine, "where": "server", "rows": len(rows), "bytes": len(json.dumps(rows))}
+        if name in scans:
+            entry["scanned"] = scans[name]["summary"]
+        out.append(entry)
+    for name, reason in result["unsupported"].items():
+        out.append({"dataset": name, "engine": rt.engine, "where": "client", "reason": reason})
+    return out

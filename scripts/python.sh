@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Builds the vegalake wheel (python/): the extension module over the workspace's
+# crates, with vega and vega-embed from npm (pinned in python/js) bundled, as one
+# abi3 wheel for Python >= 3.10.
+#
+#   scripts/python.sh [--dev] [--install VENV]
+#
+# --dev builds with the dev profile, sharing the test build's compiled crates
+# (the tests use it); without it, a release build for users. --install puts the
+# wheel, with Altair and vl-convert, into VENV (created if missing).
+# Prints the wheel's path last.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/lib.sh
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/var/tmp/vegalake-target}"
+profile=release
+venv=""
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --dev) profile=dev ;;
+    --install) venv="$2"; shift ;;
+    *) echo "usage: scripts/python.sh [--dev] [--install VENV]" >&2; exit 2 ;;
+  esac
+  shift
+done
+# vega and vega-embed: the npm registry's builds, copied into the package.
+js=python/js
+if ! (cd "$js" && npm ls --depth=0 >/dev/null 2>&1); then
+  (cd "$js" && npm ci --no-audit --no-fund --loglevel=error)
+fi
+mkdir -p python/vegalake/static
+cp "$js/node_modules/vega/build/vega.min.js" "$js/node_modules/vega-embed/build/vega-embed.min.js" python/vegalake/static/
+maturin_tool
+out="$CARGO_TARGET_DIR/wheels-$profile"
+rm -rf "$out"
+"$MATURIN" build --manifest-path python/Cargo.toml --profile "$profile" --out "$out" --compatibility linux --locked >&2
+wheel="$(ls "$out"/vegalake-*.whl)"
+if [ -n "$venv" ]; then
+  [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check --force-reinstall "$wheel[altair]" >&2
+fi
+echo "$wheel"
