@@ -5,11 +5,14 @@
 #                             without pushdown (executors/benches/lake.rs)
 #   scripts/bench.sh engines  one chart over 10M rows on local, Ballista and Spark
 #                             (scripts/bench-engines.sh)
+#   scripts/bench.sh python   Altair charts over 10M rows from Python, vegalake
+#                             against VegaFusion (scripts/bench-python.sh)
 # Installs the vega-datasets npm package (for flights-3m.parquet) if needed, builds in
 # release mode (the first build takes a while) and prints median timings.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ "${1:-}" = engines ] && exec bash scripts/bench-engines.sh
+[ "${1:-}" = python ] && exec bash scripts/bench-python.sh "${@:2}"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/var/tmp/vegalake-target}"
 harness=integration-tests/harness
 [ -d "$harness/node_modules/vega-datasets" ] || (cd "$harness" && npm install --no-audit --no-fund --loglevel=error)

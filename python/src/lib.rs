@@ -136,34 +136,67 @@ impl PyChartState {
     }
 
     /// The client spec, with the server's results inlined (JSON).
-    fn client_spec(&self) -> PyResult<String> {
-        json_text(self.inner.blocking_lock().client_spec())
+    fn client_spec(&self, py: Python<'_>) -> PyResult<String> {
+        self.read(py, |c| json_text(c.client_spec()))
     }
 
     /// The server half of the spec (JSON).
-    fn server_spec(&self) -> PyResult<String> {
-        json_text(self.inner.blocking_lock().server_spec())
+    fn server_spec(&self, py: Python<'_>) -> PyResult<String> {
+        self.read(py, |c| json_text(c.server_spec()))
     }
 
     /// The communication plan: which values go client→server and back (JSON).
-    fn comm_plan(&self) -> PyResult<String> {
-        json_text(self.inner.blocking_lock().comm_plan())
+    fn comm_plan(&self, py: Python<'_>) -> PyResult<String> {
+        self.read(py, |c| json_text(c.comm_plan()))
     }
 
     /// Warnings of the pre-transformed spec (`[{kind, message}]`, JSON).
-    fn warnings(&self) -> PyResult<String> {
-        json_text(self.inner.blocking_lock().warnings())
+    fn warnings(&self, py: Python<'_>) -> PyResult<String> {
+        self.read(py, |c| json_text(c.warnings()))
     }
 
     /// What the last evaluation scanned of the tables its datasets read (JSON).
-    fn scans(&self) -> PyResult<String> {
-        json_text(self.inner.blocking_lock().scans())
+    fn scans(&self, py: Python<'_>) -> PyResult<String> {
+        self.read(py, |c| json_text(c.scans()))
+    }
+}
+
+impl PyChartState {
+    /// Reads the state without the GIL: an update in flight holds the lock and may
+    /// need the GIL to log.
+    fn read<T: Send>(&self, py: Python<'_>, f: impl FnOnce(&ChartState) -> T + Send) -> T {
+        py.detach(|| f(&self.inner.blocking_lock()))
     }
 }
 
 fn parse_spec(text: &str) -> PyResult<Spec> {
     let json: Json = serde_json::from_str(text).map_err(|e| errors::spec_error(format!("spec: invalid JSON: {e}")))?;
     serde_json::from_value(json).map_err(|e| errors::spec_error(format!("spec: not a Vega spec: {e}")))
+}
+
+/// Every name a Vega spec mentions outside its inline rows (fields, datasets,
+/// signals...), or `None` when some expression may read any field (`datum` passed
+/// whole): the columns of a frame worth handing over.
+#[pyfunction]
+fn mentioned_names(spec: &str) -> PyResult<Option<Vec<String>>> {
+    let mut json: Json = serde_json::from_str(spec).map_err(|e| errors::spec_error(format!("spec: invalid JSON: {e}")))?;
+    drop_inline_rows(&mut json);
+    let mut mentions = vegalake_planner::refs::Mentions::default();
+    mentions.add_json(&json);
+    Ok((!mentions.opaque).then(|| mentions.names.into_iter().collect()))
+}
+
+/// Removes the `values` of data entries (rows are not names), in every scope.
+fn drop_inline_rows(node: &mut Json) {
+    let Json::Object(map) = node else { return };
+    if let Some(Json::Array(data)) = map.get_mut("data") {
+        for d in data.iter_mut().filter_map(Json::as_object_mut) {
+            d.remove("values");
+        }
+    }
+    if let Some(Json::Array(marks)) = map.get_mut("marks") {
+        marks.iter_mut().for_each(drop_inline_rows);
+    }
 }
 
 /// The version of the crates this module was built from.
@@ -178,6 +211,7 @@ fn _vegalake(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyRuntime>()?;
     m.add_class::<PyChartState>()?;
     m.add_function(wrap_pyfunction!(version, m)?)?;
+    m.add_function(wrap_pyfunction!(mentioned_names, m)?)?;
     errors::add_to(m)?;
     Ok(())
 }

@@ -23,16 +23,17 @@ impl Tables {
         Tables(MemoryTables::new())
     }
 
-    /// `{name: table}` where each table speaks the Arrow C stream interface. The
-    /// Python layer names each table after its object and version, so a name is
-    /// the table's identity.
+    /// `{name: (identity, table)}` where each table speaks the Arrow C stream
+    /// interface. The identity (unique per frame the Python layer was given) keys
+    /// the cache: two frames under one name must not share results.
     pub fn extract(dict: &Bound<'_, PyDict>) -> PyResult<Tables> {
         let mut tables = MemoryTables::new();
-        for (name, table) in dict.iter() {
+        for (name, entry) in dict.iter() {
             let name: String = name.extract()?;
+            let (identity, table): (String, Bound<'_, PyAny>) = entry.extract()?;
             let table: PyTable = table.extract().map_err(|e| data_error(format!("in-memory table '{name}': not an Arrow table: {e}")))?;
             let (batches, schema) = table.into_inner();
-            tables.insert(name.clone(), Arc::new(MemoryTable::new(schema, batches, name)));
+            tables.insert(name, Arc::new(MemoryTable::new(schema, batches, identity)));
         }
         Ok(Tables(tables))
     }

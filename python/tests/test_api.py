@@ -149,3 +149,62 @@ def test_bad_input_raises_typed_errors_and_the_runtime_keeps_serving(tmp_path):
         vl.Runtime("ballista://127.0.0.1:9")
     client, _ = vl.to_vega(good)
     assert client["data"][0]["values"]
+
+
+def test_only_the_columns_a_chart_mentions_reach_the_runtime():
+    from vegalake._altair import _chart_to_vega
+    from vegalake._tables import tables_of
+
+    chart = alt.Chart(cars()).mark_bar().encode(x="Origin", y="mean(Horsepower)")
+    ((_, table),) = tables_of(_chart_to_vega(chart), only_mentioned=True).values()
+    assert sorted(table.column_names) == ["Horsepower", "Origin"]
+    # A tooltip of whole rows may show any field: every column goes.
+    whole = alt.Chart(cars()).mark_point(tooltip={"content": "data"}).encode(x="Horsepower")
+    ((_, table),) = tables_of(_chart_to_vega(whole), only_mentioned=True).values()
+    assert len(table.column_names) == len(cars().columns)
+
+
+CTRL_C = r'''
+import inspect, os, signal, sys, threading, time
+import numpy as np, pandas as pd
+import vegalake as vl
+from vegalake import _runtime
+
+n = 5_000_000
+frame = pd.DataFrame({"k": np.arange(n), "v": np.ones(n)})
+spec = {
+    "data": [{"name": "t", "url": "vegafusion+dataset://t", "transform": [
+        {"type": "aggregate", "groupby": ["k"], "ops": ["sum"], "fields": ["v"], "as": ["s"]},
+        {"type": "aggregate", "ops": ["count"], "as": ["n"]}]}],
+    "marks": [{"type": "rect", "from": {"data": "t"}, "encode": {"update": {"x": {"field": "n"}}}}],
+}
+runtime = vl.Runtime()
+lines, first = inspect.getsourcelines(_runtime.Runtime.pre_transform_spec)
+native = first + next(i for i, l in enumerate(lines) if "self._inner.pre_transform_spec" in l)
+main = threading.main_thread().ident
+
+def press_ctrl_c():
+    # Waits until the main thread is inside the native call, then interrupts it.
+    while True:
+        frame_ = sys._current_frames()[main]
+        if frame_.f_code is _runtime.Runtime.pre_transform_spec.__code__ and frame_.f_lineno == native:
+            break
+        time.sleep(0.001)
+    os.kill(os.getpid(), signal.SIGINT)
+
+threading.Thread(target=press_ctrl_c, daemon=True).start()
+try:
+    runtime.pre_transform_spec(spec, inline_datasets={"t": frame})
+    print("finished")
+except KeyboardInterrupt:
+    print("interrupted")
+small = pd.DataFrame({"k": [1, 1, 2], "v": [1.0, 2.0, 3.0]})
+client, _ = runtime.pre_transform_spec(spec, inline_datasets={"t": small})
+print(client["data"][0]["values"])
+'''
+
+
+def test_ctrl_c_interrupts_a_running_chart_and_the_runtime_keeps_serving():
+    out = subprocess.run([sys.executable, "-c", CTRL_C], capture_output=True, text=True, check=True).stdout.split("\n")
+    assert out[0] == "interrupted"
+    assert out[1] == "[{'n': 2}]"

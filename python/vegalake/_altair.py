@@ -112,29 +112,57 @@ def _chart_to_vega(chart: Any) -> dict:
     return _vega_of_vegalite(vl_spec)
 
 
+# The most rows a standalone interactive spec may carry (VegaFusion's transformer
+# allows 100,000 too): a crossfilter's brushed views recomputed in the browser need
+# the raw rows of their columns, which for a 10M-row table is hundreds of MB.
+BROWSER_ROWS = 100_000
+
+
 def _pre_transform(vega: dict, preserve_interactivity: bool) -> tuple[dict, list[dict]]:
-    client, warnings = runtime().pre_transform_spec(vega, local_tz=settings.local_tz, preserve_interactivity=preserve_interactivity)
-    _check_row_limit(client)
+    """The client spec: interactive on its own when that ships few rows, else a
+    snapshot of the current state with a warning naming what needs the kernel."""
+    rt = runtime()
+    client, warnings = rt.pre_transform_spec(vega, local_tz=settings.local_tz, preserve_interactivity=preserve_interactivity)
+    budget = settings.row_limit if settings.row_limit is not None else BROWSER_ROWS
+    rows = _shipped_rows(client)
+    moved = [w["message"].split(" is evaluated")[0] for w in warnings if "reads an interaction" in w["message"]]
+    if moved and sum(rows.values()) > budget:
+        client, warnings = rt.pre_transform_spec(vega, local_tz=settings.local_tz, preserve_interactivity=False)
+        warnings.append(
+            {
+                "type": "interactions_need_kernel",
+                "message": f"selections that filter {', '.join(moved)} would need {sum(rows.values()):,} rows in the browser; "
+                "this chart shows the current state (interactions that change data need the kernel)",
+            }
+        )
+        rows = _shipped_rows(client)
+    _check_row_limit(rows)
     return client, warnings
 
 
-def _check_row_limit(client: dict) -> None:
-    limit = settings.row_limit
-    if limit is None:
-        return
+def _shipped_rows(client: dict) -> dict[str, int]:
+    """The rows each dataset of a client spec carries."""
+    out: dict[str, int] = {}
 
     def walk(node: dict) -> None:
         for d in node.get("data", []) or []:
-            values = d.get("values")
-            if isinstance(values, list) and len(values) > limit:
-                raise RowLimitError(
-                    f"dataset '{d['name']}' would send {len(values)} rows to the browser, over the row limit of {limit} "
-                    "(raise it with vl.enable(row_limit=...), or aggregate the chart)"
-                )
+            if isinstance(d.get("values"), list):
+                out[d["name"]] = len(d["values"])
         for m in node.get("marks", []) or []:
             walk(m)
 
     walk(client)
+    return out
+
+
+def _check_row_limit(rows: dict[str, int]) -> None:
+    limit = settings.row_limit
+    for name, count in rows.items():
+        if limit is not None and count > limit:
+            raise RowLimitError(
+                f"dataset '{name}' would send {count} rows to the browser, over the row limit of {limit} "
+                "(raise it with vl.enable(row_limit=...), or aggregate the chart)"
+            )
 
 
 def to_vega(chart: Any, preserve_interactivity: bool = True) -> tuple[dict, list[dict]]:

@@ -30,7 +30,14 @@ def page(client_spec: dict, spec_warnings: list[dict] | None = None) -> str:
     """One HTML fragment that renders ``client_spec`` with vega-embed."""
     div = f"vegalake-{uuid.uuid4().hex}"
     spec = json.dumps(client_spec).replace("</", "<\\/")
-    notes = "".join(f"<!-- vegalake: {html.escape(w['message'])} -->" for w in spec_warnings or [])
+    # What the reader should know (interactions that need the kernel) shows under
+    # the chart; the rest stays in comments for whoever reads the source.
+    notes = "".join(
+        f'<div style="font:12px sans-serif;color:#666">vegalake: {html.escape(w["message"])}</div>'
+        if w["type"] == "interactions_need_kernel"
+        else f"<!-- vegalake: {html.escape(w['message'])} -->"
+        for w in spec_warnings or []
+    )
     # Each build runs with AMD and CommonJS hidden, so it sets its global (vega,
     # vegaEmbed) even where a page has require.js (the classic notebook).
     scripts = "".join(f"<script>(function(define,module,exports){{{_script(n)}\n}}).call(window);</script>" for n in _SCRIPTS)

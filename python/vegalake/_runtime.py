@@ -143,7 +143,8 @@ class Runtime:
         spec = _as_dict(spec)
         interactivity = "browser" if preserve_interactivity else "static"
         options = self._options(local_tz=local_tz, row_limit=row_limit, interactivity=interactivity)
-        client, warnings = self._inner.pre_transform_spec(json.dumps(spec), options, _tables.tables_of(spec, inline_datasets))
+        tables = _tables.tables_of(spec, inline_datasets, only_mentioned=True)
+        client, warnings = self._inner.pre_transform_spec(json.dumps(spec), options, tables)
         return json.loads(client), _warnings(warnings)
 
     def pre_transform_datasets(
@@ -212,7 +213,7 @@ class Runtime:
         """Opens a chart whose interactions the server answers (``update``)."""
         spec = _as_dict(spec)
         options = self._options(local_tz=local_tz, row_limit=row_limit, interactivity="server")
-        inner = self._inner.open_chart(json.dumps(spec), options, _tables.tables_of(spec, inline_datasets))
+        inner = self._inner.open_chart(json.dumps(spec), options, _tables.tables_of(spec, inline_datasets, only_mentioned=True))
         return ChartState(inner)
 
     # -- vegalake's own -------------------------------------------------------------

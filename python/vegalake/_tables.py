@@ -15,6 +15,7 @@ import itertools
 import logging
 import os
 import threading
+import uuid
 from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
@@ -33,39 +34,55 @@ _KEEP_TABLES = 16
 
 
 class _Registry:
-    """In-memory tables by name, the most recently used kept."""
+    """Frames by name, the most recently used kept. A frame is converted to Arrow
+    when a spec is evaluated, with only the columns that spec mentions (a wide
+    frame's other columns are never copied), and the conversion is kept."""
 
     def __init__(self) -> None:
-        self._tables: OrderedDict[str, pa.Table] = OrderedDict()
+        self._frames: OrderedDict[str, Any] = OrderedDict()
+        self._converted: dict[str, tuple[frozenset[str] | None, pa.Table]] = {}
         self._lock = threading.Lock()
         self._counter = itertools.count()
 
-    def add(self, table: pa.Table) -> str:
+    def add(self, frame: Any) -> str:
         with self._lock:
             name = f"table_{os.getpid()}_{next(self._counter)}"
-            self._tables[name] = table
-            while len(self._tables) > _KEEP_TABLES:
-                self._tables.popitem(last=False)
+            self._frames[name] = frame
+            while len(self._frames) > _KEEP_TABLES:
+                old, _ = self._frames.popitem(last=False)
+                self._converted.pop(old, None)
             return name
 
-    def get(self, name: str) -> pa.Table | None:
+    def table(self, name: str, columns: frozenset[str] | None) -> pa.Table | None:
+        """The frame as Arrow, restricted to ``columns`` (all when None)."""
         with self._lock:
-            table = self._tables.get(name)
-            if table is not None:
-                self._tables.move_to_end(name)
-            return table
+            frame = self._frames.get(name)
+            if frame is None:
+                return None
+            self._frames.move_to_end(name)
+            kept = self._converted.get(name)
+        if kept is not None and (kept[0] is None or (columns is not None and columns <= kept[0])):
+            table = kept[1]
+        else:
+            table = to_arrow(frame, columns)
+            with self._lock:
+                self._converted[name] = (columns, table)
+        return table if columns is None else table.select([c for c in table.column_names if c in columns])
 
 
 registry = _Registry()
 
 
-def to_arrow(data: Any) -> pa.Table:
-    """A frame as an Arrow table, with string column names and no index.
+def to_arrow(data: Any, columns: frozenset[str] | None = None) -> pa.Table:
+    """A frame as an Arrow table, with string column names and no index, keeping
+    only ``columns`` (all when None).
 
     pandas NaN becomes null as Altair's default transformer makes it; categorical
     columns stay dictionary-encoded (the runtime reads them as strings).
     """
     module = type(data).__module__.split(".")[0]
+    if columns is not None and module in ("pandas", "polars") and hasattr(data, "columns"):
+        data = data[[c for c in data.columns if str(c) in columns]]
     if isinstance(data, pa.Table):
         table = data
     elif isinstance(data, pa.RecordBatch):
@@ -80,6 +97,8 @@ def to_arrow(data: Any) -> pa.Table:
         raise TypeError(f"vegalake: cannot read data of type {type(data).__name__} (expected a pandas, polars or pyarrow frame, or an Arrow stream)")
     if any(not isinstance(n, str) for n in table.column_names):
         table = table.rename_columns([str(n) for n in table.column_names])
+    if columns is not None:
+        table = table.select([c for c in table.column_names if c in columns])
     return table
 
 
@@ -106,7 +125,10 @@ def _from_pandas(frame: Any) -> pa.Table:
 
 def register_frame(data: Any) -> str:
     """Registers a frame and returns the URL a spec names it by."""
-    return MEMORY_PREFIX + registry.add(to_arrow(data))
+    module = type(data).__module__.split(".")[0]
+    if not (module in ("pandas", "polars", "pyarrow") or hasattr(data, "__arrow_c_stream__")):
+        raise TypeError(f"vegalake: cannot read data of type {type(data).__name__} (expected a pandas, polars or pyarrow frame, or an Arrow stream)")
+    return MEMORY_PREFIX + registry.add(data)
 
 
 def memory_name(url: Any) -> str | None:
@@ -118,19 +140,31 @@ def memory_name(url: Any) -> str | None:
     return None
 
 
-def tables_of(vega_spec: dict, extra: dict[str, Any] | None = None) -> dict[str, pa.Table]:
+def tables_of(vega_spec: dict, extra: dict[str, Any] | None = None, *, only_mentioned: bool = False) -> dict[str, tuple[str, pa.Table]]:
     """The in-memory tables a Vega spec names, from the registry and ``extra``
-    (VegaFusion's ``inline_datasets``)."""
+    (VegaFusion's ``inline_datasets``), as ``{name: (identity, table)}``.
+
+    ``only_mentioned`` keeps only the columns the spec mentions (what a client
+    spec can show); results of whole datasets keep every column. A registered
+    frame's name is unique, so it is its identity; a frame given in ``extra`` gets
+    an identity of its own, since the caller may reuse a name for other data.
+    """
+    import json
+
+    from ._vegalake import mentioned_names
+
     extra = extra or {}
-    found: dict[str, pa.Table] = {}
-    for url in _urls(vega_spec):
-        name = memory_name(url)
-        if name is None or name in found:
-            continue
+    names = [n for n in dict.fromkeys(memory_name(u) for u in _urls(vega_spec)) if n is not None]
+    if not names:
+        return {}
+    mentioned = mentioned_names(json.dumps(vega_spec)) if only_mentioned else None
+    columns = None if mentioned is None else frozenset(mentioned)
+    found: dict[str, tuple[str, pa.Table]] = {}
+    for name in names:
         if name in extra:
-            found[name] = to_arrow(extra[name])
-        elif (table := registry.get(name)) is not None:
-            found[name] = table
+            found[name] = (f"{name}@{uuid.uuid4().hex}", to_arrow(extra[name], columns))
+        elif (table := registry.table(name, columns)) is not None:
+            found[name] = (name, table)
     return found
 
 

@@ -1,0 +1,145 @@
+"""Altair charts over 10M rows: vegalake against VegaFusion, side by side.
+
+    python bench_altair.py DIR [--rows N] [--runs K]
+
+Writes a flights-like table of N rows (default 10M) to DIR as Parquet and as a
+Delta table once, then times, in a fresh process per run (cold: nothing cached,
+the frame already in memory for in-memory cases), the pre-transformed spec of a
+histogram, a timeunit chart and a 3-view crossfilter:
+
+- vegalake over the pandas frame, the Parquet file (vl.parquet) and the Delta
+  table (vl.delta);
+- VegaFusion over the pandas frame, and over the file and the table read into
+  pandas first (VegaFusion takes eager frames only: that is what its users do).
+
+It prints the median seconds and the bytes of the spec that reaches the browser
+(the data the renderer ships, without the JavaScript libraries), and checks that
+both systems' specs hold the same number of rows.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+CHARTS = ("histogram", "timeunit", "crossfilter")
+SOURCES = ("pandas", "parquet", "delta")
+
+
+def write_data(directory: Path, rows: int) -> None:
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    from deltalake import write_deltalake
+
+    parquet = directory / "flights.parquet"
+    if parquet.exists():
+        return
+    rng = np.random.default_rng(0)
+    start = np.datetime64("2024-01-01T00:00:00", "ms").astype("int64")
+    table = pa.table(
+        {
+            "date": pa.array(start + rng.integers(0, 365 * 86_400_000, rows), pa.timestamp("ms", tz="UTC")),
+            "delay": rng.normal(10, 30, rows).round(),
+            "distance": rng.gamma(2.0, 400.0, rows).round(),
+            "time": rng.uniform(0, 24, rows).round(2),
+        }
+    )
+    pq.write_table(table, parquet, row_group_size=1_000_000)
+    write_deltalake(str(directory / "flights_delta"), table)
+
+
+def chart(name: str, source):
+    import altair as alt
+
+    if name == "histogram":
+        return alt.Chart(source).mark_bar().encode(alt.X("delay:Q", bin=alt.Bin(maxbins=50)), y="count()")
+    if name == "timeunit":
+        return alt.Chart(source).mark_line().encode(x="yearmonth(date):T", y="mean(delay):Q")
+    brush = alt.selection_interval(encodings=["x"])
+
+    def view(field: str):
+        base = alt.Chart(source).mark_bar().encode(alt.X(f"{field}:Q", bin=alt.Bin(maxbins=20)), y="count()")
+        return base.encode(color=alt.value("#ddd")).add_params(brush) + base.transform_filter(brush)
+
+    return view("distance") | view("delay") | view("time")
+
+
+def run_one(system: str, chart_name: str, source: str, directory: Path) -> dict:
+    """One cold measurement, in this process."""
+    import pandas as pd
+
+    parquet, delta = directory / "flights.parquet", directory / "flights_delta"
+    frame = pd.read_parquet(parquet) if source == "pandas" else None
+    start = time.perf_counter()
+    if system == "vegalake":
+        import vegalake as vl
+
+        vl.enable()
+        data = {"pandas": lambda: frame, "parquet": lambda: vl.parquet(parquet), "delta": lambda: vl.delta(delta)}[source]()
+        spec, _ = vl.to_vega(chart(chart_name, data))
+    else:
+        import altair as alt
+
+        alt.data_transformers.enable("vegafusion")
+        if source == "parquet":
+            frame = pd.read_parquet(parquet)
+        elif source == "delta":
+            from deltalake import DeltaTable
+
+            frame = DeltaTable(str(delta)).to_pandas()
+        spec = chart(chart_name, frame).to_dict(format="vega")
+    seconds = time.perf_counter() - start
+    text = json.dumps(spec)
+    rows = sum(len(d["values"]) for d in spec.get("data", []) if isinstance(d.get("values"), list))
+    return {"seconds": seconds, "bytes": len(text.encode()), "rows": rows}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("directory", type=Path)
+    parser.add_argument("--rows", type=int, default=10_000_000)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--one", nargs=3, metavar=("SYSTEM", "CHART", "SOURCE"))
+    args = parser.parse_args()
+    args.directory.mkdir(parents=True, exist_ok=True)
+    if args.one:
+        print(json.dumps(run_one(*args.one, args.directory)))
+        return 0
+    write_data(args.directory, args.rows)
+    print(f"{args.rows:,} rows; median of {args.runs} cold processes; bytes: the pre-transformed spec")
+    print(f"{'chart':<12} {'source':<8} {'vegalake s':>11} {'VegaFusion s':>13} {'ratio':>6} {'vegalake B':>11} {'VegaFusion B':>13}")
+    status = 0
+    for name in CHARTS:
+        for source in SOURCES:
+            results = {}
+            for system in ("vegalake", "vegafusion"):
+                runs = []
+                for _ in range(args.runs):
+                    out = subprocess.run([sys.executable, __file__, str(args.directory), "--one", system, name, source], capture_output=True, text=True)
+                    if out.returncode != 0:
+                        print(f"{system} {name} {source} failed: {out.stderr.strip().splitlines()[-1:]}", file=sys.stderr)
+                        status = 1
+                        break
+                    runs.append(json.loads(out.stdout))
+                results[system] = runs
+            if not all(results.values()):
+                continue
+            vl_s = statistics.median(r["seconds"] for r in results["vegalake"])
+            vf_s = statistics.median(r["seconds"] for r in results["vegafusion"])
+            vl_b, vf_b = results["vegalake"][0]["bytes"], results["vegafusion"][0]["bytes"]
+            print(f"{name:<12} {source:<8} {vl_s:>11.2f} {vf_s:>13.2f} {vl_s / vf_s:>6.2f} {vl_b:>11,} {vf_b:>13,}")
+            if results["vegalake"][0]["rows"] != results["vegafusion"][0]["rows"]:
+                print(f"  rows differ: vegalake {results['vegalake'][0]['rows']}, VegaFusion {results['vegafusion'][0]['rows']}")
+    return status
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("TZ", "UTC")
+    sys.exit(main())

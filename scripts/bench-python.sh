@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Altair charts over 10M rows (pandas, Parquet, Delta): vegalake's release wheel
+# against VegaFusion 2.0.3's transformer, in one run (python/bench/bench_altair.py).
+#   scripts/bench.sh python [ROWS]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/lib.sh
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/var/tmp/vegalake-target}"
+wheel="$(bash scripts/python.sh)"
+venv="$tools/bench-py"
+[ -x "$venv/bin/python" ] || python3 -m venv "$venv"
+"$venv/bin/pip" install --quiet --disable-pip-version-check --force-reinstall --no-deps "$wheel"
+"$venv/bin/pip" install --quiet --disable-pip-version-check "$wheel[altair]" vegafusion==2.0.3 \
+  pandas==3.1.1 deltalake==1.6.6 numpy
+data="$tools/bench-data/python-${1:-10000000}"
+"$venv/bin/python" python/bench/bench_altair.py "$data" --rows "${1:-10000000}"
