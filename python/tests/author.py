@@ -27,7 +27,7 @@ HERE = Path(__file__).resolve().parent
 HARNESS = HERE.parents[1] / "integration-tests" / "harness"
 sys.path.insert(0, str(HERE))
 
-from suite import CHARTS, INTERACTIONS, LAKE_CHARTS, LAKE_VARIANTS, flights_rows  # noqa: E402
+from suite import CHARTS, INTERACTIONS, LAKE_CHARTS, LAKE_VARIANTS, LOCAL_TZ, flights_rows  # noqa: E402
 
 
 def inline_vega(chart) -> dict:
@@ -71,7 +71,7 @@ def expected(name: str) -> dict:
     vega = inline_vega(named)
     mapping = get_datasets_for_view_names(vega, names, get_facet_mapping(vega))
     state = INTERACTIONS.get(name.removesuffix("@interaction"), {}) if name.endswith("@interaction") else {}
-    vega.setdefault("usermeta", {})["vegalake"] = state
+    vega.setdefault("usermeta", {})["vegalake"] = {**state, "timezone": LOCAL_TZ.get(name, "UTC")}
     with tempfile.NamedTemporaryFile("w", suffix=".vg.json") as f:
         json.dump(vega, f)
         f.flush()

@@ -504,6 +504,35 @@ def naive_datetimes():
     return alt.Chart(df).mark_line().encode(x="yearmonthdate(t):T", y="mean(v):Q")
 
 
+@chart
+def naive_datetimes_new_york():
+    # Wall times across the night clocks went back; hours() reads local time.
+    df = pd.DataFrame({"t": pd.date_range("2024-11-02 20:00", periods=40, freq="37min"), "v": range(40)})
+    return alt.Chart(df).mark_bar().encode(x="hours(t):O", y="sum(v):Q")
+
+
+@chart
+def date32_column():
+    import datetime as dt
+
+    import pyarrow as pa
+
+    days = [dt.date(2024, 1, 1) + dt.timedelta(days=3 * i) for i in range(60)]
+    table = pa.table({"d": pa.array(days, pa.date32()), "v": [i % 5 for i in range(60)]})
+    return alt.Chart(table).mark_bar().encode(x="yearmonth(d):O", y="sum(v):Q")
+
+
+@chart
+def list_column_flattened():
+    df = pd.DataFrame({"k": ["a", "b", "c"], "tags": [["x", "y"], ["y"], ["x", "z", "y"]]})
+    return alt.Chart(df).transform_flatten(["tags"]).mark_bar().encode(x="tags:N", y="count()")
+
+
+# Charts evaluated in a local time zone other than UTC: vega.js runs in that zone,
+# vegalake with vl.enable(local_tz=...).
+LOCAL_TZ: dict[str, str] = {"naive_datetimes_new_york": "America/New_York"}
+
+
 # -- interactive ------------------------------------------------------------------------
 
 

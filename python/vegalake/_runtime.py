@@ -143,7 +143,8 @@ class Runtime:
         spec = _as_dict(spec)
         interactivity = "browser" if preserve_interactivity else "static"
         options = self._options(local_tz=local_tz, row_limit=row_limit, interactivity=interactivity)
-        tables = _tables.tables_of(spec, inline_datasets, only_mentioned=True)
+        tables = _tables.tables_of(spec, inline_datasets, only_mentioned=True, local_tz=local_tz)
+        spec = _tables.inline_unevaluable(spec, tables)
         client, warnings = self._inner.pre_transform_spec(json.dumps(spec), options, tables)
         return json.loads(client), _warnings(warnings)
 
@@ -163,7 +164,9 @@ class Runtime:
         pandas or polars."""
         spec = _as_dict(spec)
         names = [(d, []) if isinstance(d, str) else (d[0], list(d[1])) for d in datasets]
-        tables = self._inner.pre_transform_datasets(json.dumps(spec), names, self._options(local_tz=local_tz), _tables.tables_of(spec, inline_datasets))
+        frames = _tables.tables_of(spec, inline_datasets, local_tz=local_tz)
+        spec = _tables.inline_unevaluable(spec, frames)
+        tables = self._inner.pre_transform_datasets(json.dumps(spec), names, self._options(local_tz=local_tz), frames)
         warnings = []
         if row_limit is not None:
             for (name, _), table in zip(names, tables):
@@ -213,7 +216,9 @@ class Runtime:
         """Opens a chart whose interactions the server answers (``update``)."""
         spec = _as_dict(spec)
         options = self._options(local_tz=local_tz, row_limit=row_limit, interactivity="server")
-        inner = self._inner.open_chart(json.dumps(spec), options, _tables.tables_of(spec, inline_datasets, only_mentioned=True))
+        tables = _tables.tables_of(spec, inline_datasets, only_mentioned=True, local_tz=local_tz)
+        spec = _tables.inline_unevaluable(spec, tables)
+        inner = self._inner.open_chart(json.dumps(spec), options, tables)
         return ChartState(inner)
 
     # -- vegalake's own -------------------------------------------------------------
@@ -222,7 +227,9 @@ class Runtime:
         """Every top-level dataset and signal, as ``vegalake eval`` prints them
         (``{"datasets", "signals", "unsupported", "explain"}``)."""
         spec = _as_dict(spec)
-        text = self._inner.evaluate(json.dumps(spec), self._options(local_tz=local_tz), _tables.tables_of(spec, inline_datasets))
+        tables = _tables.tables_of(spec, inline_datasets, local_tz=local_tz)
+        spec = _tables.inline_unevaluable(spec, tables)
+        text = self._inner.evaluate(json.dumps(spec), self._options(local_tz=local_tz), tables)
         return json.loads(text)
 
     def source_schema(self, url: str, allow_root: str | None = None) -> pa.Schema:

@@ -53,8 +53,9 @@ class _Registry:
                 self._converted.pop(old, None)
             return name
 
-    def table(self, name: str, columns: frozenset[str] | None) -> pa.Table | None:
-        """The frame as Arrow, restricted to ``columns`` (all when None)."""
+    def table(self, name: str, columns: frozenset[str] | None, local_tz: str | None = None) -> pa.Table | None:
+        """The frame as Arrow, restricted to ``columns`` (all when None), naive
+        datetimes read in ``local_tz``."""
         with self._lock:
             frame = self._frames.get(name)
             if frame is None:
@@ -67,7 +68,8 @@ class _Registry:
             table = to_arrow(frame, columns)
             with self._lock:
                 self._converted[name] = (columns, table)
-        return table if columns is None else table.select([c for c in table.column_names if c in columns])
+        table = table if columns is None else table.select([c for c in table.column_names if c in columns])
+        return in_zone(table, local_tz)
 
 
 registry = _Registry()
@@ -123,6 +125,26 @@ def _from_pandas(frame: Any) -> pa.Table:
     return pa.Table.from_pandas(frame, preserve_index=False)
 
 
+def in_zone(table: pa.Table, local_tz: str | None) -> pa.Table:
+    """Naive datetime columns as instants in ``local_tz``.
+
+    Altair's default transformer writes a naive datetime as an ISO string without
+    an offset, which vega.js reads in the browser's local time zone; vegalake's
+    local time zone is ``local_tz`` (UTC when not set), so the same wall time
+    means the same instant. Ambiguous wall times (the hour repeated when clocks go
+    back) take the first, as JavaScript's Date does.
+    """
+    if not local_tz or local_tz == "UTC":
+        return table
+    import pyarrow.compute as pc
+
+    for i, field in enumerate(table.schema):
+        if pa.types.is_timestamp(field.type) and field.type.tz is None:
+            zoned = pc.assume_timezone(table.column(i), timezone=local_tz, ambiguous="earliest", nonexistent="latest")
+            table = table.set_column(i, field.name, zoned)
+    return table
+
+
 def register_frame(data: Any) -> str:
     """Registers a frame and returns the URL a spec names it by."""
     module = type(data).__module__.split(".")[0]
@@ -140,7 +162,9 @@ def memory_name(url: Any) -> str | None:
     return None
 
 
-def tables_of(vega_spec: dict, extra: dict[str, Any] | None = None, *, only_mentioned: bool = False) -> dict[str, tuple[str, pa.Table]]:
+def tables_of(
+    vega_spec: dict, extra: dict[str, Any] | None = None, *, only_mentioned: bool = False, local_tz: str | None = None
+) -> dict[str, tuple[str, pa.Table]]:
     """The in-memory tables a Vega spec names, from the registry and ``extra``
     (VegaFusion's ``inline_datasets``), as ``{name: (identity, table)}``.
 
@@ -162,10 +186,67 @@ def tables_of(vega_spec: dict, extra: dict[str, Any] | None = None, *, only_ment
     found: dict[str, tuple[str, pa.Table]] = {}
     for name in names:
         if name in extra:
-            found[name] = (f"{name}@{uuid.uuid4().hex}", to_arrow(extra[name], columns))
-        elif (table := registry.table(name, columns)) is not None:
+            found[name] = (f"{name}@{uuid.uuid4().hex}", in_zone(to_arrow(extra[name], columns), local_tz))
+        elif (table := registry.table(name, columns, local_tz)) is not None:
             found[name] = (name, table)
     return found
+
+
+def _evaluable(t: pa.DataType) -> bool:
+    """Types the runtime reads from Arrow (others, such as lists, it cannot)."""
+    if pa.types.is_dictionary(t):
+        return _evaluable(t.value_type)
+    return (
+        pa.types.is_integer(t)
+        or pa.types.is_floating(t)
+        or pa.types.is_decimal(t)
+        or pa.types.is_string(t)
+        or pa.types.is_large_string(t)
+        or pa.types.is_string_view(t)
+        or pa.types.is_boolean(t)
+        or pa.types.is_timestamp(t)
+        or pa.types.is_date(t)
+        or pa.types.is_null(t)
+    )
+
+
+def inline_unevaluable(vega_spec: dict, tables: dict[str, tuple[str, pa.Table]]) -> dict:
+    """The spec with each in-memory table that has columns the runtime cannot read
+    as Arrow (lists, structs) given as JSON rows instead, as Altair's default
+    transformer gives them: the JSON reader keeps such values as they are, so the
+    chart gets what vega.js gets. Dates become epoch milliseconds (vega's parse
+    reads them as dates)."""
+    inline = {name for name, (_, table) in tables.items() if not all(_evaluable(f.type) for f in table.schema)}
+    if not inline:
+        return vega_spec
+    import copy
+    import datetime as dt
+    import json
+
+    def plain(value: Any) -> Any:
+        if isinstance(value, dt.datetime):
+            return value.timestamp() * 1000 if value.tzinfo else value.replace(tzinfo=dt.timezone.utc).timestamp() * 1000
+        if isinstance(value, dt.date):
+            return dt.datetime(value.year, value.month, value.day, tzinfo=dt.timezone.utc).timestamp() * 1000
+        raise TypeError(f"vegalake: cannot write {type(value).__name__} as JSON")
+
+    spec = copy.deepcopy(vega_spec)
+
+    def walk(node: dict) -> None:
+        for d in node.get("data", []) or []:
+            name = memory_name(d.get("url"))
+            if name in inline:
+                log.info("in-memory table %s has columns the runtime cannot read as Arrow; its rows go as JSON", name)
+                d["values"] = json.loads(json.dumps(tables[name][1].to_pylist(), default=plain))
+                del d["url"]
+                d.setdefault("format", {})["type"] = "json"
+        for m in node.get("marks", []) or []:
+            walk(m)
+
+    walk(spec)
+    for name in inline:
+        del tables[name]
+    return spec
 
 
 def _urls(node: Any):
