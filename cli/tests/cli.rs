@@ -104,6 +104,9 @@ fn explain_reports_what_the_scans_read() {
     assert_eq!(scan["scans"]["files_read"], 1);
     assert!(scan["scans"]["bytes_read"].as_u64().unwrap() > 0);
     assert!(scan["summary"].as_str().unwrap().starts_with("scanned 1 of 1 files"));
+    // And the plan the dataset's server part ran.
+    let plan = v["plans"]["t"].as_str().unwrap();
+    assert!(plan.contains("Aggregate") && plan.contains("Filter") && plan.contains("TableScan"), "{plan}");
     // The same figures reach the log.
     let (_, _, stderr) = vegalake(&["eval", p.to_str().unwrap(), "--data-dir", data, "--verbose"]);
     assert!(stderr.contains("data[0] \"t\": scanned 1 of 1 files"), "{stderr}");

@@ -60,6 +60,9 @@ pub struct Evaluation {
     pub unsupported: Map<String, Json>,
     /// What the datasets that read tables scanned.
     pub scans: Vec<DatasetScan>,
+    /// Each top-level dataset's server part as the logical plan it ran (indented
+    /// text), for `--explain` and Python's `vl.explain`.
+    pub plans: Map<String, Json>,
 }
 
 impl Evaluation {
@@ -68,10 +71,12 @@ impl Evaluation {
         serde_json::json!({ "datasets": self.datasets, "signals": self.signals, "unsupported": self.unsupported })
     }
 
-    /// The same with the scans of each dataset that read a table (`--explain`).
+    /// The same with the scans of each dataset that read a table and the plan of
+    /// each dataset's server part (`--explain`).
     pub fn to_json_explained(&self) -> Json {
         let mut json = self.to_json();
         json["explain"] = serde_json::to_value(&self.scans).unwrap_or_default();
+        json["plans"] = Json::Object(self.plans.clone());
         json
     }
 }
@@ -171,6 +176,9 @@ pub async fn evaluate_on(runtime: &Runtime, spec: &Spec, opts: &EvalOptions) -> 
     let pass = top_level_pass(runtime, spec, opts, &|var: &Var, _| var.scope.is_empty()).await?;
     let mut out = Evaluation::default();
     for d in pass.datasets.iter().filter(|d| d.var.scope.is_empty()) {
+        if let Some(plan) = &d.plan {
+            out.plans.insert(d.var.name.clone(), Json::String(plan.display_indent().to_string()));
+        }
         match (&d.result, d.complete()) {
             (Some(result), true) => {
                 out.datasets.insert(d.var.name.clone(), Json::Array(result.rows.iter().cloned().map(Json::Object).collect()));

@@ -133,6 +133,7 @@ def test_lake_tables_infer_types_from_the_schema_and_log_their_scans(caplog):
     assert any("scanned" in r.getMessage() for r in caplog.records if r.name == "vegalake")
     server = [e for e in explained if e["where"] == "server" and "scanned" in e]
     assert server and all(e["engine"] == "local" for e in explained)
+    assert all("TableScan" in e["plan"] and "Aggregate" in e["plan"] for e in server)
 
 
 def test_bad_input_raises_typed_errors_and_the_runtime_keeps_serving(tmp_path):

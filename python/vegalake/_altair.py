@@ -253,18 +253,25 @@ def save(chart: Any, path: str | os.PathLike) -> None:
 
 def explain(chart: Any) -> list[dict]:
     """Per dataset: where it ran (the engine), whether it runs whole on the server
-    or where the client takes over and why, and what its queries scanned of the
-    tables it reads (files, row groups, bytes) and the rows it returned."""
+    or where the browser takes over and why, the plan its server part ran, what
+    its queries scanned of the tables it reads (files, row groups, bytes), and the
+    rows and JSON bytes it returned."""
     vega = _chart_to_vega(chart)
     rt = runtime()
     result = rt.evaluate(vega, local_tz=settings.local_tz)
     scans = {e["dataset"]: e for e in result.get("explain", [])}
+    plans = result.get("plans", {})
     out = []
     for name, rows in result["datasets"].items():
         entry = {"dataset": name, "engine": rt.engine, "where": "server", "rows": len(rows), "bytes": len(json.dumps(rows))}
         if name in scans:
             entry["scanned"] = scans[name]["summary"]
+        if name in plans:
+            entry["plan"] = plans[name]
         out.append(entry)
     for name, reason in result["unsupported"].items():
-        out.append({"dataset": name, "engine": rt.engine, "where": "client", "reason": reason})
+        entry = {"dataset": name, "engine": rt.engine, "where": "client", "reason": reason}
+        if name in plans:
+            entry["plan"] = plans[name]
+        out.append(entry)
     return out
