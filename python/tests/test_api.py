@@ -166,10 +166,9 @@ def test_only_the_columns_a_chart_mentions_reach_the_runtime():
 
 
 CTRL_C = r'''
-import inspect, os, signal, sys, threading, time
+import os, signal, sys, threading
 import numpy as np, pandas as pd
 import vegalake as vl
-from vegalake import _runtime
 
 n = 5_000_000
 frame = pd.DataFrame({"k": np.arange(n), "v": np.ones(n)})
@@ -180,25 +179,25 @@ spec = {
     "marks": [{"type": "rect", "from": {"data": "t"}, "encode": {"update": {"x": {"field": "n"}}}}],
 }
 runtime = vl.Runtime()
-lines, first = inspect.getsourcelines(_runtime.Runtime.pre_transform_spec)
-native = first + next(i for i, l in enumerate(lines) if "self._inner.pre_transform_spec" in l)
-main = threading.main_thread().ident
+entered = threading.Event()
+
+def watch(frame_, event, arg):
+    # Python's profiler sees the main thread call into the extension.
+    if event == "c_call" and getattr(arg, "__qualname__", "") == "Runtime.pre_transform_spec":
+        entered.set()
 
 def press_ctrl_c():
-    # Waits until the main thread is inside the native call, then interrupts it.
-    while True:
-        frame_ = sys._current_frames()[main]
-        if frame_.f_code is _runtime.Runtime.pre_transform_spec.__code__ and frame_.f_lineno == native:
-            break
-        time.sleep(0.001)
+    entered.wait()
     os.kill(os.getpid(), signal.SIGINT)
 
 threading.Thread(target=press_ctrl_c, daemon=True).start()
+sys.setprofile(watch)
 try:
     runtime.pre_transform_spec(spec, inline_datasets={"t": frame})
     print("finished")
 except KeyboardInterrupt:
     print("interrupted")
+sys.setprofile(None)
 small = pd.DataFrame({"k": [1, 1, 2], "v": [1.0, 2.0, 3.0]})
 client, _ = runtime.pre_transform_spec(spec, inline_datasets={"t": small})
 print(client["data"][0]["values"])
