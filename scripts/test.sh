@@ -48,7 +48,8 @@ for altair in 6.3.0 5.5.0; do
   venv="$TMPDIR/py-altair-$altair"
   python3 -m venv "$venv"
   "$venv/bin/pip" install --quiet --disable-pip-version-check "$wheel[altair]" "altair==$altair" \
-    pytest==9.2.0 pandas==3.1.1 polars==2.1.0 numpy deltalake==1.6.6 nbclient==0.11.0 nbformat ipykernel==7.4.0
+    vl-convert-python==1.9.0.post1 pytest==9.2.0 pandas==3.1.1 polars==2.1.0 numpy deltalake==1.6.6 \
+    nbclient==0.11.0 nbformat ipykernel==7.4.0
   echo "python suite with altair $altair"
   "$venv/bin/python" -m pytest python/tests -q -p no:cacheprovider
 done

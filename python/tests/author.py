@@ -8,7 +8,8 @@ Node harness (``integration-tests/harness/expect.mjs``, the official vega runtim
 evaluates it. The data of each view (in Altair's ``transformed_data`` order) is
 written to ``expected/NAME.json`` with the hash of the Vega spec it came from, so
 the tests see when a chart, Altair or the compiler drifts. Run it after changing
-the suite (needs Node and the harness's ``npm ci``), review, commit.
+the suite, with the Altair and vl-convert versions scripts/test.sh pins (needs
+Node and the harness's ``npm ci``), review, commit.
 """
 
 from __future__ import annotations
