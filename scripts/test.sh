@@ -50,6 +50,11 @@ for altair in 6.3.0 5.5.0; do
   "$venv/bin/pip" install --quiet --disable-pip-version-check "$wheel[altair]" "altair==$altair" \
     vl-convert-python==1.9.0.post1 pytest==9.2.0 pandas==3.1.1 polars==2.1.0 numpy deltalake==1.6.6 \
     nbclient==0.11.0 nbformat ipykernel==7.4.0
+  if [ "$altair" = 6.3.0 ]; then
+    # The Python sources follow ruff's lint and format (python/pyproject.toml).
+    "$venv/bin/pip" install --quiet --disable-pip-version-check ruff==0.17.6
+    "$venv/bin/ruff" check python && "$venv/bin/ruff" format --check python
+  fi
   echo "python suite with altair $altair"
   "$venv/bin/python" -m pytest python/tests -q -p no:cacheprovider
 done

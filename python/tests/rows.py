@@ -43,7 +43,7 @@ def _same(a: Any, b: Any) -> bool:
     if isinstance(a, (int, float)) and isinstance(b, (int, float)):
         return a == b or abs(a - b) <= REL * max(abs(a), abs(b)) or abs(a - b) < 1e-12
     if isinstance(a, list) and isinstance(b, list):
-        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
     if isinstance(a, dict) and isinstance(b, dict):
         return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
     return a == b
@@ -64,7 +64,7 @@ def difference(actual: list[dict], expected: list[dict]) -> str | None:
     if len(actual) != len(expected):
         return f"{len(actual)} rows, vega.js has {len(expected)}; first rows: {actual[:2]} vs {expected[:2]}"
     a_sorted, e_sorted = sorted(actual, key=_key), sorted(expected, key=_key)
-    if all(_same_row(a, e) for a, e in zip(a_sorted, e_sorted)):
+    if all(_same_row(a, e) for a, e in zip(a_sorted, e_sorted, strict=True)):
         return None
     # Sorting may pair rows differently when numbers are close: match greedily.
     unmatched = list(actual)

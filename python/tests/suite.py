@@ -9,9 +9,9 @@ harness); the tests evaluate the same chart with vegalake and compare.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
-from typing import Callable
 
 import altair as alt
 import pandas as pd
@@ -142,8 +142,10 @@ def bar_grouped_barley():
 
 @chart
 def heatmap_binned():
-    return alt.Chart(movies()).mark_rect().encode(
-        alt.X("IMDB Rating:Q", bin=alt.Bin(maxbins=40)), alt.Y("Rotten Tomatoes Rating:Q", bin=alt.Bin(maxbins=40)), color="count()"
+    return (
+        alt.Chart(movies())
+        .mark_rect()
+        .encode(alt.X("IMDB Rating:Q", bin=alt.Bin(maxbins=40)), alt.Y("Rotten Tomatoes Rating:Q", bin=alt.Bin(maxbins=40)), color="count()")
     )
 
 
@@ -375,12 +377,7 @@ def timeunit_transform_utc():
 
 @chart
 def bin_transform_extent():
-    return (
-        alt.Chart(cars())
-        .transform_bin("hp_bin", "Horsepower", bin=alt.Bin(extent=[0, 250], step=25))
-        .mark_bar()
-        .encode(x="hp_bin:O", y="count()")
-    )
+    return alt.Chart(cars()).transform_bin("hp_bin", "Horsepower", bin=alt.Bin(extent=[0, 250], step=25)).mark_bar().encode(x="hp_bin:O", y="count()")
 
 
 @chart
@@ -539,7 +536,12 @@ LOCAL_TZ: dict[str, str] = {"naive_datetimes_new_york": "America/New_York"}
 @chart
 def interval_brush_x():
     brush = alt.selection_interval(encodings=["x"])
-    return alt.Chart(cars()).mark_point().encode(x="Horsepower:Q", y="Miles_per_Gallon:Q", color=alt.condition(brush, "Origin:N", alt.value("lightgray"))).add_params(brush)
+    return (
+        alt.Chart(cars())
+        .mark_point()
+        .encode(x="Horsepower:Q", y="Miles_per_Gallon:Q", color=alt.condition(brush, "Origin:N", alt.value("lightgray")))
+        .add_params(brush)
+    )
 
 
 @chart
@@ -554,7 +556,12 @@ def brush_filters_histogram():
 @chart
 def point_selection_legend():
     sel = alt.selection_point(fields=["Origin"], bind="legend")
-    return alt.Chart(cars()).mark_point().encode(x="Horsepower:Q", y="Acceleration:Q", color="Origin:N", opacity=alt.condition(sel, alt.value(1), alt.value(0.2))).add_params(sel)
+    return (
+        alt.Chart(cars())
+        .mark_point()
+        .encode(x="Horsepower:Q", y="Acceleration:Q", color="Origin:N", opacity=alt.condition(sel, alt.value(1), alt.value(0.2)))
+        .add_params(sel)
+    )
 
 
 @chart

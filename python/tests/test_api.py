@@ -81,7 +81,7 @@ def test_transformed_data_comes_back_in_the_input_library():
     for frame, kind in [(pd.DataFrame(data), pd.DataFrame), (pl.DataFrame(data), pl.DataFrame), (pa.table(data), pa.Table)]:
         out = vl.transformed_data(alt.Chart(frame).mark_bar().encode(x="k:N", y="sum(v):Q"))
         assert isinstance(out, kind)
-        assert sorted(zip(*[list(out[c]) if kind is not pa.Table else out[c].to_pylist() for c in ("k", "sum_v")])) == [("a", 4.0), ("b", 2.0)]
+        assert sorted(zip(*[list(out[c]) if kind is not pa.Table else out[c].to_pylist() for c in ("k", "sum_v")], strict=True)) == [("a", 4.0), ("b", 2.0)]
     layered = alt.Chart(pd.DataFrame(data)).mark_bar().encode(x="k:N", y="sum(v):Q")
     assert isinstance(vl.transformed_data(layered + layered.mark_point()), list)
 
@@ -89,7 +89,9 @@ def test_transformed_data_comes_back_in_the_input_library():
 def test_vegafusion_methods_and_urls():
     vega = {
         "$schema": "https://vega.github.io/schema/vega/v6.json",
-        "data": [{"name": "t", "url": "vegafusion+dataset://t", "transform": [{"type": "aggregate", "groupby": ["k"], "ops": ["sum"], "fields": ["v"], "as": ["s"]}]}],
+        "data": [
+            {"name": "t", "url": "vegafusion+dataset://t", "transform": [{"type": "aggregate", "groupby": ["k"], "ops": ["sum"], "fields": ["v"], "as": ["s"]}]}
+        ],
         "marks": [{"type": "rect", "from": {"data": "t"}, "encode": {"update": {"x": {"field": "s"}}}}],
     }
     frame = pd.DataFrame({"k": ["a", "b", "a"], "v": [1, 2, 3]})
@@ -165,7 +167,7 @@ def test_only_the_columns_a_chart_mentions_reach_the_runtime():
     assert len(table.column_names) == len(cars().columns)
 
 
-CTRL_C = r'''
+CTRL_C = r"""
 import os, signal, sys, threading
 import numpy as np, pandas as pd
 import vegalake as vl
@@ -201,7 +203,7 @@ sys.setprofile(None)
 small = pd.DataFrame({"k": [1, 1, 2], "v": [1.0, 2.0, 3.0]})
 client, _ = runtime.pre_transform_spec(spec, inline_datasets={"t": small})
 print(client["data"][0]["values"])
-'''
+"""
 
 
 def test_ctrl_c_interrupts_a_running_chart_and_the_runtime_keeps_serving():

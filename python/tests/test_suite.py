@@ -52,7 +52,7 @@ def test_transformed_data_equals_vegajs(name):
         return
     tables = transformed_tables(chart)
     assert len(tables) == len(want["views"])
-    for i, (table, rows) in enumerate(zip(tables, want["views"])):
+    for i, (table, rows) in enumerate(zip(tables, want["views"], strict=True)):
         diff = difference(table_rows(table), expected_rows(rows))
         assert diff is None, f"{name}, view {i}: {diff}"
 
@@ -80,7 +80,7 @@ def test_client_spec_computes_the_same_data_in_vegajs(name, client_specs_in_vega
     results, views = client_specs_in_vegajs
     result = results[name]
     assert "error" not in result, f"{name}: vega.js failed on the client spec: {result.get('error')}"
-    for i, ((dataset, scope), rows) in enumerate(zip(views[name], expected(name)["views"])):
+    for i, ((dataset, scope), rows) in enumerate(zip(views[name], expected(name)["views"], strict=True)):
         assert not scope, f"{name}: view {i} reads a dataset inside a group"
         client_rows = expected_rows(result["datasets"][dataset])
         # The server ships only the columns the client spec reads.
@@ -102,7 +102,7 @@ def test_standalone_client_spec_answers_interactions_like_vegajs(name, tmp_path)
     mapping = get_datasets_for_view_names(client, names, get_facet_mapping(client))
     result = run_in_vegajs({name: client}, tmp_path, {name: want["state"]})[name]
     assert "error" not in result, result.get("error")
-    for i, (view, rows) in enumerate(zip(names, want["views"])):
+    for i, (view, rows) in enumerate(zip(names, want["views"], strict=True)):
         client_rows = expected_rows(result["datasets"][mapping[view][0]])
         kept = {k for row in client_rows for k in row}
         diff = difference(client_rows, [{k: v for k, v in row.items() if k in kept} for row in expected_rows(rows)])
@@ -123,6 +123,6 @@ def test_lake_tables_equal_vegajs(name, source, delta_flights):
     want = expected(f"{name}@{'first1000' if source == 'delta_version_0' else 'all'}")
     tables = transformed_tables(LAKE_CHARTS[name](table))
     assert len(tables) == len(want["views"])
-    for i, (t, rows) in enumerate(zip(tables, want["views"])):
+    for i, (t, rows) in enumerate(zip(tables, want["views"], strict=True)):
         diff = difference(table_rows(t), expected_rows(rows))
         assert diff is None, f"{name} over {source}, view {i}: {diff}"

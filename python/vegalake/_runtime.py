@@ -12,7 +12,8 @@ from __future__ import annotations
 import json
 import logging
 import os
-from typing import Any, Iterable, Sequence
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 import pyarrow as pa
 
@@ -169,7 +170,7 @@ class Runtime:
         tables = self._inner.pre_transform_datasets(json.dumps(spec), names, self._options(local_tz=local_tz), frames)
         warnings = []
         if row_limit is not None:
-            for (name, _), table in zip(names, tables):
+            for (name, _), table in zip(names, tables, strict=True):
                 if table.num_rows > row_limit:
                     warnings.append({"type": "RowLimitExceeded", "message": f"{name} has {table.num_rows} rows; only the first {row_limit} are returned"})
             tables = [t.slice(0, row_limit) for t in tables]

@@ -158,7 +158,7 @@ def memory_name(url: Any) -> str | None:
     if isinstance(url, str):
         for prefix in (MEMORY_PREFIX, VEGAFUSION_PREFIX):
             if url.startswith(prefix):
-                return url[len(prefix):]
+                return url[len(prefix) :]
     return None
 
 
