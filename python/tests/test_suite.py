@@ -126,3 +126,26 @@ def test_lake_tables_equal_vegajs(name, source, delta_flights):
     for i, (t, rows) in enumerate(zip(tables, want["views"], strict=True)):
         diff = difference(table_rows(t), expected_rows(rows))
         assert diff is None, f"{name} over {source}, view {i}: {diff}"
+
+
+def test_lake_charts_run_on_spark_connect():
+    """vl.enable(engine="spark://...") runs the charts' queries on Spark: the same
+    data as vega.js, and every table query ran on the engine."""
+    import os
+
+    from suite import FLIGHTS_PARQUET
+
+    url = os.environ.get("VEGALAKE_SPARK_CONNECT")
+    assert url, "scripts/test.sh starts a Spark Connect server and sets VEGALAKE_SPARK_CONNECT"
+    vl.enable(engine=url, timeout=300)
+    try:
+        for name, build in sorted(LAKE_CHARTS.items()):
+            chart = build(vl.parquet(FLIGHTS_PARQUET))
+            want = expected(f"{name}@all")
+            for i, (t, rows) in enumerate(zip(transformed_tables(chart), want["views"], strict=True)):
+                diff = difference(table_rows(t), expected_rows(rows))
+                assert diff is None, f"{name} on Spark, view {i}: {diff}"
+            scanned = [e["scanned"] for e in vl.explain(chart) if "scanned" in e]
+            assert scanned and all("ran on the engine" in s for s in scanned), scanned
+    finally:
+        vl.enable()
