@@ -69,7 +69,8 @@ pub fn sometimes_undefined(schema: &DFSchema, name: &str) -> bool {
 /// A reference to a column, read as an expression value.
 pub fn column(schema: &DFSchema, name: &str) -> Result<Typed> {
     let Ok(field) = schema.field_with_unqualified_name(name) else {
-        let available: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
+        // vegalake's own columns (`__vl_row`, ...) are not the user's to name.
+        let available: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).filter(|n| !n.starts_with("__vl_")).collect();
         return invalid(format!("unknown field '{name}' (fields: {})", available.join(", ")));
     };
     if field.metadata().contains_key(vegalake_planner::values::JSON_FIELD_METADATA) {
