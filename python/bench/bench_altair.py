@@ -119,25 +119,48 @@ def main() -> int:
     status = 0
     for name in CHARTS:
         for source in SOURCES:
-            results = {}
+            cells = []
             for system in ("vegalake", "vegafusion"):
-                runs = []
-                for _ in range(args.runs):
-                    out = subprocess.run([sys.executable, __file__, str(args.directory), "--one", system, name, source], capture_output=True, text=True)
-                    if out.returncode != 0:
-                        print(f"{system} {name} {source} failed: {out.stderr.strip().splitlines()[-1:]}", file=sys.stderr)
-                        status = 1
-                        break
-                    runs.append(json.loads(out.stdout))
-                results[system] = runs
-            if not all(results.values()):
-                continue
-            vl_s = statistics.median(r["seconds"] for r in results["vegalake"])
-            vf_s = statistics.median(r["seconds"] for r in results["vegafusion"])
-            vl, vf = results["vegalake"][0], results["vegafusion"][0]
-            times = f"{vl_s:>11.2f} {vf_s:>13.2f} {vl_s / vf_s:>6.2f}"
-            print(f"{name:<12} {source:<8} {times} {vl['bytes']:>11,} {vf['bytes']:>13,} {vl['rows']:>8,} {vf['rows']:>8,}")
+                runs, failure = measure(system, name, source, args)
+                status |= failure is not None and system == "vegalake"
+                cells.append((runs, failure))
+            print(row(name, source, cells))
+            for (_, failure), system in zip(cells, ("vegalake", "VegaFusion"), strict=True):
+                if failure:
+                    print(f"  {system} failed: {failure}")
     return status
+
+
+def measure(system: str, name: str, source: str, args: argparse.Namespace) -> tuple[list[dict], str | None]:
+    """The runs of one case, each a cold process, or why it failed."""
+    runs = []
+    for _ in range(args.runs):
+        out = subprocess.run([sys.executable, __file__, str(args.directory), "--one", system, name, source], capture_output=True, text=True)
+        if out.returncode != 0:
+            return runs, (out.stderr.strip().splitlines() or ["no output"])[-1][:200]
+        runs.append(json.loads(out.stdout))
+    return runs, None
+
+
+def row(name: str, source: str, cells: list[tuple[list[dict], str | None]]) -> str:
+    """One line of the table: a system that failed shows dashes."""
+    (vl, vl_failed), (vf, vf_failed) = cells
+    vl_s = statistics.median(r["seconds"] for r in vl) if not vl_failed else None
+    vf_s = statistics.median(r["seconds"] for r in vf) if not vf_failed else None
+
+    def num(x: float | int | None, width: int, fmt: str) -> str:
+        return f"{'-':>{width}}" if x is None else f"{x:>{width}{fmt}}"
+
+    ratio = vl_s / vf_s if vl_s is not None and vf_s is not None else None
+
+    def first(runs: list[dict], failed: str | None, key: str) -> int | None:
+        return None if failed else runs[0][key]
+
+    return (
+        f"{name:<12} {source:<8} {num(vl_s, 11, '.2f')} {num(vf_s, 13, '.2f')} {num(ratio, 6, '.2f')} "
+        f"{num(first(vl, vl_failed, 'bytes'), 11, ',')} {num(first(vf, vf_failed, 'bytes'), 13, ',')} "
+        f"{num(first(vl, vl_failed, 'rows'), 8, ',')} {num(first(vf, vf_failed, 'rows'), 8, ',')}"
+    )
 
 
 if __name__ == "__main__":
