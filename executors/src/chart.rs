@@ -28,6 +28,11 @@ pub struct ChartOptions {
     pub row_limit: Option<usize>,
     /// What becomes of the chart's interactions.
     pub interactivity: Interactivity,
+    /// With [`Interactivity::Browser`]: the most rows the pipelines that hand over
+    /// to the browser may ship together; past it the chart is a snapshot
+    /// ([`Interactivity::Static`]) and a warning says which interactions need the
+    /// server. The rows are counted before any is converted.
+    pub browser_rows: Option<usize>,
     /// Initial signal values and dataset contents, replacing the spec's.
     pub signals: HashMap<Var, Json>,
     pub stores: HashMap<Var, Json>,
@@ -54,6 +59,7 @@ impl Default for ChartOptions {
             zone: Zone::Utc,
             row_limit: None,
             interactivity: Interactivity::Server,
+            browser_rows: None,
             signals: HashMap::new(),
             stores: HashMap::new(),
         }
@@ -133,6 +139,18 @@ impl ChartState {
         let produced: Vec<(Var, Json)> = first.produced.clone();
         let split = split(spec, &graph, &placements, &produced, options.interactivity == Interactivity::Server);
         let shipped: HashSet<Var> = split.comm.server_to_client.iter().filter(|v| v.namespace == Namespace::Data).cloned().collect();
+        if let (Some(c), Some(budget)) = (&cuts, options.browser_rows) {
+            let (rows, cut) = browser_rows(&runtime, &graph, &first, c, &shipped).await?;
+            if rows > budget {
+                let message = format!(
+                    "selections that filter {} would need {rows} rows in the browser (more than {budget}); this chart shows the current state (interactions that change data need the server)",
+                    cut.join(", ")
+                );
+                let mut snapshot = Box::pin(ChartState::open(runtime, spec, ChartOptions { interactivity: Interactivity::Static, ..options })).await?;
+                snapshot.warnings.push(Warning { kind: "interactions_need_kernel", message });
+                return Ok(snapshot);
+            }
+        }
         let pass = run(&runtime, &graph, &options, cuts.as_ref(), &|v: &Var, _| shipped.contains(v)).await?;
         let mut chart = ChartState {
             runtime,
@@ -248,6 +266,28 @@ impl ChartState {
     fn project(&self, row: &Map<String, Json>) -> Map<String, Json> {
         row.iter().filter(|(k, _)| self.mentions.contains(k)).map(|(k, v)| (k.clone(), v.clone())).collect()
     }
+}
+
+/// The rows the browser would get to run the pipelines cut for it: the shipped
+/// server parts of the cut datasets and of the datasets they read, counted on the
+/// engine before any row is converted; and the cut datasets' names.
+async fn browser_rows(
+    runtime: &Runtime,
+    graph: &SpecGraph,
+    pass: &Pass,
+    cuts: &HashMap<Var, usize>,
+    shipped: &HashSet<Var>,
+) -> Result<(usize, Vec<String>), EvalError> {
+    let read_by_cut: HashSet<&Var> = cuts.keys().filter_map(|v| graph.dataset(v)).flat_map(|d| d.sources.iter()).collect();
+    let mut rows = 0;
+    for d in pass.datasets.iter().filter(|d| shipped.contains(&d.var) && (cuts.contains_key(&d.var) || read_by_cut.contains(&d.var))) {
+        if let (Some(fp), Some(plan)) = (d.fingerprint, &d.plan) {
+            rows += runtime.count_rows(fp, plan.clone(), &d.var.to_string()).await?;
+        }
+    }
+    let mut names: Vec<String> = cuts.keys().map(Var::to_string).collect();
+    names.sort();
+    Ok((rows, names))
 }
 
 /// One pass with a chart's options.

@@ -541,6 +541,20 @@ impl Runtime {
             .await
     }
 
+    /// How many rows a dataset's server part has (`fp` its fingerprint), by a
+    /// count on the engine: Parquet and Delta answer it from metadata.
+    pub(crate) async fn count_rows(&self, fp: Fingerprint, plan: LogicalPlan, place: &str) -> Result<usize, EvalError> {
+        use datafusion::functions_aggregate::count::count;
+        let counted = LogicalPlanBuilder::from(plan)
+            .aggregate(Vec::<datafusion::logical_expr::Expr>::new(), vec![count(datafusion::logical_expr::lit(1_i64)).alias("n")])
+            .and_then(LogicalPlanBuilder::build)
+            .map_err(|e| Skip::from(e).at(place))?;
+        let key = Fingerprint::builder("count").add(&fp).finish();
+        let result = self.cached_query(key, counted).await.map_err(|s| s.at(place))?;
+        let n = result.batches.first().and_then(|b| b.column(0).as_any().downcast_ref::<datafusion::arrow::array::Int64Array>()).map(|a| a.value(0));
+        Ok(n.unwrap_or(0).max(0) as usize)
+    }
+
     /// Executes a plan on the engine, in the carried input order where there is
     /// one, with what its scans read.
     async fn collect(&self, plan: LogicalPlan) -> Result<Executed, Skip> {

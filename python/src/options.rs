@@ -53,6 +53,10 @@ struct OptionsJson {
     timezone: String,
     #[serde(default)]
     row_limit: Option<usize>,
+    /// The most rows a standalone interactive spec may ship (see
+    /// `ChartOptions::browser_rows`).
+    #[serde(default)]
+    browser_rows: Option<usize>,
     /// "browser" (the client spec works alone), "server" (updates through a
     /// chart state) or "static".
     #[serde(default = "browser")]
@@ -111,7 +115,7 @@ impl Options {
             "static" => Interactivity::Static,
             other => return Err(spec_error(format!("options: unknown interactivity '{other}' (browser, server or static)"))),
         };
-        Ok(ChartOptions { row_limit: self.json.row_limit, interactivity, ..base })
+        Ok(ChartOptions { row_limit: self.json.row_limit, interactivity, browser_rows: self.json.browser_rows, ..base })
     }
 }
 

@@ -210,3 +210,18 @@ def test_ctrl_c_interrupts_a_running_chart_and_the_runtime_keeps_serving():
     out = subprocess.run([sys.executable, "-c", CTRL_C], capture_output=True, text=True, check=True).stdout.split("\n")
     assert out[0] == "interrupted"
     assert out[1] == "[{'n': 2}]"
+
+
+def test_a_standalone_crossfilter_stays_interactive_unless_it_would_ship_too_many_rows():
+    def crossfilter(frame: pd.DataFrame):
+        brush = alt.selection_interval(encodings=["x"])
+        base = alt.Chart(frame).mark_bar().encode(y="count()")
+        return base.encode(alt.X("x:Q", bin=True)).add_params(brush) | base.encode(alt.X("g:N")).transform_filter(brush)
+
+    small, warnings = vl.to_vega(crossfilter(big_frame(1_000)))
+    assert not [w for w in warnings if w["type"] == "interactions_need_kernel"]
+    assert any(t["type"] == "filter" for d in small["data"] for t in d.get("transform", [])), "the brush filters in the browser"
+    big, warnings = vl.to_vega(crossfilter(big_frame(150_000)))
+    assert [w["type"] for w in warnings] == ["interactions_need_kernel"]
+    assert "150000 rows" in warnings[0]["message"]
+    assert sum(len(d.get("values", [])) for d in big["data"]) < 100

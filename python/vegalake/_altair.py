@@ -122,22 +122,9 @@ BROWSER_ROWS = 100_000
 def _pre_transform(vega: dict, preserve_interactivity: bool) -> tuple[dict, list[dict]]:
     """The client spec: interactive on its own when that ships few rows, else a
     snapshot of the current state with a warning naming what needs the kernel."""
-    rt = runtime()
-    client, warnings = rt.pre_transform_spec(vega, local_tz=settings.local_tz, preserve_interactivity=preserve_interactivity)
     budget = settings.row_limit if settings.row_limit is not None else BROWSER_ROWS
-    rows = _shipped_rows(client)
-    moved = [w["message"].split(" is evaluated")[0] for w in warnings if "reads an interaction" in w["message"]]
-    if moved and sum(rows.values()) > budget:
-        client, warnings = rt.pre_transform_spec(vega, local_tz=settings.local_tz, preserve_interactivity=False)
-        warnings.append(
-            {
-                "type": "interactions_need_kernel",
-                "message": f"selections that filter {', '.join(moved)} would need {sum(rows.values()):,} rows in the browser; "
-                "this chart shows the current state (interactions that change data need the kernel)",
-            }
-        )
-        rows = _shipped_rows(client)
-    _check_row_limit(rows)
+    client, warnings = runtime().pre_transform_spec(vega, local_tz=settings.local_tz, preserve_interactivity=preserve_interactivity, browser_rows=budget)
+    _check_row_limit(_shipped_rows(client))
     return client, warnings
 
 

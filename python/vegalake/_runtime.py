@@ -108,7 +108,7 @@ class Runtime:
 
     # -- options ---------------------------------------------------------------
 
-    def _options(self, *, local_tz: str | None = None, row_limit: int | None = None, interactivity: str = "browser") -> str:
+    def _options(self, *, local_tz: str | None = None, row_limit: int | None = None, interactivity: str = "browser", browser_rows: int | None = None) -> str:
         return json.dumps(
             {
                 "data_dir": self.data_dir,
@@ -117,6 +117,7 @@ class Runtime:
                 "timezone": local_tz or "UTC",
                 "row_limit": row_limit,
                 "interactivity": interactivity,
+                "browser_rows": browser_rows,
             }
         )
 
@@ -132,18 +133,22 @@ class Runtime:
         inline_datasets: dict[str, Any] | None = None,
         keep_signals: Any = None,
         keep_datasets: Any = None,
+        *,
+        browser_rows: int | None = None,
     ) -> tuple[dict, list[dict]]:
         """The client spec with the server's results inlined, and warnings
         (``[{"type", "message"}]``).
 
         With ``preserve_interactivity`` (the default) the spec works on its own:
         each pipeline runs on the server up to its first transform that reads a
-        selection or a bound signal, and in the browser from there. Without it, the
-        spec is a snapshot of the current state.
+        selection or a bound signal, and in the browser from there; when those
+        pipelines would ship more than ``browser_rows`` rows, the spec is a
+        snapshot instead, with an ``interactions_need_kernel`` warning. Without
+        ``preserve_interactivity``, the spec is a snapshot of the current state.
         """
         spec = _as_dict(spec)
         interactivity = "browser" if preserve_interactivity else "static"
-        options = self._options(local_tz=local_tz, row_limit=row_limit, interactivity=interactivity)
+        options = self._options(local_tz=local_tz, row_limit=row_limit, interactivity=interactivity, browser_rows=browser_rows)
         tables = _tables.tables_of(spec, inline_datasets, only_mentioned=True, local_tz=local_tz)
         spec = _tables.inline_unevaluable(spec, tables)
         client, warnings = self._inner.pre_transform_spec(json.dumps(spec), options, tables)
