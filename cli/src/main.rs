@@ -42,7 +42,9 @@ enum Command {
         explain: bool,
     },
     /// Print the client spec: the server's results inlined as values, the rest of
-    /// each pipeline left for the browser. Warnings go to stderr.
+    /// each pipeline left for the browser (from the first transform that reads a
+    /// selection or a bound signal, so interactions work without a server). Warnings
+    /// go to stderr.
     Pretransform {
         #[command(flatten)]
         chart: ChartArgs,
@@ -234,8 +236,9 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         }
         Command::Pretransform { chart, engine, row_limit, static_only } => {
             let (spec, options) = chart.load()?;
-            let interactivity = if static_only { Interactivity::Static } else { Interactivity::Server };
-            let options = ChartOptions { row_limit, interactivity, ..options };
+            // The printed spec stands alone: what reads an interaction runs in the browser.
+            let interactivity = if static_only { Interactivity::Static } else { Interactivity::Browser };
+            let options = ChartOptions { row_limit, interactivity, browser_rows: row_limit, ..options };
             let (client, warnings) = pre_transform_spec(engine.runtime().await?, &spec, options).await.map_err(|e| chart.fail(e))?;
             for w in warnings {
                 eprintln!("vegalake: warning: {}", w.message);

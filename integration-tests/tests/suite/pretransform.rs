@@ -7,7 +7,7 @@ use crate::{arrow_proxies, columns, expected_files, read_json, restrict, root, r
 use serde_json::{Map, Value as Json};
 use std::collections::HashMap;
 use std::sync::Arc;
-use vegalake_executors::{pre_transform_spec, ChartOptions, Runtime};
+use vegalake_executors::{pre_transform_spec, ChartOptions, Interactivity, Runtime};
 use vegalake_integration_tests::compare_datasets;
 use vegalake_planner::Spec;
 
@@ -20,7 +20,9 @@ const NONDETERMINISTIC: &[(&str, &str, &str)] = &[
 ];
 
 /// A selection store's rows without the accessors (`getter`) vega.js caches on them
-/// when an expression tests the selection: on the client spec, the server did that.
+/// when an expression tests the selection: a cache, not data. Depending on where
+/// the test ran (the server, or the browser after a standalone spec's cut), one
+/// side has them and the other not.
 fn without_getters(rows: &Json) -> Json {
     let mut rows = rows.clone();
     for row in rows.as_array_mut().into_iter().flatten() {
@@ -41,8 +43,19 @@ pub fn spec_and_options(expected: &Json) -> (Spec, ChartOptions) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pretransformed_specs_compute_what_the_originals_do() {
+    check_pretransformed(Interactivity::Server).await;
+}
+
+/// The standalone form (the HTML renderer's, `vegalake pretransform`'s): what the
+/// browser runs after the cut must give the same data too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn standalone_pretransformed_specs_compute_what_the_originals_do() {
+    check_pretransformed(Interactivity::Browser).await;
+}
+
+async fn check_pretransformed(interactivity: Interactivity) {
     let runtime = Arc::new(Runtime::default());
-    let dir = std::env::temp_dir().join(format!("vegalake-pretransform-{}", std::process::id()));
+    let dir = std::env::temp_dir().join(format!("vegalake-pretransform-{}-{interactivity:?}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
     let mut manifest = Vec::new();
     let mut originals: HashMap<String, Json> = HashMap::new();
@@ -52,6 +65,7 @@ async fn pretransformed_specs_compute_what_the_originals_do() {
         let name = f.file_stem().unwrap().to_str().unwrap().to_string();
         let expected = read_json(&f);
         let (spec, options) = spec_and_options(&expected);
+        let options = ChartOptions { interactivity, ..options };
         let meta = expected["spec"]["usermeta"]["vegalake"].clone();
         match pre_transform_spec(runtime.clone(), &spec, options).await {
             Ok((client, _warnings)) => {
@@ -79,6 +93,7 @@ async fn pretransformed_specs_compute_what_the_originals_do() {
         let empty = Map::new();
         for (ds, rows) in ours["datasets"].as_object().unwrap_or(&empty) {
             let Some(theirs) = original.get(ds) else { continue };
+            let rows = &without_getters(rows);
             if NONDETERMINISTIC.iter().any(|(s, d, _)| s == name && d == ds) {
                 continue;
             }
@@ -103,7 +118,7 @@ async fn pretransformed_specs_compute_what_the_originals_do() {
     }
     let _ = std::fs::remove_dir_all(&dir);
     println!(
-        "pretransform: {} specs planned, {checked} client datasets equal to the original in vega.js; specs {} KB as written, {} KB as sent",
+        "pretransform ({interactivity:?}): {} specs planned, {checked} client datasets equal to the original in vega.js; specs {} KB as written, {} KB as sent",
         originals.len(),
         original_bytes / 1024,
         client_bytes / 1024
