@@ -136,8 +136,11 @@ def measure(system: str, name: str, source: str, args: argparse.Namespace) -> tu
     runs = []
     for _ in range(args.runs):
         out = subprocess.run([sys.executable, __file__, str(args.directory), "--one", system, name, source], capture_output=True, text=True)
+        if out.returncode < 0 or out.returncode == 137:
+            return runs, f"killed by signal {abs(out.returncode) if out.returncode < 0 else 9} (the kernel's out-of-memory killer, on this machine)"
         if out.returncode != 0:
-            return runs, (out.stderr.strip().splitlines() or ["no output"])[-1][:200]
+            lines = [line for line in out.stderr.strip().splitlines() if not line.startswith(" ")]
+            return runs, (lines or ["no output"])[-1][:200]
         runs.append(json.loads(out.stdout))
     return runs, None
 
