@@ -90,6 +90,20 @@ pub struct Warning {
     pub message: String,
 }
 
+/// Where one dataset of an opened chart runs, for `explain`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DatasetPlacement {
+    pub dataset: String,
+    pub scope: Vec<u32>,
+    /// How many of its transforms the server runs (`None`: the client does all).
+    pub server_transforms: Option<usize>,
+    pub total_transforms: usize,
+    /// Why the client takes over where it does.
+    pub reason: Option<String>,
+    /// The server part's logical plan (indented text).
+    pub plan: Option<String>,
+}
+
 /// A value crossing between client and server: a signal's value or a dataset's rows.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct VarValue {
@@ -125,6 +139,7 @@ pub struct ChartState {
     scans: Vec<DatasetScan>,
     /// Where pipelines hand over to the browser ([`Interactivity::Browser`]).
     cuts: Option<HashMap<Var, usize>>,
+    datasets: Vec<DatasetPlacement>,
 }
 
 impl ChartState {
@@ -167,6 +182,7 @@ impl ChartState {
             scans: pass.scans(),
             options,
             cuts,
+            datasets: dataset_placements(&pass),
         };
         let rows = chart.shipped_rows(&pass, &shipped, true);
         let mut values: HashMap<Var, Json> = rows.into_iter().map(|v| (v.var(), v.value)).collect();
@@ -202,6 +218,12 @@ impl ChartState {
 
     pub fn warnings(&self) -> &[Warning] {
         &self.warnings
+    }
+
+    /// Where each dataset runs, why the client takes over where it does, and the
+    /// server part's plan (as opened).
+    pub fn datasets(&self) -> &[DatasetPlacement] {
+        &self.datasets
     }
 
     /// Applies the client's changes and returns the server datasets and signals whose
@@ -266,6 +288,20 @@ impl ChartState {
     fn project(&self, row: &Map<String, Json>) -> Map<String, Json> {
         row.iter().filter(|(k, _)| self.mentions.contains(k)).map(|(k, v)| (k.clone(), v.clone())).collect()
     }
+}
+
+fn dataset_placements(pass: &Pass) -> Vec<DatasetPlacement> {
+    pass.datasets
+        .iter()
+        .map(|d| DatasetPlacement {
+            dataset: d.var.name.clone(),
+            scope: d.var.scope.clone(),
+            server_transforms: if d.client_owned { None } else { d.server_transforms },
+            total_transforms: d.total_transforms,
+            reason: d.reason.clone(),
+            plan: d.plan.as_ref().map(|p| p.display_indent().to_string()),
+        })
+        .collect()
 }
 
 /// The rows the browser would get to run the pipelines cut for it: the shipped

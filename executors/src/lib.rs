@@ -18,7 +18,7 @@ pub mod server;
 pub mod sql;
 
 pub use cache::{CacheStats, Fingerprint, TaskCache};
-pub use chart::{pre_transform_datasets, pre_transform_spec, ChartOptions, ChartState, Interactivity, VarValue, Warning};
+pub use chart::{pre_transform_datasets, pre_transform_spec, ChartOptions, ChartState, DatasetPlacement, Interactivity, VarValue, Warning};
 pub use env::{ScopedEnvironment, SpecEnvironment};
 pub use server::{scan_summary, DatasetScan, Materialized, Pass, PassOptions, Runtime, DEFAULT_CACHE_BYTES};
 pub use sql::{server_tasks, ServerTask, SqlDialect};

@@ -155,6 +155,11 @@ impl PyChartState {
         self.read(py, |c| json_text(c.warnings()))
     }
 
+    /// Where each dataset runs, why the client takes over, the server plan (JSON).
+    fn datasets(&self, py: Python<'_>) -> PyResult<String> {
+        self.read(py, |c| json_text(c.datasets()))
+    }
+
     /// What the last evaluation scanned of the tables its datasets read (JSON).
     fn scans(&self, py: Python<'_>) -> PyResult<String> {
         self.read(py, |c| json_text(c.scans()))

@@ -240,26 +240,43 @@ def save(chart: Any, path: str | os.PathLike) -> None:
 
 
 def explain(chart: Any) -> list[dict]:
-    """Per dataset: where it ran (the engine), whether it runs whole on the server
-    or where the browser takes over and why, the plan its server part ran, what
-    its queries scanned of the tables it reads (files, row groups, bytes), and the
-    rows and JSON bytes it returned."""
-    vega = _chart_to_vega(chart)
+    """Per dataset of the chart as ``to_vega`` ships it: the engine, where it runs
+    (the server, the client, or the server up to a transform and the browser from
+    there) and why, the plan its server part ran, what its queries scanned of the
+    tables it reads (files, row groups, bytes), and the rows and JSON bytes it
+    ships. Nothing beyond what the chart ships is computed."""
     rt = runtime()
-    result = rt.evaluate(vega, local_tz=settings.local_tz)
-    scans = {e["dataset"]: e for e in result.get("explain", [])}
-    plans = result.get("plans", {})
+    budget = settings.row_limit if settings.row_limit is not None else BROWSER_ROWS
+    state = rt.open_chart(_chart_to_vega(chart), local_tz=settings.local_tz, browser_rows=budget)
+    shipped = _shipped_values(state.get_client_spec())
+    scans = {(s["dataset"], tuple(s["scope"])): s["summary"] for s in state.get_scans()}
     out = []
-    for name, rows in result["datasets"].items():
-        entry = {"dataset": name, "engine": rt.engine, "where": "server", "rows": len(rows), "bytes": len(json.dumps(rows))}
-        if name in scans:
-            entry["scanned"] = scans[name]["summary"]
-        if name in plans:
-            entry["plan"] = plans[name]
+    for d in state.get_datasets():
+        done, total = d["server_transforms"], d["total_transforms"]
+        where = "client" if done is None else "server" if done == total else f"server for {done} of {total} transforms, then the browser"
+        entry: dict[str, Any] = {"dataset": d["dataset"], "engine": rt.engine, "where": where}
+        for key in ("reason", "plan"):
+            if d[key]:
+                entry[key] = d[key]
+        if (summary := scans.get((d["dataset"], tuple(d["scope"])))) is not None:
+            entry["scanned"] = summary
+        if (values := shipped.get((d["dataset"], tuple(d["scope"])))) is not None:
+            entry["rows"], entry["bytes"] = len(values), len(json.dumps(values))
         out.append(entry)
-    for name, reason in result["unsupported"].items():
-        entry = {"dataset": name, "engine": rt.engine, "where": "client", "reason": reason}
-        if name in plans:
-            entry["plan"] = plans[name]
-        out.append(entry)
+    return out
+
+
+def _shipped_values(client: dict) -> dict[tuple[str, tuple[int, ...]], list]:
+    """The inline rows of a client spec by (dataset, group scope)."""
+    out: dict[tuple[str, tuple[int, ...]], list] = {}
+
+    def walk(node: dict, scope: tuple[int, ...]) -> None:
+        for d in node.get("data", []) or []:
+            if isinstance(d.get("values"), list):
+                out[(d["name"], scope)] = d["values"]
+        groups = [m for m in node.get("marks", []) or [] if m.get("type") == "group"]
+        for i, m in enumerate(groups):
+            walk(m, (*scope, i))
+
+    walk(client, ())
     return out

@@ -52,6 +52,15 @@ class ChartState:
         ``server_to_client``)."""
         return json.loads(self._inner.comm_plan())
 
+    def get_datasets(self) -> list[dict]:
+        """Where each dataset runs (``server_transforms`` of ``total_transforms``;
+        None: the client), why the client takes over, and the server part's plan."""
+        return json.loads(self._inner.datasets())
+
+    def get_scans(self) -> list[dict]:
+        """What the datasets' queries scanned of the tables they read."""
+        return json.loads(self._inner.scans())
+
     def get_warnings(self) -> list[dict]:
         """Warnings of the pre-transformed spec (``[{"type", "message"}]``)."""
         return _warnings(self._inner.warnings())
@@ -228,6 +237,16 @@ class Runtime:
         return ChartState(inner)
 
     # -- vegalake's own -------------------------------------------------------------
+
+    def open_chart(self, spec: dict | str, *, local_tz: str | None = None, interactivity: str = "browser", browser_rows: int | None = None) -> ChartState:
+        """Opens a chart as ``interactivity`` says: ``"browser"`` (the client spec
+        works alone, within ``browser_rows``), ``"server"`` (``update`` answers the
+        client) or ``"static"``."""
+        spec = _as_dict(spec)
+        options = self._options(local_tz=local_tz, interactivity=interactivity, browser_rows=browser_rows)
+        tables = _tables.tables_of(spec, only_mentioned=True, local_tz=local_tz)
+        spec = _tables.inline_unevaluable(spec, tables)
+        return ChartState(self._inner.open_chart(json.dumps(spec), options, tables))
 
     def evaluate(self, spec: dict | str, local_tz: str | None = None, inline_datasets: dict[str, Any] | None = None) -> dict:
         """Every top-level dataset and signal, as ``vegalake eval`` prints them
