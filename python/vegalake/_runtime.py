@@ -158,8 +158,7 @@ class Runtime:
         spec = _as_dict(spec)
         interactivity = "browser" if preserve_interactivity else "static"
         options = self._options(local_tz=local_tz, row_limit=row_limit, interactivity=interactivity, browser_rows=browser_rows)
-        tables = _tables.tables_of(spec, inline_datasets, only_mentioned=True, local_tz=local_tz)
-        spec = _tables.inline_unevaluable(spec, tables)
+        spec, tables = _tables.prepared(spec, inline_datasets, only_mentioned=True, local_tz=local_tz)
         client, warnings = self._inner.pre_transform_spec(json.dumps(spec), options, tables)
         return json.loads(client), _warnings(warnings)
 
@@ -179,8 +178,7 @@ class Runtime:
         pandas or polars."""
         spec = _as_dict(spec)
         names = [(d, []) if isinstance(d, str) else (d[0], list(d[1])) for d in datasets]
-        frames = _tables.tables_of(spec, inline_datasets, local_tz=local_tz)
-        spec = _tables.inline_unevaluable(spec, frames)
+        spec, frames = _tables.prepared(spec, inline_datasets, local_tz=local_tz)
         tables = self._inner.pre_transform_datasets(json.dumps(spec), names, self._options(local_tz=local_tz), frames)
         warnings = []
         if row_limit is not None:
@@ -231,8 +229,7 @@ class Runtime:
         """Opens a chart whose interactions the server answers (``update``)."""
         spec = _as_dict(spec)
         options = self._options(local_tz=local_tz, row_limit=row_limit, interactivity="server")
-        tables = _tables.tables_of(spec, inline_datasets, only_mentioned=True, local_tz=local_tz)
-        spec = _tables.inline_unevaluable(spec, tables)
+        spec, tables = _tables.prepared(spec, inline_datasets, only_mentioned=True, local_tz=local_tz)
         inner = self._inner.open_chart(json.dumps(spec), options, tables)
         return ChartState(inner)
 
@@ -244,16 +241,14 @@ class Runtime:
         client) or ``"static"``."""
         spec = _as_dict(spec)
         options = self._options(local_tz=local_tz, interactivity=interactivity, browser_rows=browser_rows)
-        tables = _tables.tables_of(spec, only_mentioned=True, local_tz=local_tz)
-        spec = _tables.inline_unevaluable(spec, tables)
+        spec, tables = _tables.prepared(spec, only_mentioned=True, local_tz=local_tz)
         return ChartState(self._inner.open_chart(json.dumps(spec), options, tables))
 
     def evaluate(self, spec: dict | str, local_tz: str | None = None, inline_datasets: dict[str, Any] | None = None) -> dict:
         """Every top-level dataset and signal, as ``vegalake eval`` prints them
         (``{"datasets", "signals", "unsupported", "explain"}``)."""
         spec = _as_dict(spec)
-        tables = _tables.tables_of(spec, inline_datasets, local_tz=local_tz)
-        spec = _tables.inline_unevaluable(spec, tables)
+        spec, tables = _tables.prepared(spec, inline_datasets, local_tz=local_tz)
         text = self._inner.evaluate(json.dumps(spec), self._options(local_tz=local_tz), tables)
         return json.loads(text)
 

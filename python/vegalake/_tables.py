@@ -192,6 +192,16 @@ def tables_of(
     return found
 
 
+def prepared(
+    vega_spec: dict, extra: dict[str, Any] | None = None, *, only_mentioned: bool = False, local_tz: str | None = None
+) -> tuple[dict, dict[str, tuple[str, pa.Table]]]:
+    """A spec and the in-memory tables to evaluate it with (:func:`tables_of`),
+    tables the runtime cannot read as Arrow given inline instead
+    (:func:`inline_unevaluable`)."""
+    tables = tables_of(vega_spec, extra, only_mentioned=only_mentioned, local_tz=local_tz)
+    return inline_unevaluable(vega_spec, tables), tables
+
+
 def _evaluable(t: pa.DataType) -> bool:
     """Types the runtime reads from Arrow (others, such as lists, it cannot)."""
     if pa.types.is_dictionary(t):
