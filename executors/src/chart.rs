@@ -4,7 +4,7 @@
 //! values changed. Work is shared through the runtime's fingerprint cache: a node
 //! whose inputs did not change is not computed again, by this chart or any other.
 
-use crate::server::{DatasetScan, Pass, PassOptions, Runtime};
+use crate::server::{DatasetOutcome, DatasetScan, Pass, PassOptions, Runtime};
 use crate::{ErrorKind, EvalError, Fingerprint};
 use datafusion::arrow::record_batch::RecordBatch;
 use serde::{Deserialize, Serialize};
@@ -245,7 +245,7 @@ impl ChartState {
         let sent = &self.sent;
         let pass = run(&self.runtime, &self.graph, &options, self.cuts.as_ref(), &|v: &Var, fp| shipped.contains(v) && sent.get(v) != Some(&fp)).await?;
         for (var, before) in &self.placements {
-            let now = pass.dataset(var).map(|d| if d.client_owned { None } else { d.server_transforms });
+            let now = pass.dataset(var).map(DatasetOutcome::server_part);
             if now.is_some_and(|n| n != before.server_transforms) {
                 let why = pass.dataset(var).and_then(|d| d.reason.clone()).unwrap_or_default();
                 return Err(EvalError::new(ErrorKind::Data, var.to_string(), format!("the server can no longer evaluate it with these values: {why}")));
@@ -296,7 +296,7 @@ fn dataset_placements(pass: &Pass) -> Vec<DatasetPlacement> {
         .map(|d| DatasetPlacement {
             dataset: d.var.name.clone(),
             scope: d.var.scope.clone(),
-            server_transforms: if d.client_owned { None } else { d.server_transforms },
+            server_transforms: d.server_part(),
             total_transforms: d.total_transforms,
             reason: d.reason.clone(),
             plan: d.plan.as_ref().map(|p| p.display_indent().to_string()),
@@ -341,13 +341,7 @@ async fn run(
 
 /// Where each dataset runs, from a pass: client-owned datasets stay with the client.
 fn placements(pass: &Pass) -> HashMap<Var, Placement> {
-    pass.datasets
-        .iter()
-        .map(|d| {
-            let server_transforms = if d.client_owned { None } else { d.server_transforms };
-            (d.var.clone(), Placement { server_transforms, reason: d.reason.clone() })
-        })
-        .collect()
+    pass.datasets.iter().map(|d| (d.var.clone(), Placement { server_transforms: d.server_part(), reason: d.reason.clone() })).collect()
 }
 
 fn client_warnings(pass: &Pass) -> Vec<Warning> {

@@ -137,6 +137,16 @@ pub struct DatasetOutcome {
 }
 
 impl DatasetOutcome {
+    /// How many transforms the server runs for the client: none of a dataset the
+    /// client owns (a selection store), whatever the pass computed of it.
+    pub fn server_part(&self) -> Option<usize> {
+        if self.client_owned {
+            None
+        } else {
+            self.server_transforms
+        }
+    }
+
     /// True when the server evaluated the whole pipeline.
     pub fn complete(&self) -> bool {
         self.server_transforms == Some(self.total_transforms)

@@ -119,6 +119,11 @@ def _chart_to_vega(chart: Any) -> dict:
 BROWSER_ROWS = 100_000
 
 
+def _browser_budget() -> int:
+    """The rows a standalone spec may ship for the browser: the row limit, if set."""
+    return settings.row_limit if settings.row_limit is not None else BROWSER_ROWS
+
+
 def _pre_transform(vega: dict, preserve_interactivity: bool) -> tuple[dict, list[dict]]:
     """The client spec: interactive on its own when that ships few rows, else a
     snapshot of the current state with a warning naming what needs the kernel."""
@@ -246,8 +251,7 @@ def explain(chart: Any) -> list[dict]:
     tables it reads (files, row groups, bytes), and the rows and JSON bytes it
     ships. Nothing beyond what the chart ships is computed."""
     rt = runtime()
-    budget = settings.row_limit if settings.row_limit is not None else BROWSER_ROWS
-    state = rt.open_chart(_chart_to_vega(chart), local_tz=settings.local_tz, browser_rows=budget)
+    state = rt.open_chart(_chart_to_vega(chart), local_tz=settings.local_tz, browser_rows=_browser_budget())
     shipped = _shipped_values(state.get_client_spec())
     scans = {(s["dataset"], tuple(s["scope"])): s["summary"] for s in state.get_scans()}
     out = []

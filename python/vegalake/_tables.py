@@ -75,6 +75,10 @@ class _Registry:
 registry = _Registry()
 
 
+def _not_a_frame(data: Any) -> TypeError:
+    return TypeError(f"vegalake: cannot read data of type {type(data).__name__} (expected a pandas, polars or pyarrow frame, or an Arrow stream)")
+
+
 def to_arrow(data: Any, columns: frozenset[str] | None = None) -> pa.Table:
     """A frame as an Arrow table, with string column names and no index, keeping
     only ``columns`` (all when None).
@@ -96,7 +100,7 @@ def to_arrow(data: Any, columns: frozenset[str] | None = None) -> pa.Table:
     elif hasattr(data, "__arrow_c_stream__"):
         table = pa.table(data)
     else:
-        raise TypeError(f"vegalake: cannot read data of type {type(data).__name__} (expected a pandas, polars or pyarrow frame, or an Arrow stream)")
+        raise _not_a_frame(data)
     if any(not isinstance(n, str) for n in table.column_names):
         table = table.rename_columns([str(n) for n in table.column_names])
     if columns is not None:
@@ -149,7 +153,7 @@ def register_frame(data: Any) -> str:
     """Registers a frame and returns the URL a spec names it by."""
     module = type(data).__module__.split(".")[0]
     if not (module in ("pandas", "polars", "pyarrow") or hasattr(data, "__arrow_c_stream__")):
-        raise TypeError(f"vegalake: cannot read data of type {type(data).__name__} (expected a pandas, polars or pyarrow frame, or an Arrow stream)")
+        raise _not_a_frame(data)
     return MEMORY_PREFIX + registry.add(data)
 
 
