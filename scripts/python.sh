@@ -12,6 +12,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib.sh
+# Callers capture stdout for the wheel's path: every tool's output goes to stderr
+# (npm ci prints its summary on stdout; CI captured it as the path once).
+exec 3>&1 1>&2
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/var/tmp/vegalake-target}"
 profile=release
 venv=""
@@ -33,10 +36,10 @@ cp "$js/node_modules/vega/build/vega.min.js" "$js/node_modules/vega-embed/build/
 maturin_tool
 out="$CARGO_TARGET_DIR/wheels-$profile"
 rm -rf "$out"
-"$MATURIN" build --manifest-path python/Cargo.toml --profile "$profile" --out "$out" --compatibility linux --locked >&2
+"$MATURIN" build --manifest-path python/Cargo.toml --profile "$profile" --out "$out" --compatibility linux --locked
 wheel="$(ls "$out"/vegalake-*.whl)"
 if [ -n "$venv" ]; then
   [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
-  "$venv/bin/pip" install --quiet --disable-pip-version-check --force-reinstall "$wheel[altair]" >&2
+  "$venv/bin/pip" install --quiet --disable-pip-version-check --force-reinstall "$wheel[altair]"
 fi
-echo "$wheel"
+echo "$wheel" >&3
