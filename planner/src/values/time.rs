@@ -78,6 +78,11 @@ impl Zone {
         }
     }
 
+    /// Whether the zone's offset from UTC is the same at two instants.
+    pub fn same_offset(&self, a_ms: f64, b_ms: f64) -> bool {
+        *self == Zone::Utc || self.offset_at(a_ms) == self.offset_at(b_ms)
+    }
+
     /// The calendar fields of `ms`, or `None` for an invalid date.
     pub fn fields(&self, ms: f64) -> Option<Fields> {
         if *self == Zone::Utc {

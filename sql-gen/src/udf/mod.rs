@@ -15,6 +15,8 @@ use vegalake_planner::values::date_parse::parse_js_date;
 use vegalake_planner::values::number::{js_number_to_string, js_parse_float, js_parse_int, js_string_to_number};
 use vegalake_planner::values::time::{self, Zone};
 
+mod memo;
+
 /// One argument of a row: numbers arrive as `f64` (null as NaN), strings as options.
 #[derive(Debug, Clone, Copy)]
 enum Cell<'a> {
@@ -49,18 +51,52 @@ type RowFn = dyn Fn(&[Cell]) -> Out + Send + Sync;
 /// A UDF evaluated row by row. Inputs are `Float64` or `Utf8`.
 fn row_udf(name: &str, inputs: Vec<DataType>, ret: DataType, f: Arc<RowFn>) -> ScalarUDF {
     let ret_type = ret.clone();
-    let fun = Arc::new(move |args: &[ColumnarValue]| -> DFResult<ColumnarValue> {
-        let n = args.iter().find_map(|a| match a {
-            ColumnarValue::Array(a) => Some(a.len()),
-            ColumnarValue::Scalar(_) => None,
-        });
-        let out = eval_rows(args, n.unwrap_or(1), &ret_type, &*f)?;
-        Ok(match n {
-            None => ColumnarValue::Scalar(datafusion::common::ScalarValue::try_from_array(&out, 0)?),
-            Some(_) => ColumnarValue::Array(out),
-        })
-    });
+    let fun = Arc::new(move |args: &[ColumnarValue]| eval_columnar(args, &ret_type, &*f));
     create_udf(name, inputs, ret, Volatility::Immutable, fun)
+}
+
+/// A UDF returning a number of one instant (argument `instant`) and other
+/// arguments, which `prepare` turns into a function of the instant. With constant
+/// other arguments (as lowering writes them) it runs a batch at a time through
+/// [`memo`]; otherwise row by row, preparing each row.
+fn instant_udf(name: &'static str, inputs: Vec<DataType>, instant: usize, prepare: fn(&[Cell]) -> memo::Prepared) -> ScalarUDF {
+    let row = num_fn(move |c| (prepare(c).f)(c[instant].num()));
+    let fun = Arc::new(move |args: &[ColumnarValue]| match batch(name, args, instant, prepare) {
+        Some(out) => Ok(ColumnarValue::Array(out)),
+        None => eval_columnar(args, &DataType::Float64, &*row),
+    });
+    create_udf(name, inputs, DataType::Float64, Volatility::Immutable, fun)
+}
+
+/// [`instant_udf`]'s batch path: `None` unless the instants are a column and every
+/// other argument a constant.
+fn batch(name: &str, args: &[ColumnarValue], instant: usize, prepare: fn(&[Cell]) -> memo::Prepared) -> Option<ArrayRef> {
+    let ColumnarValue::Array(column) = args.get(instant)? else { return None };
+    let instants = memo::instants(column)?;
+    let mut consts = Vec::with_capacity(args.len());
+    let mut key = name.to_string();
+    for (i, arg) in args.iter().enumerate() {
+        let cell = match Arg::new(arg).ok()? {
+            _ if i == instant => Cell::Num(f64::NAN),
+            Arg::Const(c) => c,
+            _ => return None,
+        };
+        key.push_str(&format!("|{cell:?}"));
+        consts.push(cell);
+    }
+    Some(memo::eval(key, &prepare(&consts), instants))
+}
+
+fn eval_columnar(args: &[ColumnarValue], ret: &DataType, f: &RowFn) -> DFResult<ColumnarValue> {
+    let n = args.iter().find_map(|a| match a {
+        ColumnarValue::Array(a) => Some(a.len()),
+        ColumnarValue::Scalar(_) => None,
+    });
+    let out = eval_rows(args, n.unwrap_or(1), ret, f)?;
+    Ok(match n {
+        None => ColumnarValue::Scalar(datafusion::common::ScalarValue::try_from_array(&out, 0)?),
+        Some(_) => ColumnarValue::Array(out),
+    })
 }
 
 /// One argument, read without copying: constants stay scalars.
@@ -173,6 +209,32 @@ fn date_part(zone: Zone, part: &str, ms: f64) -> f64 {
     }
 }
 
+fn prepare_time_floor(c: &[Cell]) -> memo::Prepared {
+    let (zone, step) = (zone_of(c[0]), c[2].num());
+    let Some(units) = with_units(c[1], <[time::TimeUnit]>::to_vec) else {
+        return memo::Prepared { f: Box::new(|_| f64::NAN), memo: memo::Memo::None };
+    };
+    let hourly = units.last().is_some_and(|u| *u <= time::TimeUnit::Hours);
+    let memo = if hourly { memo::Memo::Hourly(zone) } else { memo::Memo::None };
+    memo::Prepared { f: Box::new(move |ms| time::floor(zone, &units, step, ms)), memo }
+}
+
+fn prepare_date_part(c: &[Cell]) -> memo::Prepared {
+    let zone = zone_of(c[0]);
+    let part = c[1].str().unwrap_or("").to_string();
+    let hourly = matches!(part.as_str(), "year" | "quarter" | "month" | "date" | "day" | "hours" | "dayofyear" | "week");
+    let memo = if hourly { memo::Memo::Hourly(zone) } else { memo::Memo::None };
+    memo::Prepared { f: Box::new(move |ms| date_part(zone, &part, ms)), memo }
+}
+
+fn prepare_time_offset(c: &[Cell]) -> memo::Prepared {
+    let (zone, step) = (zone_of(c[0]), c[3].num());
+    match c[1].str().and_then(time::TimeUnit::parse) {
+        Some(unit) => memo::Prepared { f: Box::new(move |ms| time::offset(zone, unit, ms, step)), memo: memo::Memo::Exact },
+        None => memo::Prepared { f: Box::new(|_| f64::NAN), memo: memo::Memo::None },
+    }
+}
+
 fn build_all() -> Vec<ScalarUDF> {
     use DataType::{Float64 as F, Utf8 as S};
     vec![
@@ -204,7 +266,7 @@ fn build_all() -> Vec<ScalarUDF> {
             }),
         ),
         // vl_date_part(zone, part, ms)
-        row_udf("vl_date_part", vec![S, S, F], F, num_fn(|c| date_part(zone_of(c[0]), c[1].str().unwrap_or(""), c[2].num()))),
+        instant_udf("vl_date_part", vec![S, S, F], 2, prepare_date_part),
         // vl_datetime(zone, y, m, d, H, M, S, L)
         row_udf(
             "vl_datetime",
@@ -213,25 +275,9 @@ fn build_all() -> Vec<ScalarUDF> {
             num_fn(|c| zone_of(c[0]).make(c[1].num(), c[2].num(), c[3].num(), c[4].num(), c[5].num(), c[6].num(), c[7].num())),
         ),
         // vl_time_floor(zone, "year,month", step, ms)
-        row_udf(
-            "vl_time_floor",
-            vec![S, S, F, F],
-            F,
-            num_fn(|c| {
-                let zone = zone_of(c[0]);
-                with_units(c[1], |units| time::floor(zone, units, c[2].num(), c[3].num())).unwrap_or(f64::NAN)
-            }),
-        ),
+        instant_udf("vl_time_floor", vec![S, S, F, F], 3, prepare_time_floor),
         // vl_time_offset(zone, unit, ms, step)
-        row_udf(
-            "vl_time_offset",
-            vec![S, S, F, F],
-            F,
-            num_fn(|c| match c[1].str().and_then(time::TimeUnit::parse) {
-                Some(u) => time::offset(zone_of(c[0]), u, c[2].num(), c[3].num()),
-                None => f64::NAN,
-            }),
-        ),
+        instant_udf("vl_time_offset", vec![S, S, F, F], 2, prepare_time_offset),
     ]
 }
 
