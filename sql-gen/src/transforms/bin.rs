@@ -89,17 +89,73 @@ pub fn choose_bins(o: &BinOptions) -> Bins {
     Bins { start, stop, step }
 }
 
-/// The bin start of `v` (vega's bin accessor) as an expression.
-fn bin_start(v: Expr, b: Bins) -> Result<Expr> {
-    const EPSILON: f64 = 1e-14;
-    let (start, stop, step) = (b.start, b.stop, b.step);
+/// vega's bin accessor: within the adjustments' 1e-14 of a bin edge, a value
+/// belongs to the upper bin.
+const EPSILON: f64 = 1e-14;
+
+/// The bin start of `v` (vega's bin accessor): `vl_bin(v, start, stop, step)`.
+fn bin_start(v: Expr, b: Bins) -> Expr {
+    crate::udf::call("vl_bin", vec![v, lit(b.start), lit(b.stop), lit(b.step)])
+}
+
+/// The bin start of one value: null stays null, NaN stays NaN, values outside
+/// [start, stop] are -Infinity or Infinity.
+fn bin_of(v: f64, start: f64, stop: f64, step: f64) -> f64 {
+    if v.is_nan() {
+        v
+    } else if v < start {
+        f64::NEG_INFINITY
+    } else if v > stop {
+        f64::INFINITY
+    } else {
+        let clamped = start.max(v.min(stop - step));
+        start + step * (EPSILON + (clamped - start) / step).floor()
+    }
+}
+
+/// `vl_bin` as a UDF, one pass over the column. Why not an expression: as a CASE of
+/// comparisons, `greatest`, `least` and `floor` it cost ~100 ns a row (perf on a
+/// 10M-row histogram: comparisons and their masks were a quarter of the query).
+pub(crate) fn udf() -> datafusion::logical_expr::ScalarUDF {
+    use datafusion::arrow::array::{AsArray, Float64Array};
+    use datafusion::arrow::datatypes::{DataType, Float64Type};
+    use datafusion::logical_expr::{create_udf, ColumnarValue, Volatility};
+    let fun = |args: &[ColumnarValue]| -> datafusion::error::Result<ColumnarValue> {
+        let bins: Vec<f64> = args[1..]
+            .iter()
+            .map(|a| match a {
+                ColumnarValue::Scalar(ScalarValue::Float64(Some(x))) => Ok(*x),
+                other => datafusion::common::exec_err!("vl_bin takes constant bins, got {other:?}"),
+            })
+            .collect::<datafusion::error::Result<_>>()?;
+        let [start, stop, step] = bins[..] else { return datafusion::common::exec_err!("vl_bin takes 4 arguments") };
+        Ok(match &args[0] {
+            ColumnarValue::Array(a) => {
+                let values: &Float64Array = a.as_primitive::<Float64Type>();
+                ColumnarValue::Array(std::sync::Arc::new(values.unary::<_, Float64Type>(|v| bin_of(v, start, stop, step))))
+            }
+            ColumnarValue::Scalar(ScalarValue::Float64(v)) => ColumnarValue::Scalar(ScalarValue::Float64(v.map(|v| bin_of(v, start, stop, step)))),
+            ColumnarValue::Scalar(other) => return datafusion::common::exec_err!("vl_bin of {other:?}"),
+        })
+    };
+    create_udf("vl_bin", vec![DataType::Float64; 4], DataType::Float64, Volatility::Immutable, std::sync::Arc::new(fun))
+}
+
+/// `vl_bin` in SQL: the same rule as a CASE expression, which every dialect reads.
+pub(crate) fn sql_form(args: &[Expr]) -> Option<Expr> {
+    let [v, Expr::Literal(ScalarValue::Float64(Some(start)), _), Expr::Literal(ScalarValue::Float64(Some(stop)), _), Expr::Literal(ScalarValue::Float64(Some(step)), _)] = args
+    else {
+        return None;
+    };
+    let (start, stop, step) = (*start, *stop, *step);
     let clamped = greatest(vec![lit(start), least(vec![v.clone(), lit(stop - step)])]);
     let binned = lit(start) + lit(step) * floor(lit(EPSILON) + (clamped - lit(start)) / lit(step));
-    Ok(when(v.clone().is_null(), lit(ScalarValue::Float64(None)))
+    when(v.clone().is_null(), lit(ScalarValue::Float64(None)))
         .when(isnan(v.clone()), lit(f64::NAN))
         .when(v.clone().lt(lit(start)), lit(f64::NEG_INFINITY))
-        .when(v.gt(lit(stop)), lit(f64::INFINITY))
-        .otherwise(binned)?)
+        .when(v.clone().gt(lit(stop)), lit(f64::INFINITY))
+        .otherwise(binned)
+        .ok()
 }
 
 fn options(input: &TransformInput, extent: [f64; 2]) -> Result<BinOptions> {
@@ -129,7 +185,7 @@ struct Output {
 fn finish(plan: LogicalPlan, out: Output, o: BinOptions) -> Result<Step> {
     let bins = choose_bins(&o);
     let v = numeric_field(plan.schema(), &out.field)?;
-    let b0 = bin_start(v, bins)?;
+    let b0 = bin_start(v, bins);
     let mut cols = vec![(out.as_[0].clone(), b0.clone())];
     if out.interval {
         // start + step * (1 + (v - start) / step), as vega writes it for rounding.

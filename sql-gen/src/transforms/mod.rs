@@ -10,7 +10,7 @@
 //! whatever engine it drives and resumes the lowering with the result.
 
 mod aggregate;
-mod bin;
+pub(crate) mod bin;
 mod collect;
 mod density;
 mod extent;

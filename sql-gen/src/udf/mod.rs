@@ -278,6 +278,8 @@ fn build_all() -> Vec<ScalarUDF> {
         instant_udf("vl_time_floor", vec![S, S, F, F], 3, prepare_time_floor),
         // vl_time_offset(zone, unit, ms, step)
         instant_udf("vl_time_offset", vec![S, S, F, F], 2, prepare_time_offset),
+        // vl_bin(value, start, stop, step)
+        crate::transforms::bin::udf(),
     ]
 }
 

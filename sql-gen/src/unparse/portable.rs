@@ -18,6 +18,7 @@ use std::sync::Arc;
 /// - A cast of a timestamp to an integer (a date read as epoch milliseconds)
 ///   becomes `vl_epoch_millis`, which [`super::time`] names in each dialect: Spark
 ///   casts no timestamp to a number, and DuckDB's cast is NULL.
+/// - `vl_bin` becomes its CASE form ([`crate::transforms::bin::sql_form`]).
 /// - Joins are refused for now: their SQL (lookup, impute) has not been checked
 ///   against an engine yet.
 pub fn portable(plan: LogicalPlan) -> Result<LogicalPlan, SqlError> {
@@ -31,6 +32,7 @@ pub fn portable(plan: LogicalPlan) -> Result<LogicalPlan, SqlError> {
                 let rewritten = match &e {
                     Expr::Column(c) if c.relation.is_some() => Some(Expr::Column(Column::new_unqualified(c.name.clone()))),
                     Expr::Cast(Cast { expr, field }) | Expr::TryCast(TryCast { expr, field }) => time_cast(expr, field.data_type(), schema.as_deref()),
+                    Expr::ScalarFunction(f) if f.name() == "vl_bin" => crate::transforms::bin::sql_form(&f.args),
                     _ => None,
                 };
                 Ok(rewritten.map_or(Transformed::no(e), Transformed::yes))
