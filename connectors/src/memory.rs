@@ -14,12 +14,14 @@ use datafusion::arrow::array::{ArrayRef, Int64Array, RecordBatch};
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::datasource::MemTable;
 use datafusion::logical_expr::LogicalPlan;
-use datafusion::prelude::SessionContext;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
 /// The URL schemes that name an in-memory table.
 pub const MEMORY_SCHEMES: &[&str] = &["vegalake+dataset", "vegafusion+dataset"];
+
+/// The name prefix of in-memory tables' scans.
+pub const MEMORY_SCAN_PREFIX: &str = "__vl_memory_";
 
 /// One table held in memory.
 #[derive(Debug, Clone)]
@@ -49,7 +51,7 @@ impl MemoryTable {
     }
 
     /// The table as a scan of its evaluable columns plus [`ROW`].
-    pub(crate) fn scan(&self, ctx: &SessionContext) -> Result<LogicalPlan> {
+    pub(crate) fn scan(&self) -> Result<LogicalPlan> {
         let keep: Vec<usize> = (0..self.schema.fields().len()).filter(|&i| normalized_type(self.schema.field(i).data_type()).is_some()).collect();
         let mut fields: Vec<Field> = keep.iter().map(|&i| self.schema.field(i).clone().with_nullable(true)).collect();
         fields.push(Field::new(ROW, DataType::Int64, false));
@@ -64,7 +66,15 @@ impl MemoryTable {
             batches.push(RecordBatch::try_new(schema.clone(), columns).map_err(datafusion::error::DataFusionError::from)?);
         }
         let table = MemTable::try_new(schema, vec![batches])?;
-        Ok(ctx.read_table(Arc::new(table))?.into_unoptimized_plan())
+        // Named by its identity: plans over the same rows read the same name (a
+        // brush index recognizes stable rows by it).
+        let name = format!("{MEMORY_SCAN_PREFIX}{:016x}", {
+            use std::hash::{Hash, Hasher};
+            let mut h = std::hash::DefaultHasher::new();
+            self.identity.hash(&mut h);
+            h.finish()
+        });
+        Ok(datafusion::logical_expr::LogicalPlanBuilder::scan(name, datafusion::datasource::provider_as_source(Arc::new(table)), None)?.build()?)
     }
 }
 
@@ -88,6 +98,7 @@ mod tests {
     use super::*;
     use datafusion::arrow::array::{Array, Float64Array, ListArray, StringArray};
     use datafusion::arrow::datatypes::Int32Type;
+    use datafusion::prelude::SessionContext;
 
     fn table() -> MemoryTable {
         let list = ListArray::from_iter_primitive::<Int32Type, _, _>(vec![Some(vec![Some(1)]), None]);
@@ -111,7 +122,7 @@ mod tests {
     #[tokio::test]
     async fn scan_numbers_rows_across_batches_and_leaves_out_lists() {
         let ctx = SessionContext::new();
-        let plan = table().scan(&ctx).unwrap();
+        let plan = table().scan().unwrap();
         let names: Vec<String> = plan.schema().fields().iter().map(|f| f.name().clone()).collect();
         assert_eq!(names, ["x", "s", ROW]);
         let batches = ctx.execute_logical_plan(plan).await.unwrap().collect().await.unwrap();

@@ -165,7 +165,7 @@ impl Source {
                 let plan = ctx.read_table(Arc::new(table))?.into_unoptimized_plan();
                 Ok(Loaded { plan, table: Some(stats) })
             }
-            Kind::Memory(table) => Ok(Loaded { plan: table.scan(ctx)?, table: None }),
+            Kind::Memory(table) => Ok(Loaded { plan: table.scan()?, table: None }),
             Kind::File { url, .. } => Err(ConnectorError::Invalid(format!("{url} is a file, not a table"))),
         }
     }

@@ -7,6 +7,7 @@
 //! [`Evaluation::unsupported`] with the reason; a spec error aborts with
 //! [`EvalError`], naming the place.
 
+pub mod brush_index;
 pub mod cache;
 pub mod chart;
 pub mod cluster;

@@ -9,6 +9,7 @@
 //! the materialized rows of datasets that someone needs. Everything else is a plan,
 //! rebuilt on each pass (microseconds) and executed only as part of a needed result.
 
+use crate::brush_index::BrushIndexes;
 use crate::cache::{Fingerprint, TaskCache};
 use crate::engine::{EngineError, Executed, LocalEngine, QueryEngine};
 use crate::env::SpecEnvironment;
@@ -38,6 +39,7 @@ pub struct Runtime {
     ctx: SessionContext,
     engine: Arc<dyn QueryEngine>,
     cache: TaskCache,
+    brush_indexes: BrushIndexes,
 }
 
 /// The default bound of a runtime's cache: 512 MiB.
@@ -51,12 +53,17 @@ impl Runtime {
     /// A runtime over a session of the caller's (one from [`crate::new_session`]
     /// or [`crate::new_session_without_pushdown`], which register our functions).
     pub fn with_session(ctx: SessionContext, cache_bytes: usize) -> Runtime {
-        Runtime { ctx, engine: Arc::new(LocalEngine::default()), cache: TaskCache::new(cache_bytes) }
+        Runtime { ctx, engine: Arc::new(LocalEngine::default()), cache: TaskCache::new(cache_bytes), brush_indexes: BrushIndexes::default() }
     }
 
     /// A runtime whose queries run on `engine` (see [`crate::engine::connect`]).
     pub fn with_engine(engine: Arc<dyn QueryEngine>, cache_bytes: usize) -> Runtime {
-        Runtime { ctx: crate::new_session(), engine, cache: TaskCache::new(cache_bytes) }
+        Runtime { ctx: crate::new_session(), engine, cache: TaskCache::new(cache_bytes), brush_indexes: BrushIndexes::default() }
+    }
+
+    /// The brush indexes' switch and counters.
+    pub fn brush_indexes(&self) -> &BrushIndexes {
+        &self.brush_indexes
     }
 
     pub fn cache(&self) -> &TaskCache {
@@ -533,7 +540,9 @@ impl Runtime {
             Some(first) => {
                 let schema = first.schema();
                 let table = datafusion::datasource::MemTable::try_new(schema, vec![result.batches.clone()])?;
-                self.ctx.read_table(Arc::new(table))?.into_unoptimized_plan()
+                // Named by its fingerprint: a brush index recognizes stable rows by it.
+                let name = format!("{}{fp}", crate::brush_index::PINNED_PREFIX);
+                LogicalPlanBuilder::scan(name, datafusion::datasource::provider_as_source(Arc::new(table)), None)?.build()?
             }
             None => return Err(Skip::Unsupported("no rows to pin".into())),
         };
@@ -549,6 +558,38 @@ impl Runtime {
                 Ok::<_, Skip>((executed, bytes))
             })
             .await
+    }
+
+    /// `plan` with its brush-indexable aggregate, if any, answered from the cube
+    /// ([`crate::brush_index`]), built on first use.
+    async fn with_brush_index(&self, plan: LogicalPlan) -> Result<LogicalPlan, Skip> {
+        let indexes = &self.brush_indexes;
+        let cube = match crate::brush_index::find(&plan) {
+            Ok(Some(cube)) if indexes.enabled() => cube,
+            Ok(_) => return Ok(plan),
+            Err(why) => {
+                log::debug!("{why}");
+                return Ok(plan);
+            }
+        };
+        let key = Fingerprint::builder("cube").add(&cube.key()).finish();
+        if indexes.is_oversized(key) {
+            return Ok(plan);
+        }
+        let limit = crate::brush_index::CUBE_ROW_LIMIT;
+        let build = LogicalPlanBuilder::from(cube.build.clone()).limit(0, Some(limit + 1))?.build()?;
+        let built = self.cached_query(key, build).await?;
+        let rows: usize = built.batches.iter().map(|b| b.num_rows()).sum();
+        if rows > limit {
+            log::info!("no brush index: its cube has more than {limit} rows (too many distinct brushed values)");
+            indexes.set_oversized(key);
+            return Ok(plan);
+        }
+        let schema = Arc::new(cube.build.schema().as_arrow().clone());
+        let table = datafusion::datasource::MemTable::try_new(schema, vec![built.batches.clone()])?;
+        let scan = LogicalPlanBuilder::scan("__vl_cube", datafusion::datasource::provider_as_source(Arc::new(table)), None)?.build()?;
+        indexes.count_answer();
+        Ok(cube.answer(plan, scan)?)
     }
 
     /// How many rows a dataset's server part has (`fp` its fingerprint), by a
@@ -587,6 +628,7 @@ impl Runtime {
         let key = Fingerprint::builder("result").add(&fp).finish();
         self.cache
             .get_or_compute(key, || async {
+                let plan = self.with_brush_index(plan).await?;
                 let Executed { batches, scans, .. } = self.collect(plan).await?;
                 let rows = output::batches_to_rows(&batches);
                 let bytes = batches_bytes(&batches) + rows_bytes(&rows);
