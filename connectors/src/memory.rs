@@ -46,6 +46,11 @@ impl MemoryTable {
         &self.identity
     }
 
+    /// The bytes its Arrow arrays hold.
+    pub fn bytes(&self) -> u64 {
+        self.batches.iter().map(|b| b.get_array_memory_size() as u64).sum()
+    }
+
     pub fn num_rows(&self) -> usize {
         self.batches.iter().map(RecordBatch::num_rows).sum()
     }

