@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Altair charts over 10M rows (pandas, Parquet, Delta): vegalake's release wheel
-# against VegaFusion 2.0.3's transformer, in one run (python/bench/bench_altair.py).
+# against VegaFusion 2.0.3's transformer, in one run (python/bench/bench_altair.py);
+# with "brush", the 3-view crossfilter's open time and brush latency against
+# VegaFusion's chart state and DuckDB's SQL (python/bench/bench_brush.py).
 #   scripts/bench.sh python [ROWS]
+#   scripts/bench.sh brush [ROWS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib.sh
@@ -11,6 +14,13 @@ venv="$tools/bench-py"
 [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
 "$venv/bin/pip" install --quiet --disable-pip-version-check --force-reinstall --no-deps "$wheel"
 "$venv/bin/pip" install --quiet --disable-pip-version-check "$wheel[altair]" vegafusion==2.0.3 \
-  pandas==3.1.1 deltalake==1.6.6 numpy
-data="$tools/bench-data/python-${1:-10000000}"
-"$venv/bin/python" python/bench/bench_altair.py "$data" --rows "${1:-10000000}"
+  pandas==3.1.1 deltalake==1.6.6 numpy duckdb==1.4.1
+mode=charts
+if [ "${1:-}" = brush ]; then mode=brush; shift; fi
+rows="${1:-10000000}"
+data="$tools/bench-data/python-$rows"
+if [ "$mode" = brush ]; then
+  "$venv/bin/python" python/bench/bench_brush.py "$data" --rows "$rows"
+else
+  "$venv/bin/python" python/bench/bench_altair.py "$data" --rows "$rows"
+fi

@@ -3,7 +3,7 @@ VegaFusion's chart state and DuckDB's hand-written SQL, in one run.
 
     python bench_brush.py DIR [--brushes N] [--systems vegalake,vegafusion,duckdb]
 
-Reads DIR/flights.parquet (written by bench_altair.py). Each system opens the
+Reads DIR/flights.parquet (written as bench_altair.py writes it, if missing). Each system opens the
 chart once (cold: a fresh process per system) and answers the same recorded
 brushes: over each view in turn, with random bounds, fractional bounds on the
 integer-valued columns, reversed bounds and bounds outside the domain. It prints
@@ -148,12 +148,17 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("directory", type=Path)
     parser.add_argument("--brushes", type=int, default=200)
+    parser.add_argument("--rows", type=int, default=10_000_000, help="rows of the data written when DIR has none")
     parser.add_argument("--systems", default="vegalake,vegafusion,duckdb")
     parser.add_argument("--child")
     args = parser.parse_args()
     if args.child:
         child(args.child, args.directory, args.brushes)
         return
+    from bench_altair import write_data
+
+    args.directory.mkdir(parents=True, exist_ok=True)
+    write_data(args.directory, args.rows)
     results = {}
     for system in args.systems.split(","):
         cmd = [sys.executable, __file__, str(args.directory), "--brushes", str(args.brushes), "--child", system]
