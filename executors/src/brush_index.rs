@@ -21,7 +21,7 @@
 //! text of its plan, and refused, with the reason logged, above [`CUBE_ROW_LIMIT`]
 //! rows (too many distinct brushed values; the plan answers as before). Means,
 //! quantiles and other ordered aggregates are not merged: those plans run as they
-//! are.
+//! are. Only the embedded engine uses them (see `Runtime::with_brush_index`).
 
 use datafusion::common::tree_node::{Transformed, TreeNode, TreeNodeRecursion};
 use datafusion::common::{Column, DFSchemaRef, Result};

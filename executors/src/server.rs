@@ -574,7 +574,10 @@ impl Runtime {
     async fn with_brush_index(&self, plan: LogicalPlan) -> Result<LogicalPlan, Skip> {
         let indexes = &self.brush_indexes;
         let cube = match crate::brush_index::find(&plan) {
-            Ok(Some(cube)) if indexes.enabled() => cube,
+            // In process only: on Spark the answer over the cube (sent as VALUES)
+            // returned the cube's rows unmerged (vl_crossfilter_hist, 693 rows for
+            // 11), and a remote engine would receive the cube with every brush.
+            Ok(Some(cube)) if indexes.enabled() && *self.engine.url() == crate::engine::EngineUrl::Local => cube,
             Ok(_) => return Ok(plan),
             Err(why) => {
                 log::debug!("{why}");
