@@ -23,11 +23,11 @@
 //! quantiles and other ordered aggregates are not merged: those plans run as they
 //! are. Only the embedded engine uses them (see `Runtime::with_brush_index`).
 
+use crate::cache::Fingerprint;
 use datafusion::common::tree_node::{Transformed, TreeNode, TreeNodeRecursion};
 use datafusion::common::{Column, DFSchemaRef, Result};
 use datafusion::functions_aggregate::expr_fn::{max, min, sum};
 use datafusion::logical_expr::{cast, Aggregate, Expr, Filter, LogicalPlan, Projection};
-use crate::cache::Fingerprint;
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -221,10 +221,12 @@ fn cube(node: &LogicalPlan, a: &Aggregate, projections: &[&Projection], filter: 
     let predicate = filter
         .predicate
         .clone()
-        .transform(|e| Ok(match &e {
-            Expr::Column(c) => renamed.get(c).map_or(Transformed::no(e.clone()), |r| Transformed::yes(r.clone())),
-            _ => Transformed::no(e),
-        }))
+        .transform(|e| {
+            Ok(match &e {
+                Expr::Column(c) => renamed.get(c).map_or(Transformed::no(e.clone()), |r| Transformed::yes(r.clone())),
+                _ => Transformed::no(e),
+            })
+        })
         .map_err(|e| e.to_string())?
         .data;
     let groups = (0..a.group_expr.len()).map(|i| build.schema().field(i).name().clone()).collect();

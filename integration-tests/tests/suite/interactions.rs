@@ -118,7 +118,10 @@ async fn replayed_interactions_match_vega_js() {
         compared += spec_compared;
     }
     let indexed = runtime.brush_indexes().answered();
-    println!("interactions: {} specs, {updates_applied} updates replayed, {compared} dataset states equal to vega.js, {indexed} answered from brush indexes", names.len());
+    println!(
+        "interactions: {} specs, {updates_applied} updates replayed, {compared} dataset states equal to vega.js, {indexed} answered from brush indexes",
+        names.len()
+    );
     assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
     // The crossfilters' brushes go through brush indexes: these states are vega.js's.
     assert!(indexed > 0, "no update was answered from a brush index");

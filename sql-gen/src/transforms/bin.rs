@@ -143,7 +143,8 @@ pub(crate) fn udf() -> datafusion::logical_expr::ScalarUDF {
 
 /// `vl_bin` in SQL: the same rule as a CASE expression, which every dialect reads.
 pub(crate) fn sql_form(args: &[Expr]) -> Option<Expr> {
-    let [v, Expr::Literal(ScalarValue::Float64(Some(start)), _), Expr::Literal(ScalarValue::Float64(Some(stop)), _), Expr::Literal(ScalarValue::Float64(Some(step)), _)] = args
+    let [v, Expr::Literal(ScalarValue::Float64(Some(start)), _), Expr::Literal(ScalarValue::Float64(Some(stop)), _), Expr::Literal(ScalarValue::Float64(Some(step)), _)] =
+        args
     else {
         return None;
     };

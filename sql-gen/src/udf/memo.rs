@@ -186,7 +186,19 @@ mod tests {
     #[test]
     fn hourly_floors_agree_with_row_by_row() {
         let instants = instants();
-        let units = ["year", "year,month", "year,quarter", "month,date", "year,week", "year,isoweek", "isoweek,day", "year,dayofyear", "date,hours", "year,month,date,hours", "day"];
+        let units = [
+            "year",
+            "year,month",
+            "year,quarter",
+            "month,date",
+            "year,week",
+            "year,isoweek",
+            "isoweek,day",
+            "year,dayofyear",
+            "date,hours",
+            "year,month,date,hours",
+            "day",
+        ];
         for zone in ZONES {
             for u in units {
                 for step in [1.0, 6.0] {
