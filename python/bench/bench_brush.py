@@ -114,9 +114,7 @@ def run_duckdb(path: Path, recorded, frame) -> dict:
             if other != field:
                 x0, x1 = extents[other]
                 step = (x1 - x0) / 20
-                con.execute(
-                    f"SELECT floor(({other} - {x0}) / {step}) AS b, count(*) FROM flights WHERE {field} BETWEEN {lo} AND {hi} GROUP BY b"
-                ).fetchall()
+                con.execute(f"SELECT floor(({other} - {x0}) / {step}) AS b, count(*) FROM flights WHERE {field} BETWEEN {lo} AND {hi} GROUP BY b").fetchall()
         return []
 
     return timed(opened, recorded, update)
@@ -174,8 +172,9 @@ def main() -> None:
         print(f"{system:<11} {r['open_s']:7.2f} {r['first_ms']:8.1f} {r['p50']:8.1f} {r['p95']:8.1f} {r['p99']:8.1f} {r['rss_mb']:8.0f}")
     if "vegalake" in results and "vegafusion" in results:
         ours, theirs = results["vegalake"]["answers"], results["vegafusion"]["answers"]
-        differ = [i for i, (a, b) in enumerate(zip(ours, theirs)) if a != b]
-        print(f"vegafusion's counts per bin equal vegalake's on {len(ours) - len(differ)} of {len(ours)} brushes" + (f" (first differing: {differ[:5]})" if differ else ""))
+        differ = [i for i, (a, b) in enumerate(zip(ours, theirs, strict=True)) if a != b]
+        first = f" (first differing: {differ[:5]})" if differ else ""
+        print(f"vegafusion's counts per bin equal vegalake's on {len(ours) - len(differ)} of {len(ours)} brushes{first}")
 
 
 if __name__ == "__main__":
