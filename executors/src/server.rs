@@ -597,7 +597,8 @@ impl Runtime {
             indexes.set_oversized(key);
             return Ok(plan);
         }
-        let schema = Arc::new(cube.build.schema().as_arrow().clone());
+        // The batches' own schema where there are rows (nullability as executed).
+        let schema = built.batches.first().map_or_else(|| Arc::new(cube.build.schema().as_arrow().clone()), |b| b.schema());
         let table = datafusion::datasource::MemTable::try_new(schema, vec![built.batches.clone()])?;
         let scan = LogicalPlanBuilder::scan("__vl_cube", datafusion::datasource::provider_as_source(Arc::new(table)), None)?.build()?;
         indexes.count_answer();
