@@ -117,7 +117,7 @@ fn bin_of(v: f64, start: f64, stop: f64, step: f64) -> f64 {
 /// comparisons, `greatest`, `least` and `floor` it cost ~100 ns a row (perf on a
 /// 10M-row histogram: comparisons and their masks were a quarter of the query).
 pub(crate) fn udf() -> datafusion::logical_expr::ScalarUDF {
-    use datafusion::arrow::array::{AsArray, Float64Array};
+    use datafusion::arrow::array::AsArray;
     use datafusion::arrow::datatypes::{DataType, Float64Type};
     use datafusion::logical_expr::{create_udf, ColumnarValue, Volatility};
     let fun = |args: &[ColumnarValue]| -> datafusion::error::Result<ColumnarValue> {
@@ -131,7 +131,7 @@ pub(crate) fn udf() -> datafusion::logical_expr::ScalarUDF {
         let [start, stop, step] = bins[..] else { return datafusion::common::exec_err!("vl_bin takes 4 arguments") };
         Ok(match &args[0] {
             ColumnarValue::Array(a) => {
-                let values: &Float64Array = a.as_primitive::<Float64Type>();
+                let Some(values) = a.as_primitive_opt::<Float64Type>() else { return datafusion::common::exec_err!("vl_bin of {}", a.data_type()) };
                 ColumnarValue::Array(std::sync::Arc::new(values.unary::<_, Float64Type>(|v| bin_of(v, start, stop, step))))
             }
             ColumnarValue::Scalar(ScalarValue::Float64(v)) => ColumnarValue::Scalar(ScalarValue::Float64(v.map(|v| bin_of(v, start, stop, step)))),

@@ -1,7 +1,9 @@
 //! Scalar functions with JavaScript/Vega semantics that DataFusion has no built-in
 //! for. Every one is named `vl_*`, registered by [`register_udfs`] on each session
-//! that runs lowered plans, and built row by row from the shared value semantics in
-//! `vegalake_planner::values`.
+//! that runs lowered plans, and built from the shared value semantics in
+//! `vegalake_planner::values`: row by row, except the time units, which go a batch
+//! at a time ([`memo`]). `vl_bin` is defined with its transform
+//! ([`crate::transforms::bin`]).
 
 use datafusion::arrow::array::{Array, ArrayRef, AsArray, Float64Builder, StringBuilder};
 use datafusion::arrow::datatypes::{DataType, Float64Type};
