@@ -34,10 +34,10 @@ use std::sync::{Arc, Mutex};
 
 /// The most rows a cube may have: beyond, the brushed fields have too many
 /// distinct values for a cube to be smaller than the rows.
-pub(crate) const CUBE_ROW_LIMIT: usize = 1_000_000;
+pub const CUBE_ROW_LIMIT: usize = 1_000_000;
 
 /// The name prefix of pinned scans: rows that stay the same across brushes.
-pub(crate) const PINNED_PREFIX: &str = "__vl_pinned_";
+pub const PINNED_PREFIX: &str = "__vl_pinned_";
 
 const BRUSHED_PREFIX: &str = "__vl_brushed_";
 

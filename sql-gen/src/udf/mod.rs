@@ -2,8 +2,8 @@
 //! for. Every one is named `vl_*`, registered by [`register_udfs`] on each session
 //! that runs lowered plans, and built from the shared value semantics in
 //! `vegalake_planner::values`: row by row, except the time units, which go a batch
-//! at a time ([`memo`]). `vl_bin` is defined with its transform
-//! ([`crate::transforms::bin`]).
+//! at a time (module `memo`). `vl_bin` is defined with its transform
+//! (`transforms/bin.rs`).
 
 use datafusion::arrow::array::{Array, ArrayRef, AsArray, Float64Builder, StringBuilder};
 use datafusion::arrow::datatypes::{DataType, Float64Type};
