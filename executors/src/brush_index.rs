@@ -27,6 +27,7 @@ use crate::cache::Fingerprint;
 use datafusion::common::tree_node::{Transformed, TreeNode, TreeNodeRecursion};
 use datafusion::common::{Column, DFSchemaRef, Result};
 use datafusion::functions_aggregate::expr_fn::{max, min, sum};
+use datafusion::logical_expr::expr_rewriter::replace_col;
 use datafusion::logical_expr::{cast, Aggregate, Expr, Filter, LogicalPlan, Projection};
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -217,18 +218,9 @@ fn cube(node: &LogicalPlan, a: &Aggregate, projections: &[&Projection], filter: 
     let mut group_expr = a.group_expr.clone();
     group_expr.extend(carried.iter().zip(&names).map(|(e, n)| e.clone().alias(n)));
     let build = LogicalPlan::Aggregate(Aggregate::try_new(Arc::new(input), group_expr, partials).map_err(|e| e.to_string())?);
-    let renamed: std::collections::HashMap<Column, Expr> = brushed.iter().cloned().zip(names.iter().map(|n| column(n))).collect();
-    let predicate = filter
-        .predicate
-        .clone()
-        .transform(|e| {
-            Ok(match &e {
-                Expr::Column(c) => renamed.get(c).map_or(Transformed::no(e.clone()), |r| Transformed::yes(r.clone())),
-                _ => Transformed::no(e),
-            })
-        })
-        .map_err(|e| e.to_string())?
-        .data;
+    let cube_columns: Vec<Column> = names.iter().map(|n| Column::new_unqualified(n)).collect();
+    let renamed: std::collections::HashMap<&Column, &Column> = brushed.iter().zip(&cube_columns).collect();
+    let predicate = replace_col(filter.predicate.clone(), &renamed).map_err(|e| e.to_string())?;
     let groups = (0..a.group_expr.len()).map(|i| build.schema().field(i).name().clone()).collect();
     Ok(Cube { target: node.clone(), build, predicate, groups, merges, schema: a.schema.clone() })
 }

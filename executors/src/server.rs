@@ -545,17 +545,9 @@ impl Runtime {
     /// fingerprint: what its interactive dependents read on every update.
     async fn pinned_scan(&self, fp: Fingerprint, plan: LogicalPlan) -> Result<LogicalPlan, Skip> {
         let result = self.cached_query(Fingerprint::builder("pinned").add(&fp).finish(), plan).await?;
-        let scan = match result.batches.first() {
-            Some(first) => {
-                let schema = first.schema();
-                let table = datafusion::datasource::MemTable::try_new(schema, vec![result.batches.clone()])?;
-                // Named by its fingerprint: a brush index recognizes stable rows by it.
-                let name = format!("{}{fp}", crate::brush_index::PINNED_PREFIX);
-                LogicalPlanBuilder::scan(name, datafusion::datasource::provider_as_source(Arc::new(table)), None)?.build()?
-            }
-            None => return Err(Skip::Unsupported("no rows to pin".into())),
-        };
-        Ok(scan)
+        let Some(first) = result.batches.first() else { return Err(Skip::Unsupported("no rows to pin".into())) };
+        // Named by its fingerprint: a brush index recognizes stable rows by it.
+        memory_scan(format!("{}{fp}", crate::brush_index::PINNED_PREFIX), first.schema(), &result.batches)
     }
 
     /// The rows of `plan` as Arrow, through the cache under `key`.
@@ -599,8 +591,7 @@ impl Runtime {
         }
         // The batches' own schema where there are rows (nullability as executed).
         let schema = built.batches.first().map_or_else(|| Arc::new(cube.build.schema().as_arrow().clone()), |b| b.schema());
-        let table = datafusion::datasource::MemTable::try_new(schema, vec![built.batches.clone()])?;
-        let scan = LogicalPlanBuilder::scan("__vl_cube", datafusion::datasource::provider_as_source(Arc::new(table)), None)?.build()?;
+        let scan = memory_scan("__vl_cube".into(), schema, &built.batches)?;
         indexes.count_answer();
         Ok(cube.answer(plan, scan)?)
     }
@@ -649,6 +640,12 @@ impl Runtime {
             })
             .await
     }
+}
+
+/// A scan named `name` of batches held in memory.
+fn memory_scan(name: String, schema: datafusion::arrow::datatypes::SchemaRef, batches: &[RecordBatch]) -> Result<LogicalPlan, Skip> {
+    let table = datafusion::datasource::MemTable::try_new(schema, vec![batches.to_vec()])?;
+    Ok(LogicalPlanBuilder::scan(name, datafusion::datasource::provider_as_source(Arc::new(table)), None)?.build()?)
 }
 
 /// Where a dataset is declared, for error messages.
