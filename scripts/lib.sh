@@ -2,12 +2,13 @@
 
 tools="${VEGALAKE_TOOLS:-/var/tmp/vegalake-tools}"
 
-# DuckDB and Spark: the Python packages duckdb and pyspark, in a venv outside the
-# clone (Spark runs on the machine's Java 17). Sets VEGALAKE_PYTHON.
+# DuckDB, Spark and a PostgreSQL client: the Python packages duckdb, pyspark and
+# psycopg, in a venv outside the clone (Spark runs on the machine's Java 17).
+# Sets VEGALAKE_PYTHON.
 python_tools() {
-  if [ ! -x "$tools/py/bin/python" ] || ! "$tools/py/bin/python" -c "import duckdb, pyspark" 2>/dev/null; then
+  if [ ! -x "$tools/py/bin/python" ] || ! "$tools/py/bin/python" -c "import duckdb, pyspark, psycopg" 2>/dev/null; then
     python3 -m venv "$tools/py"
-    "$tools/py/bin/pip" install --quiet --disable-pip-version-check duckdb==2.0.0 pyspark==4.0.1
+    "$tools/py/bin/pip" install --quiet --disable-pip-version-check duckdb==2.0.0 pyspark==4.0.1 "psycopg[binary]==3.3.9"
   fi
   export VEGALAKE_PYTHON="$tools/py/bin/python"
 }
@@ -40,6 +41,36 @@ stop_spark_connect() {
   kill "$spark_pid" 2>/dev/null || true
   wait "$spark_pid" 2>/dev/null || true
   rm -rf "$spark_dir" "$spark_log"
+}
+
+# A PostgreSQL server from Debian's packages (installed here when missing): a
+# cluster initialised in a temporary directory, run as the unprivileged postgres
+# user (PostgreSQL refuses root) on a free loopback port, with pg_stat_statements
+# (the tests read what each statement returned from it). Stopped by
+# stop_postgres. Sets VEGALAKE_POSTGRES_DSN.
+start_postgres() {
+  local bin
+  bin="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)"
+  if [ -z "$bin" ] || [ ! -x "$bin/pg_ctl" ]; then
+    apt-get update -qq && apt-get install -y -qq postgresql postgresql-contrib >/dev/null
+    bin="$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)"
+  fi
+  pg_dir="$(mktemp -d -t vegalake-postgres.XXXXXX)"
+  chown postgres "$pg_dir"
+  local port
+  port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+  runuser -u postgres -- "$bin/initdb" -D "$pg_dir/data" -A trust -U postgres --no-sync >/dev/null
+  runuser -u postgres -- "$bin/pg_ctl" -D "$pg_dir/data" -l "$pg_dir/log" -w -s start \
+    -o "-c listen_addresses=127.0.0.1 -c port=$port -c unix_socket_directories=$pg_dir -c fsync=off -c shared_preload_libraries=pg_stat_statements -c pg_stat_statements.track=all"
+  pg_ctl_bin="$bin/pg_ctl"
+  export VEGALAKE_POSTGRES_DSN="host=127.0.0.1 port=$port user=postgres dbname=postgres"
+}
+
+stop_postgres() {
+  if [ -n "${pg_dir:-}" ]; then
+    runuser -u postgres -- "$pg_ctl_bin" -D "$pg_dir/data" -m fast -w -s stop 2>/dev/null || true
+    rm -rf "$pg_dir"
+  fi
 }
 
 # maturin (PyPI), in the tools venv. Sets MATURIN.

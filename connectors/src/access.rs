@@ -6,6 +6,7 @@ use crate::catalog::Catalog;
 use crate::error::{ConnectorError, Result};
 use crate::location::{Location, TableFormat, Target, TimeTravel};
 use crate::memory::MemoryTables;
+use crate::warehouse::WarehouseTables;
 use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
 use url::Url;
@@ -22,6 +23,9 @@ pub struct DataAccess {
     /// Tables handed over in memory (`vegalake+dataset://NAME`): readable by
     /// definition, since their owner gave them.
     pub memory: Arc<MemoryTables>,
+    /// Tables of warehouses reached through their owner's connection, named like
+    /// in-memory tables (`vegalake+dataset://NAME`).
+    pub warehouse: Arc<WarehouseTables>,
 }
 
 impl Default for DataAccess {
@@ -48,7 +52,13 @@ enum Root {
 impl DataAccess {
     /// Access to one directory only.
     pub fn new(data_dir: impl Into<PathBuf>) -> DataAccess {
-        DataAccess { data_dir: data_dir.into(), allow_roots: Vec::new(), catalog: Arc::new(Catalog::default()), memory: Arc::default() }
+        DataAccess {
+            data_dir: data_dir.into(),
+            allow_roots: Vec::new(),
+            catalog: Arc::new(Catalog::default()),
+            memory: Arc::default(),
+            warehouse: Arc::default(),
+        }
     }
 
     /// Resolves a data URL through the catalog and the data directory, and checks

@@ -24,6 +24,7 @@ pub mod memory;
 pub mod metrics;
 pub mod source;
 pub mod store;
+pub mod warehouse;
 
 pub use access::DataAccess;
 pub use catalog::Catalog;
@@ -34,6 +35,7 @@ pub use file_list::{FileListTable, FileListing, ListedFile};
 pub use memory::{MemoryTable, MemoryTables};
 pub use metrics::ScanMetrics;
 pub use source::{Loaded, Source, TableStats};
+pub use warehouse::{Warehouse, WarehouseTable, WarehouseTables};
 
 use datafusion::arrow::array::{ArrayRef, Int64Array, RecordBatch};
 use datafusion::arrow::compute::cast;

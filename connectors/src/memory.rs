@@ -73,14 +73,17 @@ impl MemoryTable {
         let table = MemTable::try_new(schema, vec![batches])?;
         // Named by its identity: plans over the same rows read the same name (a
         // brush index recognizes stable rows by it).
-        let name = format!("{MEMORY_SCAN_PREFIX}{:016x}", {
-            use std::hash::{Hash, Hasher};
-            let mut h = std::hash::DefaultHasher::new();
-            self.identity.hash(&mut h);
-            h.finish()
-        });
+        let name = format!("{MEMORY_SCAN_PREFIX}{:016x}", identity_hash(&self.identity));
         Ok(datafusion::logical_expr::LogicalPlanBuilder::scan(name, datafusion::datasource::provider_as_source(Arc::new(table)), None)?.build()?)
     }
+}
+
+/// A short stable name for an identity (scans are named by it).
+pub(crate) fn identity_hash(identity: &str) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::hash::DefaultHasher::new();
+    identity.hash(&mut h);
+    h.finish()
 }
 
 /// The name in `vegalake+dataset://NAME`, or `None` for other URLs.

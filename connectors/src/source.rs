@@ -14,6 +14,7 @@ use crate::error::{store_error, ConnectorError, Result};
 use crate::location::TableFormat;
 use crate::memory::{self, memory_name, MemoryTable};
 use crate::store::register_store;
+use crate::warehouse::WarehouseTable;
 use datafusion::arrow::datatypes::DataType;
 use datafusion::datasource::file_format::parquet::ParquetFormat;
 use datafusion::datasource::listing::{ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl};
@@ -57,6 +58,8 @@ enum Kind {
     },
     /// A table handed over in memory.
     Memory(Arc<MemoryTable>),
+    /// A table of a warehouse, read through its owner's connection.
+    Warehouse(Arc<WarehouseTable>),
 }
 
 /// A data entry's `url`, resolved, allowed and identified.
@@ -72,6 +75,10 @@ impl Source {
     /// store what it holds now: a file's size and time, a listing, a Delta version.
     pub async fn open(ctx: &SessionContext, url: &str, format_type: Option<&str>, access: &DataAccess) -> Result<Source> {
         if let Some(name) = memory_name(url) {
+            if let Some(table) = access.warehouse.get(name) {
+                let identity = format!("warehouse {name} {}", table.identity());
+                return Ok(Source { kind: Kind::Warehouse(table.clone()), identity, client_readable: false });
+            }
             let table = memory::lookup(&access.memory, url, name)?;
             let identity = format!("memory {name} {}", table.identity());
             return Ok(Source { kind: Kind::Memory(table.clone()), identity, client_readable: false });
@@ -174,6 +181,7 @@ impl Source {
                 Ok(Loaded { plan, table: Some(stats) })
             }
             Kind::Memory(table) => Ok(Loaded { plan: table.scan()?, table: None }),
+            Kind::Warehouse(table) => Ok(Loaded { plan: table.scan()?, table: None }),
             Kind::File { url, .. } => Err(ConnectorError::Invalid(format!("{url} is a file, not a table"))),
         }
     }

@@ -331,7 +331,9 @@ impl Runtime {
         for node in &graph.datasets {
             let outcome = self.run_dataset(graph, node, &mut env, &mut done, opts, want, &read_by_others).await?;
             let pin = pinned.contains(&node.var) && outcome.complete() && self.pinnable(&outcome);
-            if let (true, Some(fp), Some(plan)) = (pin, outcome.fingerprint, env.dataset_plan_of(&node.var)) {
+            // A warehouse answers each update with its predicate: its rows stay there.
+            let plan = env.dataset_plan_of(&node.var).filter(|p| !crate::engine::reads_warehouse(p));
+            if let (true, Some(fp), Some(plan)) = (pin, outcome.fingerprint, plan) {
                 let scan = self.pinned_scan(fp, plan.clone()).await.map_err(|s| s.at(&node.var.to_string()))?;
                 env.set_dataset_plan(&node.var, scan);
             }
@@ -554,7 +556,7 @@ impl Runtime {
     async fn cached_query(&self, key: Fingerprint, plan: LogicalPlan) -> Result<Arc<Executed>, Skip> {
         self.cache
             .get_or_compute(key, || async {
-                let executed = self.collect(plan).await?;
+                let executed = self.collect(plan, Rows::ForPlanning).await?;
                 let bytes = batches_bytes(&executed.batches);
                 Ok::<_, Skip>((executed, bytes))
             })
@@ -612,9 +614,15 @@ impl Runtime {
 
     /// Executes a plan on the engine, in the carried input order where there is
     /// one, with what its scans read.
-    async fn collect(&self, plan: LogicalPlan) -> Result<Executed, Skip> {
+    async fn collect(&self, plan: LogicalPlan, rows: Rows) -> Result<Executed, Skip> {
         let start = std::time::Instant::now();
-        let executed = self.engine.execute(&self.ctx, in_input_order(plan)?).await?;
+        let plan = in_input_order(plan)?;
+        let executed = if crate::engine::reads_warehouse(&plan) {
+            let dataset_rows = matches!(rows, Rows::OfDataset);
+            crate::engine::execute_on_warehouse(&self.ctx, plan, dataset_rows, self.engine.timeout()).await?
+        } else {
+            self.engine.execute(&self.ctx, plan).await?
+        };
         if log::log_enabled!(log::Level::Info) {
             let rows: usize = executed.batches.iter().map(RecordBatch::num_rows).sum();
             log::info!(
@@ -633,7 +641,7 @@ impl Runtime {
         self.cache
             .get_or_compute(key, || async {
                 let plan = self.with_brush_index(plan).await?;
-                let Executed { batches, scans, .. } = self.collect(plan).await?;
+                let Executed { batches, scans, .. } = self.collect(plan, Rows::OfDataset).await?;
                 let rows = output::batches_to_rows(&batches);
                 let bytes = batches_bytes(&batches) + rows_bytes(&rows);
                 Ok::<_, Skip>((Materialized { batches, rows, scans }, bytes))
@@ -700,6 +708,15 @@ pub(crate) fn with_store(data: &Data, store: Option<&Json>) -> Data {
         Some(rows) => Data { values: Some(rows.clone()), url: None, source: None, format: None, ..data.clone() },
         None => data.clone(),
     }
+}
+
+/// What a query's rows are for: a dataset's own rows (what the chart holds), or
+/// the runtime's planning, pinning and indexing (which a warehouse must reduce
+/// before they leave it).
+#[derive(Clone, Copy)]
+enum Rows {
+    OfDataset,
+    ForPlanning,
 }
 
 /// A dataset's input plan, what identifies it, and what it reads.

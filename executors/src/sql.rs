@@ -10,7 +10,7 @@ use datafusion::logical_expr::LogicalPlan;
 use std::sync::Arc;
 use vegalake_connectors::FileListTable;
 use vegalake_planner::Spec;
-use vegalake_sql_gen::unparse::FileList;
+use vegalake_sql_gen::unparse::{FileList, ForeignTable};
 pub use vegalake_sql_gen::unparse::{SqlDialect, SqlError, SqlTask, TableRef};
 
 /// One dataset's server part: the plan an engine would run.
@@ -65,11 +65,15 @@ pub async fn server_tasks(spec: &Spec, opts: &EvalOptions) -> Result<Vec<ServerT
 /// CASE): it runs on a thread of its own with room for that, not on a runtime
 /// worker's small stack.
 pub(crate) fn unparse(plan: &LogicalPlan, dialect: SqlDialect) -> Result<SqlTask, SqlError> {
-    let to_sql = || match crate::engine::distributable::delta_as_files(plan.clone()) {
+    on_unparser_thread(|| match crate::engine::distributable::delta_as_files(plan.clone()) {
         Ok(Ok(files)) => vegalake_sql_gen::unparse::to_sql_reading(&files, dialect, &file_list),
         Ok(Err(why)) => Err(SqlError::NotPushable(why)),
         Err(e) => Err(SqlError::Unparse(e.to_string())),
-    };
+    })
+}
+
+/// Runs `to_sql` on a thread with a large stack (see [`unparse`]).
+pub(crate) fn on_unparser_thread(to_sql: impl FnOnce() -> Result<SqlTask, SqlError> + Send) -> Result<SqlTask, SqlError> {
     const STACK: usize = 64 << 20;
     std::thread::scope(|s| {
         std::thread::Builder::new()
@@ -83,12 +87,12 @@ pub(crate) fn unparse(plan: &LogicalPlan, dialect: SqlDialect) -> Result<SqlTask
 }
 
 /// A [`FileListTable`]'s files, for engines that find partition values in the paths.
-fn file_list(provider: &dyn TableProvider) -> Option<Result<FileList, SqlError>> {
+fn file_list(provider: &dyn TableProvider) -> Option<Result<ForeignTable, SqlError>> {
     let table = provider.downcast_ref::<FileListTable>()?;
     let listing = table.listing();
     let Some(base) = table.hive_base() else {
         return Some(Err(SqlError::NotPushable(format!("the files of {} are not all in partition directories named as Hive does", listing.base))));
     };
     let files = listing.files.iter().map(|f| f.url.clone()).collect();
-    Some(Ok(FileList { base: base.to_string(), files, partition_columns: listing.partition_columns.clone() }))
+    Some(Ok(ForeignTable::Files(FileList { base: base.to_string(), files, partition_columns: listing.partition_columns.clone() })))
 }

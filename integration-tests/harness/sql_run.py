@@ -1,9 +1,12 @@
-"""Runs SQL tasks on DuckDB or Spark (the Python packages) and prints their rows as JSON.
+"""Runs SQL tasks on DuckDB, Spark or PostgreSQL (the Python packages duckdb,
+pyspark and psycopg) and prints their rows as JSON.
 
-    python3 sql_run.py duckdb|spark TASKS.json
+    python3 sql_run.py duckdb|spark|postgres TASKS.json
 
 Spark runs in one local session (local[2]); each task's setup sets what our SQL
-assumes (UTC, ANSI mode off, partition values as text).
+assumes (UTC, ANSI mode off, partition values as text). PostgreSQL is the server
+at $VEGALAKE_POSTGRES_DSN (scripts/lib.sh starts one); each task runs in a
+transaction of its own, rolled back after, with the session in UTC.
 
 TASKS.json: [{"id": ..., "setup": [statement, ...], "sql": query}, ...]. Prints
 {id: {"rows": [{column: value}]} | {"error": "..."}} with dates as epoch
@@ -71,6 +74,30 @@ def run_spark(spark, task):
     return [{n: cell(v) for n, v in zip(names, row) if n != "__vl_row"} for row in df.collect()]
 
 
+def postgres_connection():
+    import os
+
+    import psycopg
+
+    dsn = os.environ.get("VEGALAKE_POSTGRES_DSN")
+    if not dsn:
+        sys.exit("sql_run.py postgres: VEGALAKE_POSTGRES_DSN is not set (scripts/test.sh starts a server)")
+    return psycopg.connect(dsn)
+
+
+def run_postgres(conn, task):
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SET LOCAL TIME ZONE 'UTC'")
+            for statement in task["setup"]:
+                cur.execute(statement)
+            cur.execute(task["sql"])
+            names = [d.name for d in cur.description]
+            return [{n: cell(v) for n, v in zip(names, row) if n != "__vl_row"} for row in cur.fetchall()]
+    finally:
+        conn.rollback()
+
+
 def main():
     engine, path = sys.argv[1], sys.argv[2]
     with open(path) as f:
@@ -78,6 +105,9 @@ def main():
     if engine == "spark":
         spark = spark_session()
         run = lambda task: run_spark(spark, task)  # noqa: E731
+    elif engine == "postgres":
+        conn = postgres_connection()
+        run = lambda task: run_postgres(conn, task)  # noqa: E731
     else:
         run = run_duckdb
     out = {}

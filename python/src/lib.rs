@@ -10,6 +10,7 @@ mod call;
 mod errors;
 mod logging;
 mod options;
+mod warehouse;
 
 use call::{block_on, json_text};
 use errors::to_py_err;

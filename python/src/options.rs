@@ -11,31 +11,42 @@ use serde::Deserialize;
 use serde_json::{Map, Value as Json};
 use std::path::PathBuf;
 use std::sync::Arc;
-use vegalake_connectors::{Catalog, DataAccess, MemoryTable, MemoryTables, SourceOptions};
+use vegalake_connectors::{Catalog, DataAccess, MemoryTable, MemoryTables, SourceOptions, WarehouseTables};
 use vegalake_executors::{ChartOptions, EvalOptions, Interactivity};
 use vegalake_planner::values::time::Zone;
 
-/// In-memory tables by the name specs give them (`vegalake+dataset://NAME`).
-pub struct Tables(MemoryTables);
+/// In-memory and warehouse tables by the name specs give them
+/// (`vegalake+dataset://NAME`).
+pub struct Tables {
+    memory: MemoryTables,
+    warehouse: WarehouseTables,
+}
 
 impl Tables {
     pub fn empty() -> Tables {
-        Tables(MemoryTables::new())
+        Tables { memory: MemoryTables::new(), warehouse: WarehouseTables::new() }
     }
 
     /// `{name: (identity, table)}` where each table speaks the Arrow C stream
-    /// interface. The identity (unique per frame the Python layer was given) keys
-    /// the cache: two frames under one name must not share results.
+    /// interface or is a warehouse table (`vegalake._warehouse.WarehouseTable`).
+    /// The identity (unique per frame the Python layer was given) keys the
+    /// cache: two frames under one name must not share results.
     pub fn extract(dict: &Bound<'_, PyDict>) -> PyResult<Tables> {
-        let mut tables = MemoryTables::new();
+        let mut tables = Tables::empty();
+        let mut connections = crate::warehouse::Connections::default();
         for (name, entry) in dict.iter() {
             let name: String = name.extract()?;
             let (identity, table): (String, Bound<'_, PyAny>) = entry.extract()?;
+            if table.hasattr("relation")? {
+                let table = connections.table(&name, identity, &table)?;
+                tables.warehouse.insert(name, Arc::new(table));
+                continue;
+            }
             let table: PyTable = table.extract().map_err(|e| data_error(format!("in-memory table '{name}': not an Arrow table: {e}")))?;
             let (batches, schema) = table.into_inner();
-            tables.insert(name, Arc::new(MemoryTable::new(schema, batches, identity)));
+            tables.memory.insert(name, Arc::new(MemoryTable::new(schema, batches, identity)));
         }
-        Ok(Tables(tables))
+        Ok(tables)
     }
 }
 
@@ -95,8 +106,13 @@ impl Options {
             Some(path) => Catalog::load(path).map_err(|e| data_error(format!("catalog: {e}")))?,
             None => Catalog::default(),
         };
-        let data =
-            DataAccess { allow_roots: o.allow_roots.clone(), catalog: Arc::new(catalog), memory: Arc::new(self.tables.0.clone()), ..DataAccess::new(data_dir) };
+        let data = DataAccess {
+            allow_roots: o.allow_roots.clone(),
+            catalog: Arc::new(catalog),
+            memory: Arc::new(self.tables.memory.clone()),
+            warehouse: Arc::new(self.tables.warehouse.clone()),
+            ..DataAccess::new(data_dir)
+        };
         Ok(EvalOptions { data, zone, signals: o.signals.clone(), stores: o.stores.clone() })
     }
 

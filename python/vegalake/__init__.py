@@ -14,6 +14,12 @@ Charts over lake tables read nothing in this process until they run::
     flights = vl.parquet("s3://lake/flights/")      # or vl.delta(...), vl.table(...)
     alt.Chart(flights).mark_bar().encode(x="month(date):T", y="count()")
 
+Charts over warehouse tables run their SQL there, through the user's own session
+or connection, and only the reduced rows come back::
+
+    alt.Chart(vl.source(spark_df))                    # or a DuckDB relation
+    alt.Chart(vl.sql(pg_conn, table="flights"))       # psycopg 3, DuckDB, SQLAlchemy
+
 Functions that take a chart: :func:`to_vega` (the pre-transformed client Vega
 spec), :func:`transformed_data`, :func:`to_html`, :func:`save`, :func:`explain`.
 :class:`Runtime` has VegaFusion's methods (``pre_transform_spec``, ...), and
@@ -26,7 +32,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from . import _altair, _tables
+from . import _altair, _tables, _warehouse
 from ._altair import RowLimitError, explain, save, to_html, to_vega, transformed_data
 from ._runtime import ChartState, Runtime
 from ._vegalake import DataError, EngineError, ForbiddenError, QueryTimeout, SpecError, VegalakeError
@@ -50,6 +56,8 @@ __all__ = [
     "parquet",
     "runtime",
     "save",
+    "source",
+    "sql",
     "table",
     "to_html",
     "to_vega",
@@ -132,3 +140,37 @@ def table(name: str, version: int | None = None) -> Any:
 def _lake(url: str, root: str | None) -> Any:
     schema = _altair.runtime().source_schema(url, allow_root=root)
     return _tables.lake_proxy(schema, _tables.LakeTable(url=url, allow_root=root))
+
+
+def source(data: Any, *, collect_limit: int | None = None) -> Any:
+    """Chart data from where it lives: a Spark DataFrame (classic or Spark Connect)
+    or a DuckDB relation runs its charts' SQL through its own session; a polars
+    LazyFrame is collected with only the columns a chart mentions; frames are
+    returned as they are.
+
+    ``collect_limit`` lets up to that many of a warehouse table's rows come to
+    this process, for a part of a chart with no SQL form in its dialect (with a
+    warning that says why); without it, such a chart raises :class:`EngineError`.
+    Altair receives an empty table with the source's schema, never its rows.
+    """
+    if _warehouse.is_warehouse_source(data):
+        return _warehouse.proxy(_warehouse.table_for(data, collect_limit))
+    if type(data).__module__.startswith("polars") and type(data).__name__ == "LazyFrame":
+        import pyarrow as pa
+
+        schema = pa.schema([(name, _polars_arrow_type(dtype)) for name, dtype in data.collect_schema().items()])
+        return _tables.lake_frame_proxy(schema, data)
+    return data
+
+
+def sql(connection: Any, query: str | None = None, *, table: str | None = None, collect_limit: int | None = None) -> Any:
+    """A query or a table on a connection as chart data: a psycopg 3 connection
+    (PostgreSQL), a DuckDB connection, or a SQLAlchemy engine over either. Each
+    chart's SQL runs on that connection; ``collect_limit`` as for :func:`source`."""
+    return _warehouse.proxy(_warehouse.sql_table(connection, query, table=table, collect_limit=collect_limit))
+
+
+def _polars_arrow_type(dtype: Any) -> Any:
+    import polars as pl
+
+    return pl.Series([], dtype=dtype).to_arrow().type

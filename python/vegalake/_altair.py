@@ -17,7 +17,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from . import _html, _tables
+from . import _html, _tables, _warehouse
 from ._runtime import Runtime, convert_table
 from ._vegalake import SpecError, VegalakeError
 
@@ -51,13 +51,22 @@ def runtime() -> Runtime:
 
 
 def data_transformer(data: Any = None, **kwargs: Any) -> Any:
-    """Altair's data transformer: frames become ``vegalake+dataset://`` URLs, lake
-    tables their URLs; anything else (dicts, geo data) goes Altair's default way."""
+    """Altair's data transformer: frames and warehouse tables become
+    ``vegalake+dataset://`` URLs, lake tables their URLs; anything else (dicts,
+    geo data) goes Altair's default way."""
     if data is None:
         return data_transformer
     lake = _tables.lake_table_of(data)
     if lake is not None:
         return {"url": lake.url}
+    warehouse = _warehouse.table_of_proxy(data)
+    if warehouse is None and _warehouse.is_warehouse_source(data):
+        warehouse = _warehouse.table_for(data)
+    if warehouse is not None:
+        return {"url": _tables.MEMORY_PREFIX + _warehouse.registry.add(warehouse)}
+    frame = _tables.frame_of_proxy(data)
+    if frame is not None:
+        return {"url": _tables.register_frame(frame)}
     if isinstance(data, dict) or hasattr(data, "__geo_interface__"):
         import altair as alt
 

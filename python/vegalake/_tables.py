@@ -22,6 +22,8 @@ from typing import Any
 
 import pyarrow as pa
 
+from . import _warehouse
+
 log = logging.getLogger("vegalake")
 
 MEMORY_PREFIX = "vegalake+dataset://"
@@ -87,6 +89,10 @@ def to_arrow(data: Any, columns: frozenset[str] | None = None) -> pa.Table:
     columns stay dictionary-encoded (the runtime reads them as strings).
     """
     module = type(data).__module__.split(".")[0]
+    if module == "polars" and type(data).__name__ == "LazyFrame":
+        # Collected here, with only the columns the spec mentions.
+        names = data.collect_schema().names()
+        data = data.select([c for c in names if columns is None or c in columns]).collect()
     if columns is not None and module in ("pandas", "polars") and hasattr(data, "columns"):
         data = data[[c for c in data.columns if str(c) in columns]]
     if isinstance(data, pa.Table):
@@ -185,9 +191,13 @@ def tables_of(
     names = [n for n in dict.fromkeys(memory_name(u) for u in _urls(vega_spec)) if n is not None]
     if not names:
         return {}
+    found: dict[str, tuple[str, Any]] = {}
+    for name in names:
+        if (warehouse_table := _warehouse.registry.get(name)) is not None:
+            found[name] = (warehouse_table.identity, warehouse_table)
+    names = [n for n in names if n not in found]
     mentioned = mentioned_names(json.dumps(vega_spec)) if only_mentioned else None
     columns = None if mentioned is None else frozenset(mentioned)
-    found: dict[str, tuple[str, pa.Table]] = {}
     for name in names:
         if name in extra:
             found[name] = (f"{name}@{uuid.uuid4().hex}", in_zone(to_arrow(extra[name], columns), local_tz))
@@ -230,7 +240,7 @@ def inline_unevaluable(vega_spec: dict, tables: dict[str, tuple[str, pa.Table]])
     transformer gives them: the JSON reader keeps such values as they are, so the
     chart gets what vega.js gets. Dates become epoch milliseconds (vega's parse
     reads them as dates)."""
-    inline = {name for name, (_, table) in tables.items() if not all(_evaluable(f.type) for f in table.schema)}
+    inline = {name for name, (_, table) in tables.items() if isinstance(table, pa.Table) and not all(_evaluable(f.type) for f in table.schema)}
     if not inline:
         return vega_spec
     import copy
@@ -291,6 +301,26 @@ def lake_proxy(schema: pa.Schema, table: LakeTable) -> pa.Table:
     with _lake_lock:
         _lake_proxies[id(proxy)] = (proxy, table)
     return proxy
+
+
+# Lazy frames handed to Altair as proxies, by id (each entry keeps its proxy alive).
+_frame_proxies: dict[int, tuple[pa.Table, Any]] = {}
+
+
+def lake_frame_proxy(schema: pa.Schema, frame: Any) -> pa.Table:
+    """An empty table with ``schema`` that stands for a lazy ``frame`` in a chart:
+    the transformer registers the frame itself."""
+    proxy = pa.Table.from_batches([], schema=schema)
+    with _lake_lock:
+        _frame_proxies[id(proxy)] = (proxy, frame)
+    return proxy
+
+
+def frame_of_proxy(data: Any) -> Any:
+    """The lazy frame ``data`` stands for, if it is one of our proxies, else None."""
+    with _lake_lock:
+        entry = _frame_proxies.get(id(data))
+    return entry[1] if entry is not None and entry[0] is data else None
 
 
 def lake_table_of(data: Any) -> LakeTable | None:

@@ -88,6 +88,10 @@ impl QueryEngine for BallistaEngine {
         &self.url
     }
 
+    fn timeout(&self) -> Option<Duration> {
+        self.opts.timeout
+    }
+
     async fn execute(&self, local: &SessionContext, plan: LogicalPlan) -> Result<Executed, EngineError> {
         let portable = match distributable(plan.clone()).map_err(|e| self.failed(e))? {
             Ok(portable) => portable,

@@ -4,6 +4,7 @@
 use super::{within, EngineError, EngineOptions, EngineUrl, Executed, QueryEngine};
 use datafusion::logical_expr::LogicalPlan;
 use datafusion::prelude::SessionContext;
+use std::time::Duration;
 use vegalake_connectors::ScanMetrics;
 
 /// Runs plans on the local session (the default engine).
@@ -28,6 +29,10 @@ impl Default for LocalEngine {
 impl QueryEngine for LocalEngine {
     fn url(&self) -> &EngineUrl {
         &self.url
+    }
+
+    fn timeout(&self) -> Option<Duration> {
+        self.opts.timeout
     }
 
     async fn execute(&self, local: &SessionContext, plan: LogicalPlan) -> Result<Executed, EngineError> {

@@ -24,13 +24,18 @@ mod ballista;
 pub mod distributable;
 mod local;
 mod spark;
+mod warehouse;
 
 pub use self::ballista::BallistaEngine;
 pub use local::LocalEngine;
 pub use spark::SparkEngine;
+pub(crate) use warehouse::{execute as execute_on_warehouse, reads_warehouse};
 
+use datafusion::arrow::datatypes::Schema;
 use datafusion::arrow::record_batch::RecordBatch;
-use datafusion::logical_expr::LogicalPlan;
+use datafusion::common::TableReference;
+use datafusion::datasource::{provider_as_source, MemTable};
+use datafusion::logical_expr::{LogicalPlan, LogicalPlanBuilder};
 use datafusion::prelude::SessionContext;
 use std::fmt;
 use std::future::Future;
@@ -124,6 +129,9 @@ pub trait QueryEngine: Send + Sync {
     /// The engine's URL, for messages.
     fn url(&self) -> &EngineUrl;
 
+    /// Queries running longer are cancelled.
+    fn timeout(&self) -> Option<Duration>;
+
     /// Runs `plan` (built on `local`, unoptimized) and returns its rows in its schema.
     async fn execute(&self, local: &SessionContext, plan: LogicalPlan) -> Result<Executed, EngineError>;
 }
@@ -152,7 +160,7 @@ pub(crate) fn one_line(e: &impl fmt::Display) -> String {
 
 /// Runs `work` within the timeout; past it, drops `work` and runs `cancel`.
 async fn within<T>(
-    url: &EngineUrl,
+    engine: &(impl fmt::Display + ?Sized),
     timeout: Option<Duration>,
     work: impl Future<Output = Result<T, EngineError>>,
     cancel: impl Future<Output = ()>,
@@ -162,7 +170,7 @@ async fn within<T>(
         Ok(result) => result,
         Err(_) => {
             cancel.await;
-            Err(EngineError::Timeout { engine: url.to_string(), seconds: limit.as_secs_f64() })
+            Err(EngineError::Timeout { engine: engine.to_string(), seconds: limit.as_secs_f64() })
         }
     }
 }
@@ -193,6 +201,29 @@ fn in_plan_schema(plan: &LogicalPlan, batches: Vec<RecordBatch>) -> Result<Vec<R
             Ok(RecordBatch::try_new_with_options(schema.clone(), columns, &options)?)
         })
         .collect()
+}
+
+/// The one qualifier of `plan`'s columns (`Some(None)` when none has one), or
+/// `None` if they have several: a scan in its place can only have one.
+pub(crate) fn single_qualifier(plan: &LogicalPlan) -> Option<Option<TableReference>> {
+    let mut qualifiers = plan.schema().iter().map(|(q, _)| q.cloned());
+    let first = qualifiers.next()?;
+    qualifiers.all(|q| q == first).then_some(first)
+}
+
+/// `batches` (the rows of `plan`) as a scan that reads like `plan`: its columns
+/// under the same qualifier.
+pub(crate) fn rows_as_scan(
+    qualifier: Option<TableReference>,
+    plan: &LogicalPlan,
+    batches: Vec<RecordBatch>,
+    n: usize,
+) -> datafusion::error::Result<LogicalPlan> {
+    let fields: Vec<_> = plan.schema().as_arrow().fields().iter().map(|f| f.as_ref().clone().with_nullable(true)).collect();
+    let schema = Arc::new(Schema::new_with_metadata(fields, plan.schema().as_arrow().metadata().clone()));
+    let table = MemTable::try_new(schema, vec![batches])?;
+    let name = qualifier.unwrap_or_else(|| TableReference::bare(format!("__vl_from_engine_{n}")));
+    LogicalPlanBuilder::scan(name, provider_as_source(Arc::new(table)), None)?.build()
 }
 
 #[cfg(test)]

@@ -11,20 +11,17 @@
 //! Views are session state (`t0`, `t1`... name the tables of one task), so the
 //! engine sends one task at a time.
 
-use super::{in_plan_schema, one_line, within, EngineError, EngineOptions, EngineUrl, Executed, QueryEngine};
+use super::{in_plan_schema, one_line, rows_as_scan, single_qualifier, within, EngineError, EngineOptions, EngineUrl, Executed, QueryEngine};
 use crate::sql::SqlDialect;
-use datafusion::arrow::datatypes::Schema;
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::common::tree_node::TreeNode;
-use datafusion::common::TableReference;
-use datafusion::datasource::{provider_as_source, source_as_provider, MemTable};
-use datafusion::logical_expr::{LogicalPlan, LogicalPlanBuilder};
+use datafusion::datasource::{source_as_provider, MemTable};
+use datafusion::logical_expr::LogicalPlan;
 use datafusion::prelude::SessionContext;
 use futures::future::BoxFuture;
 use spark_connect_core::{ChannelBuilder, RetryPolicy, SparkConnectClient};
 use spark_connect_proto as proto;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
 use std::time::Duration;
 use vegalake_connectors::ScanMetrics;
 use vegalake_sql_gen::unparse::{SqlError, SqlTask};
@@ -108,7 +105,7 @@ impl SparkEngine {
             if !worth_pushing(&plan) {
                 return Ok(plan);
             }
-            if let Some(qualifier) = one_qualifier(&plan) {
+            if let Some(qualifier) = single_qualifier(&plan) {
                 if let Ok(task) = crate::sql::unparse(&plan, SqlDialect::Spark) {
                     let batches = self.rows_of(&plan, &task, tag).await?;
                     *pushed += 1;
@@ -174,6 +171,10 @@ impl QueryEngine for SparkEngine {
         &self.url
     }
 
+    fn timeout(&self) -> Option<Duration> {
+        self.opts.timeout
+    }
+
     async fn execute(&self, local: &SessionContext, plan: LogicalPlan) -> Result<Executed, EngineError> {
         let tag = format!("vegalake-{}", self.next_tag.fetch_add(1, Ordering::Relaxed));
         let work = async {
@@ -206,24 +207,6 @@ fn worth_pushing(plan: &LogicalPlan) -> bool {
         .exists(|node| Ok(matches!(node, LogicalPlan::Filter(_) | LogicalPlan::Aggregate(_) | LogicalPlan::Limit(_) | LogicalPlan::Distinct(_))))
         .unwrap_or(false);
     reads_files && reduces
-}
-
-/// The one qualifier of `plan`'s columns (`Some(None)` when none has one), or
-/// `None` if they have several: a scan in its place can only have one.
-fn one_qualifier(plan: &LogicalPlan) -> Option<Option<TableReference>> {
-    let mut qualifiers = plan.schema().iter().map(|(q, _)| q.cloned());
-    let first = qualifiers.next()?;
-    qualifiers.all(|q| q == first).then_some(first)
-}
-
-/// `batches` (the rows of `plan`) as a scan that reads like `plan`: its columns
-/// under the same qualifier.
-fn rows_as_scan(qualifier: Option<TableReference>, plan: &LogicalPlan, batches: Vec<RecordBatch>, n: usize) -> datafusion::error::Result<LogicalPlan> {
-    let fields: Vec<_> = plan.schema().as_arrow().fields().iter().map(|f| f.as_ref().clone().with_nullable(true)).collect();
-    let schema = Arc::new(Schema::new_with_metadata(fields, plan.schema().as_arrow().metadata().clone()));
-    let table = MemTable::try_new(schema, vec![batches])?;
-    let name = qualifier.unwrap_or_else(|| TableReference::bare(format!("__vl_from_spark_{n}")));
-    LogicalPlanBuilder::scan(name, provider_as_source(Arc::new(table)), None)?.build()
 }
 
 /// Arrow IPC stream bytes as record batches.

@@ -15,6 +15,9 @@ pub fn rewrite(f: &ast::Function, dialect: SqlDialect) -> Result<Option<Expr>, S
         if let Some(why) = builtin_refusal(bare, args.len(), dialect) {
             return Err(SqlError::NotPushable(format!("{bare}: {why}")));
         }
+        if let Some(form) = builtin_form(bare, &args, dialect) {
+            return Ok(Some(form));
+        }
         return Ok(builtin_name(bare, dialect).map(|renamed| call(f, renamed, args)));
     }
     if let Some(time) = super::time::rewrite(bare, &argument_list(f), dialect)? {
@@ -46,8 +49,27 @@ fn builtin_refusal(name: &str, args: usize, dialect: SqlDialect) -> Option<&'sta
         ("btrim", _, SqlDialect::Spark) => Some("Spark's btrim is not JavaScript's trim"),
         ("regexp_replace", _, SqlDialect::Spark) => Some("Spark replaces every match; JavaScript's replace without /g only the first"),
         ("to_timestamp_millis", _, SqlDialect::Postgres) => Some("epoch milliseconds as a timestamp has no postgres form yet"),
+        ("ln" | "log" | "log2" | "log10", _, SqlDialect::Postgres) => Some("PostgreSQL raises an error where JavaScript gives NaN (x < 0)"),
         _ => None,
     }
+}
+
+/// DataFusion functions another dialect writes as an expression of its own.
+fn builtin_form(name: &str, args: &[FunctionArg], dialect: SqlDialect) -> Option<Expr> {
+    let text = |i: usize| args.get(i).map(|a| a.to_string());
+    let form = match (name, dialect) {
+        // PostgreSQL has no isnan; its NaN equals itself (and NULL stays NULL).
+        ("isnan", SqlDialect::Postgres) => format!("(({}) = CAST('NaN' AS DOUBLE PRECISION))", text(0)?),
+        // PostgreSQL's repeat and substr take INTEGER counts and positions.
+        ("repeat", SqlDialect::Postgres) => format!("repeat({}, CAST(({}) AS INTEGER))", text(0)?, text(1)?),
+        ("substr", SqlDialect::Postgres) => {
+            let counts: Vec<String> = (1..args.len()).map(|i| Some(format!("CAST(({}) AS INTEGER)", text(i)?))).collect::<Option<_>>()?;
+            format!("substr({}, {})", text(0)?, counts.join(", "))
+        }
+        _ => return None,
+    };
+    use datafusion::sql::sqlparser::{dialect::GenericDialect, parser::Parser};
+    Parser::new(&GenericDialect {}).try_with_sql(&form).and_then(|mut p| p.parse_expr()).ok()
 }
 
 /// DataFusion functions another dialect names differently.

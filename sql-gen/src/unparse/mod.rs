@@ -31,7 +31,7 @@ mod tables;
 mod time;
 
 pub use dialects::{DuckDbDialect, SparkDialect};
-pub use tables::{FileList, FilesOf, TableRef, VALUES_CELL_LIMIT};
+pub use tables::{FileList, ForeignTable, TableOf, TableRef, VALUES_CELL_LIMIT};
 
 use datafusion::logical_expr::LogicalPlan;
 use datafusion::sql::sqlparser::ast::Statement;
@@ -41,7 +41,7 @@ use std::fmt;
 use std::str::FromStr;
 
 /// The SQL dialects vegalake writes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum SqlDialect {
     Spark,
     DuckDb,
@@ -132,10 +132,10 @@ pub fn to_sql(plan: &LogicalPlan, dialect: SqlDialect) -> Result<SqlTask, SqlErr
     to_sql_reading(plan, dialect, &|_| None)
 }
 
-/// [`to_sql`], with `files_of` telling how tables of kinds the unparser does not
-/// know (a source's own providers) are read as Parquet files.
-pub fn to_sql_reading(plan: &LogicalPlan, dialect: SqlDialect, files_of: FilesOf<'_>) -> Result<SqlTask, SqlError> {
-    let (plan, tables) = tables::name_tables(plan, files_of)?;
+/// [`to_sql`], with `table_of` telling how tables of kinds the unparser does not
+/// know (a source's own providers) are read: as Parquet files, or by name.
+pub fn to_sql_reading(plan: &LogicalPlan, dialect: SqlDialect, table_of: TableOf<'_>) -> Result<SqlTask, SqlError> {
+    let (plan, tables) = tables::name_tables(plan, table_of)?;
     let plan = portable::portable(plan)?;
     let mut statement = match dialect {
         SqlDialect::Spark => unparse(&SparkDialect, dialect, &plan, &tables.inline),

@@ -29,8 +29,12 @@ pub fn rewrite(statement: &mut Statement, dialect: SqlDialect) -> Result<(), Sql
                 _ => {}
             },
             Expr::Cast { data_type, .. } if dialect == SqlDialect::Spark && *data_type == ast::DataType::Bool => *data_type = ast::DataType::Boolean,
-            Expr::BinaryOp { left, op: ast::BinaryOperator::Divide, right } if dialect == SqlDialect::Spark => match spark_division(left, right) {
+            Expr::BinaryOp { left, op: ast::BinaryOperator::Divide, right } if dialect != SqlDialect::DuckDb => match js_division(left, right, dialect) {
                 Ok(division) => *e = division,
+                Err(refusal) => return ControlFlow::Break(refusal),
+            },
+            Expr::BinaryOp { left, op: ast::BinaryOperator::Modulo, right } if dialect == SqlDialect::Postgres => match postgres_remainder(left, right) {
+                Ok(remainder) => *e = remainder,
                 Err(refusal) => return ControlFlow::Break(refusal),
             },
             Expr::IsTrue(inner) if dialect == SqlDialect::Spark => *e = coalesce(inner, false),
@@ -61,16 +65,42 @@ fn spark_string(text: &str) -> String {
     text.replace('\\', "\\\\").replace('\'', "\\u0027")
 }
 
-/// Spark divides by zero to NULL; JavaScript (and the local engine) to ±Infinity,
-/// or NaN for `0/0` and `NaN/0`. Spark orders NaN above every number, hence the
-/// `isnan` test before the sign tests.
-fn spark_division(a: &Expr, b: &Expr) -> Result<Expr, SqlError> {
+/// Spark divides by zero to NULL and PostgreSQL raises an error; JavaScript (and
+/// the local engine) gives ±Infinity, or NaN for `0/0` and `NaN/0`. Both order
+/// NaN above every number, hence the NaN test before the sign tests. (A divisor
+/// of -0 gives the sign of +0 here.)
+fn js_division(a: &Expr, b: &Expr, dialect: SqlDialect) -> Result<Expr, SqlError> {
+    let (double, is_nan) = match dialect {
+        SqlDialect::Postgres => ("DOUBLE PRECISION", format!("({a}) = CAST('NaN' AS DOUBLE PRECISION)")),
+        _ => ("DOUBLE", format!("isnan({a})")),
+    };
     let text = format!(
-        "CASE WHEN ({b}) = 0 THEN CASE WHEN ({a}) IS NULL THEN NULL WHEN isnan({a}) THEN CAST('NaN' AS DOUBLE) \
-         WHEN ({a}) > 0 THEN CAST('Infinity' AS DOUBLE) WHEN ({a}) < 0 THEN CAST('-Infinity' AS DOUBLE) \
-         ELSE CAST('NaN' AS DOUBLE) END ELSE ({a}) / ({b}) END"
+        "CASE WHEN ({b}) = 0 THEN CASE WHEN ({a}) IS NULL THEN NULL WHEN {is_nan} THEN CAST('NaN' AS {double}) \
+         WHEN ({a}) > 0 THEN CAST('Infinity' AS {double}) WHEN ({a}) < 0 THEN CAST('-Infinity' AS {double}) \
+         ELSE CAST('NaN' AS {double}) END ELSE ({a}) / ({b}) END"
     );
-    Parser::new(&GenericDialect {}).try_with_sql(&text).and_then(|mut p| p.parse_expr()).map_err(|e| SqlError::Unparse(format!("a division for Spark: {e}")))
+    parse_expr(&text, dialect)
+}
+
+/// PostgreSQL has no remainder of doubles: JavaScript's `%` (the dividend's sign;
+/// NaN for a zero divisor or an infinite dividend; the dividend for an infinite
+/// divisor) through NUMERIC, which holds a double's value exactly.
+fn postgres_remainder(a: &Expr, b: &Expr) -> Result<Expr, SqlError> {
+    let text = format!(
+        "CASE WHEN ({a}) IS NULL OR ({b}) IS NULL THEN NULL \
+         WHEN ({b}) = 0 OR ({a}) IN (CAST('NaN' AS DOUBLE PRECISION), CAST('Infinity' AS DOUBLE PRECISION), CAST('-Infinity' AS DOUBLE PRECISION)) \
+         OR ({b}) = CAST('NaN' AS DOUBLE PRECISION) THEN CAST('NaN' AS DOUBLE PRECISION) \
+         WHEN ({b}) IN (CAST('Infinity' AS DOUBLE PRECISION), CAST('-Infinity' AS DOUBLE PRECISION)) THEN ({a}) \
+         ELSE CAST(mod(CAST(({a}) AS NUMERIC), CAST(({b}) AS NUMERIC)) AS DOUBLE PRECISION) END"
+    );
+    parse_expr(&text, SqlDialect::Postgres)
+}
+
+fn parse_expr(text: &str, dialect: SqlDialect) -> Result<Expr, SqlError> {
+    Parser::new(&GenericDialect {})
+        .try_with_sql(text)
+        .and_then(|mut p| p.parse_expr())
+        .map_err(|e| SqlError::Unparse(format!("an expression for {dialect}: {e}")))
 }
 
 /// `coalesce(e, default)`: Spark has no `IS TRUE` / `IS FALSE`.

@@ -36,9 +36,18 @@ pub struct FileList {
     pub partition_columns: Vec<String>,
 }
 
-/// How the unparser reads a table provider it does not know: `None` if it is not
-/// a table of files, else its files or why they cannot be read so.
-pub type FilesOf<'a> = &'a dyn Fn(&dyn TableProvider) -> Option<Result<FileList, SqlError>>;
+/// A table of a kind the unparser does not know, as the engine reads it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ForeignTable {
+    /// Parquet files the engine registers as a view.
+    Files(FileList),
+    /// A relation the engine already knows, by its name's parts (`schema`, `table`).
+    Relation(Vec<String>),
+}
+
+/// How the unparser reads a table provider it does not know: `None` if the caller
+/// does not know it either, else how the engine reads it or why it cannot.
+pub type TableOf<'a> = &'a dyn Fn(&dyn TableProvider) -> Option<Result<ForeignTable, SqlError>>;
 
 impl TableRef {
     /// The statement that registers the table in `dialect`.
@@ -115,14 +124,14 @@ pub struct Tables {
 
 /// The plan with its scans renamed `t0`, `t1`, ... (Parquet listings) or
 /// `__vl_values_0`, ... (in-memory tables, see [`InlineTable`]).
-pub fn name_tables(plan: &LogicalPlan, files_of: FilesOf<'_>) -> Result<(LogicalPlan, Tables), SqlError> {
+pub fn name_tables(plan: &LogicalPlan, table_of: TableOf<'_>) -> Result<(LogicalPlan, Tables), SqlError> {
     let mut tables = Tables::default();
     let mut refusal = None;
     let renamed = plan
         .clone()
         .transform_up(|node| {
             let rewritten = match &node {
-                LogicalPlan::TableScan(scan) => rewrite_scan(scan, &mut tables, files_of),
+                LogicalPlan::TableScan(scan) => rewrite_scan(scan, &mut tables, table_of),
                 LogicalPlan::Values(values) => rewrite_values(values, &mut tables),
                 _ => return Ok(Transformed::no(node)),
             };
@@ -145,7 +154,7 @@ fn unparse_error(e: impl ToString) -> SqlError {
     SqlError::Unparse(e.to_string())
 }
 
-fn rewrite_scan(scan: &TableScan, tables: &mut Tables, files_of: FilesOf<'_>) -> Result<LogicalPlan, SqlError> {
+fn rewrite_scan(scan: &TableScan, tables: &mut Tables, table_of: TableOf<'_>) -> Result<LogicalPlan, SqlError> {
     if !scan.filters.is_empty() || scan.fetch.is_some() {
         return Err(SqlError::Unparse("an optimized plan (a scan with pushed filters): unparse the unoptimized plan".into()));
     }
@@ -157,12 +166,16 @@ fn rewrite_scan(scan: &TableScan, tables: &mut Tables, files_of: FilesOf<'_>) ->
         let urls: Vec<String> = listing.table_paths().iter().map(|p| p.as_str().to_string()).collect();
         let partitions: Vec<String> = listing.options().table_partition_cols.iter().map(|(name, _)| name.clone()).collect();
         named_scan(TableRef { name: String::new(), urls, base: None }, &partitions, provider.clone(), tables)?
-    } else if let Some(files) = files_of(provider.as_ref()) {
-        let FileList { base, files, partition_columns } = files?;
-        if files.is_empty() {
-            return Err(SqlError::NotPushable(format!("the table at {base} has no files (a view needs one)")));
+    } else if let Some(foreign) = table_of(provider.as_ref()) {
+        match foreign? {
+            ForeignTable::Files(FileList { base, files, partition_columns }) => {
+                if files.is_empty() {
+                    return Err(SqlError::NotPushable(format!("the table at {base} has no files (a view needs one)")));
+                }
+                named_scan(TableRef { name: String::new(), urls: files, base: Some(base) }, &partition_columns, provider.clone(), tables)?
+            }
+            ForeignTable::Relation(parts) => relation_scan(&parts, provider.clone())?,
         }
-        named_scan(TableRef { name: String::new(), urls: files, base: Some(base) }, &partition_columns, provider.clone(), tables)?
     } else {
         return Err(SqlError::NotPushable(format!("reads a {} table, which SQL engines are not given yet", provider_kind(provider.as_ref()))));
     };
@@ -200,6 +213,17 @@ fn named_scan(mut table: TableRef, partitions: &[String], provider: Arc<dyn Tabl
     let scan = LogicalPlanBuilder::scan(name, provider_as_source(provider), None).map_err(unparse_error)?;
     let scan = if partitions.is_empty() { scan } else { scan.project(columns).map_err(unparse_error)? };
     scan.build().map_err(unparse_error)
+}
+
+/// A scan of a relation the engine knows by name, under that name.
+fn relation_scan(parts: &[String], provider: Arc<dyn TableProvider>) -> Result<LogicalPlan, SqlError> {
+    let name = match parts {
+        [table] => datafusion::common::TableReference::bare(table.as_str()),
+        [schema, table] => datafusion::common::TableReference::partial(schema.as_str(), table.as_str()),
+        [catalog, schema, table] => datafusion::common::TableReference::full(catalog.as_str(), schema.as_str(), table.as_str()),
+        _ => return Err(SqlError::NotPushable(format!("a relation named by {} parts", parts.len()))),
+    };
+    LogicalPlanBuilder::scan(name, provider_as_source(provider), None).and_then(|b| b.build()).map_err(unparse_error)
 }
 
 fn provider_kind(provider: &dyn TableProvider) -> String {
