@@ -76,8 +76,8 @@ impl Moment {
         let quantile = |p: f64| match dialect {
             Spark => Some(SqlAggregate::Quantile("percentile", p)),
             DuckDb => Some(SqlAggregate::Quantile("quantile_cont", p)),
-            // `percentile_cont(p) WITHIN GROUP (ORDER BY v)` is not an ordinary call.
-            Postgres => None,
+            // Written `percentile_cont(p) WITHIN GROUP (ORDER BY v)` (unparse::functions).
+            Postgres => Some(SqlAggregate::Quantile("percentile_cont", p)),
         };
         let call = |name: &'static str| Some(SqlAggregate::Call(name));
         match self {

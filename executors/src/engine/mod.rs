@@ -190,6 +190,18 @@ fn in_plan_schema(plan: &LogicalPlan, batches: Vec<RecordBatch>) -> Result<Vec<R
             planned.fields().len()
         )));
     }
+    // By name where the engine kept every name (its SELECT may list them in
+    // another order: an aggregate's groups after its values), else by position.
+    let batches: Vec<RecordBatch> = batches
+        .into_iter()
+        .map(|b| {
+            let by_name: Option<Vec<usize>> = planned.fields().iter().map(|f| b.schema().index_of(f.name()).ok()).collect();
+            match by_name {
+                Some(indices) => b.project(&indices),
+                None => Ok(b),
+            }
+        })
+        .collect::<Result<_, _>>()?;
     let has_nulls = |i: usize| batches.iter().any(|b| b.column(i).null_count() > 0);
     let fields: Vec<_> = planned.fields().iter().enumerate().map(|(i, f)| f.as_ref().clone().with_nullable(f.is_nullable() || has_nulls(i))).collect();
     let schema = Arc::new(Schema::new_with_metadata(fields, planned.metadata().clone()));

@@ -69,7 +69,10 @@ pub(crate) async fn execute(local: &SessionContext, plan: LogicalPlan, dataset_r
             }
         }
         let mut pushed = 0;
-        let rest = push_parts(plan, &mut pushed, None).await?;
+        let why = one_warehouse(&plan).and_then(|w| unparse(&plan, w.as_ref()).err()).map(|e| match e {
+            SqlError::NotPushable(why) | SqlError::Unparse(why) => why,
+        });
+        let rest = push_parts(plan, &mut pushed, why).await?;
         let mut executed = super::local::run(local, rest).await?;
         executed.scans.remote_queries += pushed;
         Ok(executed)
@@ -93,18 +96,23 @@ fn push_parts<'a>(plan: LogicalPlan, pushed: &'a mut usize, refused: Option<Stri
             }
             return push_inputs(plan, pushed, Some("it joins tables of two warehouses".into())).await;
         };
+        let task = match unparse(&plan, warehouse.as_ref()) {
+            Ok(task) => task,
+            Err(SqlError::NotPushable(why) | SqlError::Unparse(why)) => {
+                log::debug!("{}: no SQL form ({why}) for:\n{}", warehouse.label(), plan.display_indent());
+                return push_inputs(plan, pushed, Some(why)).await;
+            }
+        };
+        // A scan in the part's place can carry one qualifier only.
         let Some(qualifier) = single_qualifier(&plan) else {
             return push_inputs(plan, pushed, refused).await;
         };
-        match unparse(&plan, warehouse.as_ref()) {
-            Ok(task) if reduces(&plan) => {
-                let batches = run(warehouse.as_ref(), &plan, &task).await?;
-                *pushed += 1;
-                rows_as_scan(qualifier, &plan, batches, *pushed).map_err(|e| failed(warehouse.as_ref(), e))
-            }
-            Ok(_) => collect(warehouse, plan, qualifier, refused, pushed).await,
-            Err(SqlError::NotPushable(why) | SqlError::Unparse(why)) => push_inputs(plan, pushed, Some(why)).await,
+        if !reduces(&plan) {
+            return collect(warehouse, plan, qualifier, refused, pushed).await;
         }
+        let batches = run(warehouse.as_ref(), &plan, &task).await?;
+        *pushed += 1;
+        rows_as_scan(qualifier, &plan, batches, *pushed).map_err(|e| failed(warehouse.as_ref(), e))
     })
 }
 

@@ -29,6 +29,13 @@ pub fn rewrite(f: &ast::Function, dialect: SqlDialect) -> Result<Option<Expr>, S
     let value = argument_list(f).into_iter().next().ok_or_else(|| SqlError::Unparse(format!("{bare} without arguments")))?;
     Ok(Some(match moment.sql(dialect).ok_or_else(no_form)? {
         SqlAggregate::Call(sql_name) => call(f, sql_name, vec![value]),
+        SqlAggregate::Quantile(sql_name, p) if dialect == SqlDialect::Postgres => {
+            // An ordered-set aggregate: PostgreSQL has no window form of it.
+            if f.over.is_some() {
+                return Err(SqlError::NotPushable(format!("{bare} over a window: PostgreSQL's {sql_name} is an ordered-set aggregate only")));
+            }
+            parse(&format!("{sql_name}({p}) WITHIN GROUP (ORDER BY {value})"))?
+        }
         SqlAggregate::Quantile(sql_name, p) => {
             call(f, sql_name, vec![value, FunctionArg::Unnamed(FunctionArgExpr::Expr(Expr::value(ast::Value::Number(format!("{p}"), false))))])
         }
@@ -48,7 +55,6 @@ fn builtin_refusal(name: &str, args: usize, dialect: SqlDialect) -> Option<&'sta
         ("ln" | "log" | "log2" | "log10", _, SqlDialect::Spark) => Some("Spark gives NULL where JavaScript gives NaN (x <= 0)"),
         ("btrim", _, SqlDialect::Spark) => Some("Spark's btrim is not JavaScript's trim"),
         ("regexp_replace", _, SqlDialect::Spark) => Some("Spark replaces every match; JavaScript's replace without /g only the first"),
-        ("to_timestamp_millis", _, SqlDialect::Postgres) => Some("epoch milliseconds as a timestamp has no postgres form yet"),
         ("ln" | "log" | "log2" | "log10", _, SqlDialect::Postgres) => Some("PostgreSQL raises an error where JavaScript gives NaN (x < 0)"),
         _ => None,
     }
@@ -60,6 +66,10 @@ fn builtin_form(name: &str, args: &[FunctionArg], dialect: SqlDialect) -> Option
     let form = match (name, dialect) {
         // PostgreSQL has no isnan; its NaN equals itself (and NULL stays NULL).
         ("isnan", SqlDialect::Postgres) => format!("(({}) = CAST('NaN' AS DOUBLE PRECISION))", text(0)?),
+        // Epoch milliseconds as a zone-less timestamp (UTC, as vegalake's are).
+        ("to_timestamp_millis", SqlDialect::Postgres) => {
+            format!("(to_timestamp(CAST(({}) AS DOUBLE PRECISION) / 1000.0) AT TIME ZONE 'UTC')", text(0)?)
+        }
         // PostgreSQL's repeat and substr take INTEGER counts and positions.
         ("repeat", SqlDialect::Postgres) => format!("repeat({}, CAST(({}) AS INTEGER))", text(0)?, text(1)?),
         ("substr", SqlDialect::Postgres) => {
@@ -68,8 +78,13 @@ fn builtin_form(name: &str, args: &[FunctionArg], dialect: SqlDialect) -> Option
         }
         _ => return None,
     };
-    use datafusion::sql::sqlparser::{dialect::GenericDialect, parser::Parser};
-    Parser::new(&GenericDialect {}).try_with_sql(&form).and_then(|mut p| p.parse_expr()).ok()
+    parse(&form).ok()
+}
+
+/// A SQL expression we wrote as text.
+fn parse(text: &str) -> Result<Expr, SqlError> {
+    use datafusion::sql::sqlparser::{dialect::PostgreSqlDialect, parser::Parser};
+    Parser::new(&PostgreSqlDialect {}).try_with_sql(text).and_then(|mut p| p.parse_expr()).map_err(|e| SqlError::Unparse(format!("{text}: {e}")))
 }
 
 /// DataFusion functions another dialect names differently.

@@ -15,6 +15,11 @@ use std::sync::Arc;
 /// - An aggregate over an aggregate reads it as a named derived table: the
 ///   unparser folds directly nested aggregates into one SELECT and loses the inner
 ///   grouping (Spark then cannot resolve the inner aggregate's columns).
+/// - A filter of names a projection computes reads the projection as a named
+///   derived table too: the unparser puts the filter in the projection's own
+///   SELECT, whose WHERE cannot see the names it defines (PostgreSQL and Spark
+///   refuse them; DuckDB allows them), and above an aggregate takes it for a
+///   HAVING clause and fails to find the projection's names (DataFusion 55).
 /// - A cast of a timestamp to an integer (a date read as epoch milliseconds)
 ///   becomes `vl_epoch_millis`, which [`super::time`] names in each dialect: Spark
 ///   casts no timestamp to a number, and DuckDB's cast is NULL.
@@ -45,6 +50,12 @@ pub fn portable(plan: LogicalPlan) -> Result<LogicalPlan, SqlError> {
                 let aggregate = Aggregate::try_new(Arc::new(LogicalPlan::SubqueryAlias(input)), a.group_expr, a.aggr_expr)?;
                 Ok(Transformed::yes(LogicalPlan::Aggregate(aggregate)))
             }
+            LogicalPlan::Filter(f) if filters_computed_names(&f) => {
+                derived += 1;
+                let input = SubqueryAlias::try_new(f.input, format!("__vl_grouped_{derived}"))?;
+                let filter = datafusion::logical_expr::Filter::try_new(f.predicate, Arc::new(LogicalPlan::SubqueryAlias(input)))?;
+                Ok(Transformed::yes(LogicalPlan::Filter(filter)))
+            }
             other => Ok(Transformed::no(other)),
         })
     });
@@ -52,6 +63,21 @@ pub fn portable(plan: LogicalPlan) -> Result<LogicalPlan, SqlError> {
         return Err(SqlError::NotPushable("a join (lookup, impute): its SQL is not checked against engines yet".into()));
     }
     rewritten.map(|t| t.data).map_err(|e| SqlError::Unparse(e.to_string()))
+}
+
+/// True if `filter` reads a column that the projection below it computes (not
+/// one it passes through).
+fn filters_computed_names(filter: &datafusion::logical_expr::Filter) -> bool {
+    let LogicalPlan::Projection(projection) = filter.input.as_ref() else { return false };
+    let computed: Vec<&str> = projection
+        .expr
+        .iter()
+        .filter_map(|e| match e {
+            Expr::Alias(a) if !matches!(*a.expr, Expr::Column(_)) => Some(a.name.as_str()),
+            _ => None,
+        })
+        .collect();
+    filter.predicate.column_refs().iter().any(|c| computed.contains(&c.name.as_str()))
 }
 
 /// A cast of `inner` between epoch milliseconds and a timestamp, as the function

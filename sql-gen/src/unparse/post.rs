@@ -37,6 +37,10 @@ pub fn rewrite(statement: &mut Statement, dialect: SqlDialect) -> Result<(), Sql
                 Ok(remainder) => *e = remainder,
                 Err(refusal) => return ControlFlow::Break(refusal),
             },
+            Expr::Cast { kind: ast::CastKind::TryCast, expr, data_type, .. } if dialect == SqlDialect::Postgres => match postgres_try_cast(expr, data_type) {
+                Ok(cast) => *e = cast,
+                Err(refusal) => return ControlFlow::Break(refusal),
+            },
             Expr::IsTrue(inner) if dialect == SqlDialect::Spark => *e = coalesce(inner, false),
             Expr::IsFalse(inner) if dialect == SqlDialect::Spark => *e = coalesce(&Expr::UnaryOp { op: ast::UnaryOperator::Not, expr: inner.clone() }, false),
             Expr::IsNotTrue(inner) if dialect == SqlDialect::Spark => {
@@ -93,6 +97,22 @@ fn postgres_remainder(a: &Expr, b: &Expr) -> Result<Expr, SqlError> {
          WHEN ({b}) IN (CAST('Infinity' AS DOUBLE PRECISION), CAST('-Infinity' AS DOUBLE PRECISION)) THEN ({a}) \
          ELSE CAST(mod(CAST(({a}) AS NUMERIC), CAST(({b}) AS NUMERIC)) AS DOUBLE PRECISION) END"
     );
+    parse_expr(&text, SqlDialect::Postgres)
+}
+
+/// PostgreSQL has no `TRY_CAST`. Our plans try-cast numbers: to an integer,
+/// which truncates as Arrow does (PostgreSQL's cast rounds) and is NULL out of
+/// range or for NaN (PostgreSQL raises; it orders NaN above every number); to a
+/// double, which cannot fail.
+fn postgres_try_cast(inner: &Expr, to: &ast::DataType) -> Result<Expr, SqlError> {
+    use ast::DataType::{BigInt, Double, DoublePrecision, Int, Integer};
+    let text = match to {
+        BigInt(_) | Int(_) | Integer(_) => {
+            format!("CAST(CASE WHEN ({inner}) >= -9.2e18 AND ({inner}) <= 9.2e18 THEN trunc({inner}) END AS {to})")
+        }
+        DoublePrecision | Double(_) => format!("CAST(({inner}) AS DOUBLE PRECISION)"),
+        other => return Err(SqlError::NotPushable(format!("a try-cast to {other}: PostgreSQL has no TRY_CAST"))),
+    };
     parse_expr(&text, SqlDialect::Postgres)
 }
 

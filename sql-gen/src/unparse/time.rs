@@ -1,4 +1,4 @@
-//! vega's time units in Spark SQL and DuckDB: `vl_time_floor` (the start of a
+//! vega's time units in Spark SQL, DuckDB and PostgreSQL: `vl_time_floor` (the start of a
 //! `timeunit` bin) and `vl_time_offset` (its end, and `timeOffset`); and
 //! `vl_epoch_millis`, a date read as a number.
 //!
@@ -51,7 +51,9 @@ pub fn rewrite(name: &str, args: &[FunctionArg], dialect: SqlDialect) -> Result<
                 // read in the session's zone, UTC.
                 SqlDialect::Spark => format!("unix_millis(CAST(({timestamp}) AS TIMESTAMP))"),
                 SqlDialect::DuckDb => format!("epoch_ms({timestamp})"),
-                SqlDialect::Postgres => return Err(SqlError::NotPushable("a date as epoch milliseconds has no postgres form yet".into())),
+                // A zone-less timestamp's epoch is read as UTC; EXTRACT gives an
+                // exact NUMERIC.
+                SqlDialect::Postgres => format!("CAST(floor(EXTRACT(EPOCH FROM ({timestamp})) * 1000) AS BIGINT)"),
             }
         }
         _ => return Ok(None),
@@ -69,9 +71,7 @@ fn refused(what: &str) -> SqlError {
 
 /// The engine's timestamp functions, for a UTC calendar.
 struct Engine {
-    /// Epoch milliseconds to a timestamp, and back.
-    from_millis: &'static str,
-    to_millis: &'static str,
+    dialect: SqlDialect,
 }
 
 impl Engine {
@@ -79,32 +79,64 @@ impl Engine {
         if literal_string(zone).as_deref() != Some("UTC") {
             return Err(SqlError::NotPushable("a time unit in a local time zone (the engines' daylight-saving rules are not JavaScript's)".into()));
         }
-        match dialect {
-            // vegalake's Spark sessions run in UTC.
-            SqlDialect::Spark => Ok(Engine { from_millis: "timestamp_millis", to_millis: "unix_millis" }),
-            SqlDialect::DuckDb => Ok(Engine { from_millis: "epoch_ms", to_millis: "epoch_ms" }),
-            SqlDialect::Postgres => Err(SqlError::NotPushable("vega's time units have no postgres form yet".into())),
+        Ok(Engine { dialect })
+    }
+
+    fn double(&self) -> &'static str {
+        match self.dialect {
+            SqlDialect::Postgres => "DOUBLE PRECISION",
+            SqlDialect::Spark | SqlDialect::DuckDb => "DOUBLE",
+        }
+    }
+
+    /// A number as a BIGINT, truncated (PostgreSQL's cast rounds).
+    fn bigint(&self, x: &str) -> String {
+        match self.dialect {
+            SqlDialect::Postgres => format!("CAST(trunc({x}) AS BIGINT)"),
+            SqlDialect::Spark | SqlDialect::DuckDb => format!("CAST(({x}) AS BIGINT)"),
         }
     }
 
     /// `body` for dates both engines hold, NaN (JavaScript's invalid date) otherwise.
     fn valid(&self, ms: &str, body: String) -> String {
-        format!("CASE WHEN ({ms}) BETWEEN {FIRST_MS} AND {LAST_MS} THEN {body} ELSE CAST('NaN' AS DOUBLE) END")
+        format!("CASE WHEN ({ms}) BETWEEN {FIRST_MS} AND {LAST_MS} THEN {body} ELSE CAST('NaN' AS {}) END", self.double())
     }
 
+    /// Epoch milliseconds as a zone-less timestamp (vegalake's Spark sessions run
+    /// in UTC; PostgreSQL's `to_timestamp` gives an instant, read here in UTC).
     fn timestamp(&self, ms: &str) -> String {
-        format!("{}(CAST(({ms}) AS BIGINT))", self.from_millis)
+        let ms = self.bigint(ms);
+        match self.dialect {
+            SqlDialect::Spark => format!("timestamp_millis({ms})"),
+            SqlDialect::DuckDb => format!("epoch_ms({ms})"),
+            SqlDialect::Postgres => format!("(to_timestamp({ms} / 1000.0) AT TIME ZONE 'UTC')"),
+        }
+    }
+
+    /// A part of a timestamp: `year`, `quarter`, `month`, `day`, `hour`,
+    /// `minute` or `second` (whole: PostgreSQL's has the fraction).
+    fn part(&self, name: &str, t: &str) -> String {
+        match self.dialect {
+            SqlDialect::Postgres => format!("CAST(floor(EXTRACT({name} FROM {t})) AS INTEGER)"),
+            SqlDialect::Spark | SqlDialect::DuckDb => format!("{name}({t})"),
+        }
     }
 
     /// The millisecond of the second, in 0..1000 also before 1970.
     fn millisecond(&self, ms: &str) -> String {
-        format!("(((CAST(({ms}) AS BIGINT) % 1000) + 1000) % 1000)")
+        format!("((({} % 1000) + 1000) % 1000)", self.bigint(ms))
     }
 
     /// Epoch milliseconds (a double) of a date made of parts, plus `extra_ms`.
     fn make(&self, parts: [String; 6], extra_ms: String) -> String {
         let [y, m, d, h, mi, s] = parts;
-        format!("(CAST({}(make_timestamp({y}, {m}, {d}, {h}, {mi}, {s})) AS DOUBLE) + {extra_ms})", self.to_millis)
+        let made = format!("make_timestamp({y}, {m}, {d}, {h}, {mi}, {s})");
+        let millis = match self.dialect {
+            SqlDialect::Spark => format!("unix_millis({made})"),
+            SqlDialect::DuckDb => format!("epoch_ms({made})"),
+            SqlDialect::Postgres => format!("(EXTRACT(EPOCH FROM {made}) * 1000)"),
+        };
+        format!("(CAST({millis} AS {}) + {extra_ms})", self.double())
     }
 
     /// vega-time's `utcFloor` of `units` (step 1).
@@ -115,10 +147,10 @@ impl Engine {
         }
         let has = |u| units.contains(&u);
         let t = self.timestamp(ms);
-        let part = |u, f: &str, default: &str| if has(u) { format!("{f}({t})") } else { default.to_string() };
+        let part = |u, f: &str, default: &str| if has(u) { self.part(f, &t) } else { default.to_string() };
         let month = match (has(Month), has(Quarter)) {
-            (true, _) => format!("month({t})"),
-            (false, true) => format!("((quarter({t}) - 1) * 3 + 1)"),
+            (true, _) => self.part("month", &t),
+            (false, true) => format!("(({} - 1) * 3 + 1)", self.part("quarter", &t)),
             (false, false) => "1".into(),
         };
         let parts =
@@ -130,7 +162,7 @@ impl Engine {
     /// d3-time's `utc<Unit>.offset(date, step)`.
     fn offset(&self, unit: TimeUnit, ms: &str, step: f64) -> Result<String, SqlError> {
         use TimeUnit::*;
-        let plus = |unit_ms: f64| format!("(CAST(CAST(({ms}) AS BIGINT) AS DOUBLE) + {:E})", step * unit_ms);
+        let plus = |unit_ms: f64| format!("(CAST({} AS {}) + {:E})", self.bigint(ms), self.double(), step * unit_ms);
         let exact = |unit_ms: f64| format!("(({ms}) + {:E})", step * unit_ms);
         let t = self.timestamp(ms);
         let months = match unit {
@@ -143,19 +175,17 @@ impl Engine {
             Month => format!("{step}"),
             Year => format!("{}", 12.0 * step),
             // To the step-th next month whose index is a multiple of 3.
-            Quarter if step >= 0.0 => format!("(3 * (quarter({t}) - 1 + {step}) - (month({t}) - 1))"),
+            Quarter if step >= 0.0 => format!("(3 * ({} - 1 + {step}) - ({} - 1))", self.part("quarter", &t), self.part("month", &t)),
             Quarter => return Err(refused("a quarter offset backwards")),
         };
-        let total = format!("(year({t}) * 12 + month({t}) - 1 + {months})");
-        let parts = [
-            format!("CAST(floor({total} / 12) AS BIGINT)"),
-            format!("((({total} % 12) + 12) % 12 + 1)"),
-            "1".into(),
-            format!("hour({t})"),
-            format!("minute({t})"),
-            format!("second({t})"),
-        ];
-        let extra = format!("(day({t}) - 1) * {DAY_MS:E} + {}", self.millisecond(ms));
+        let total = format!("({} * 12 + {} - 1 + {months})", self.part("year", &t), self.part("month", &t));
+        let year = match self.dialect {
+            // An integer division: `/` of integers truncates there.
+            SqlDialect::Postgres => format!("CAST(floor(CAST({total} AS NUMERIC) / 12) AS INTEGER)"),
+            SqlDialect::Spark | SqlDialect::DuckDb => format!("CAST(floor({total} / 12) AS BIGINT)"),
+        };
+        let parts = [year, format!("((({total} % 12) + 12) % 12 + 1)"), "1".into(), self.part("hour", &t), self.part("minute", &t), self.part("second", &t)];
+        let extra = format!("({} - 1) * {DAY_MS:E} + {}", self.part("day", &t), self.millisecond(ms));
         Ok(self.valid(ms, self.make(parts, extra)))
     }
 }
