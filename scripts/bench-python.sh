@@ -2,9 +2,13 @@
 # Altair charts over 10M rows (pandas, Parquet, Delta): vegalake's release wheel
 # against VegaFusion 2.0.3's transformer, in one run (python/bench/bench_altair.py);
 # with "brush", the 3-view crossfilter's open time and brush latency against
-# VegaFusion's chart state and DuckDB's SQL (python/bench/bench_brush.py).
+# VegaFusion's chart state and DuckDB's SQL (python/bench/bench_brush.py); with
+# "warehouse", the charts over the table in DuckDB, PostgreSQL and Spark Connect
+# (servers started here, stopped on exit) against fetching it and VegaFusion
+# (python/bench/bench_warehouse.py).
 #   scripts/bench.sh python [ROWS]
 #   scripts/bench.sh brush [ROWS]
+#   scripts/bench.sh warehouse [ROWS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib.sh
@@ -16,11 +20,18 @@ venv="$tools/bench-py"
 "$venv/bin/pip" install --quiet --disable-pip-version-check "$wheel[altair]" vegafusion==2.0.3 \
   pandas==3.1.1 deltalake==1.6.6 numpy duckdb==1.4.1
 mode=charts
-if [ "${1:-}" = brush ]; then mode=brush; shift; fi
+case "${1:-}" in brush | warehouse) mode="$1"; shift ;; esac
 rows="${1:-10000000}"
 data="$tools/bench-data/python-$rows"
 if [ "$mode" = brush ]; then
   "$venv/bin/python" python/bench/bench_brush.py "$data" --rows "$rows"
+elif [ "$mode" = warehouse ]; then
+  "$venv/bin/pip" install --quiet --disable-pip-version-check "psycopg[binary]==3.3.9" pyspark-client==4.0.1
+  python_tools
+  start_spark_connect
+  start_postgres
+  trap 'stop_spark_connect; stop_postgres' EXIT
+  "$venv/bin/python" python/bench/bench_warehouse.py "$data" --rows "$rows"
 else
   "$venv/bin/python" python/bench/bench_altair.py "$data" --rows "$rows"
 fi

@@ -9,6 +9,9 @@
 #                             against VegaFusion (scripts/bench-python.sh)
 #   scripts/bench.sh brush    the 3-view crossfilter's brush latency over 10M rows,
 #                             against VegaFusion and DuckDB (scripts/bench-python.sh)
+#   scripts/bench.sh warehouse  Altair charts over a 10M-row table in DuckDB, PostgreSQL
+#                             and Spark Connect, against fetching it and VegaFusion
+#                             (scripts/bench-python.sh)
 # Installs the vega-datasets npm package (for flights-3m.parquet) if needed, builds in
 # release mode (the first build takes a while) and prints median timings.
 set -euo pipefail
@@ -16,6 +19,7 @@ cd "$(dirname "$0")/.."
 [ "${1:-}" = engines ] && exec bash scripts/bench-engines.sh
 [ "${1:-}" = python ] && exec bash scripts/bench-python.sh "${@:2}"
 [ "${1:-}" = brush ] && exec bash scripts/bench-python.sh brush "${@:2}"
+[ "${1:-}" = warehouse ] && exec bash scripts/bench-python.sh warehouse "${@:2}"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/var/tmp/vegalake-target}"
 harness=integration-tests/harness
 [ -d "$harness/node_modules/vega-datasets" ] || (cd "$harness" && npm install --no-audit --no-fund --loglevel=error)

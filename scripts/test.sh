@@ -26,14 +26,17 @@ if [ ! -x "$tools/bin/s3s-fs" ]; then
   cargo install s3s-fs --version 0.14.1 --features binary --locked --root "$tools"
 fi
 export VEGALAKE_S3S_FS="$tools/bin/s3s-fs"
-# DuckDB and Spark run the SQL tests' generated SQL; a Spark Connect server (one
-# per run, stopped on exit) runs vegalake's queries on Spark from Rust.
+# DuckDB, Spark and PostgreSQL run the SQL tests' generated SQL; a Spark Connect
+# server runs vegalake's queries on Spark from Rust, and it and the PostgreSQL
+# server hold the Python suite's warehouse tables (one of each per run, stopped
+# on exit).
 python_tools
 start_spark_connect
+start_postgres
 # The tests' temporary files (tables, specs, cluster work directories) go under one
 # directory, removed when the run ends.
 export TMPDIR="$(mktemp -d -t vegalake-test.XXXXXX)"
-trap 'stop_spark_connect; rm -rf "$TMPDIR"' EXIT
+trap 'stop_spark_connect; stop_postgres; rm -rf "$TMPDIR"' EXIT
 # --nocapture shows the suites' summary lines ("conformance: N specs, ...").
 # The Python extension links no libpython: Python tests it (below).
 cargo test --workspace --exclude vegalake-python --locked --no-fail-fast -- --nocapture
@@ -49,7 +52,8 @@ for altair in 6.3.0 5.5.0; do
   python3 -m venv "$venv"
   "$venv/bin/pip" install --quiet --disable-pip-version-check "$wheel[altair]" "altair==$altair" \
     vl-convert-python==1.9.0.post1 pytest==9.2.0 pandas==3.1.1 polars==2.1.0 numpy deltalake==1.6.6 \
-    nbclient==0.11.0 nbformat ipykernel==7.4.0
+    nbclient==0.11.0 nbformat ipykernel==7.4.0 \
+    duckdb==2.0.0 "psycopg[binary]==3.3.9" sqlalchemy==2.1.9 pyspark-client==4.0.1
   if [ "$altair" = 6.3.0 ]; then
     # The Python sources follow ruff's lint and format (python/pyproject.toml).
     "$venv/bin/pip" install --quiet --disable-pip-version-check ruff==0.17.6

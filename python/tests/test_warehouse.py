@@ -252,3 +252,121 @@ def test_spark_connect_charts_equal_vegajs(spark):
         return proxy
 
     _check_warehouse("spark connect", load, lambda name: recorder.rows[seen[f"suite_{name}"] :])
+
+
+# -- errors ------------------------------------------------------------------------------------
+
+
+def _count_chart(source: Any) -> alt.Chart:
+    return alt.Chart(source).mark_bar().encode(x="k:N", y="count()")
+
+
+@pytest.fixture
+def pg_table(pg_conn) -> str:
+    pg_conn.execute("DROP TABLE IF EXISTS errors_t")
+    pg_conn.execute("CREATE TABLE errors_t AS SELECT g::float8 AS v, 'k' || (g % 3) AS k FROM generate_series(1, 30) g")
+    return "errors_t"
+
+
+def test_wrong_credentials_raise_an_engine_error():
+    import sqlalchemy
+
+    params = dict(part.split("=", 1) for part in _env("VEGALAKE_POSTGRES_DSN").split())
+    engine = sqlalchemy.create_engine(f"postgresql+psycopg://no_such_user@{params['host']}:{params['port']}/postgres")
+    with pytest.raises(vl.EngineError, match=r"^postgresql engine: OperationalError: .*no_such_user"):
+        vl.sql(engine, table="errors_t")
+
+
+def test_a_missing_table_raises_a_data_error(pg_conn, duckdb_con):
+    with pytest.raises(vl.DataError, match=r"^postgres connection: UndefinedTable: .*no_such_table"):
+        vl.sql(pg_conn, table="no_such_table")
+    with pytest.raises(vl.DataError, match=r"^duckdb connection: CatalogException: .*no_such_table"):
+        vl.sql(duckdb_con, table="no_such_table")
+
+
+def test_a_dropped_connection_raises_and_the_runtime_serves_other_charts(pg_conn, pg_table):
+    import psycopg
+
+    doomed = psycopg.connect(_env("VEGALAKE_POSTGRES_DSN"), autocommit=True)
+    chart = _count_chart(vl.sql(doomed, table=pg_table))
+    pg_conn.execute("SELECT pg_terminate_backend(%s)", (doomed.info.backend_pid,))
+    with pytest.raises(vl.EngineError, match=r"postgres connection: \w+"):
+        transformed_tables(chart)
+    (table,) = transformed_tables(_count_chart(vl.sql(pg_conn, table=pg_table)))
+    assert sorted(table.column("__count").to_pylist()) == [10, 10, 10]
+
+
+def test_a_query_past_the_timeout_is_cancelled_on_the_server(pg_conn, pg_table):
+    slow = vl.sql(pg_conn, f"SELECT v, k FROM {pg_table}, pg_sleep(60)")
+    before = settings.runtime
+    settings.runtime = vl.Runtime(timeout=1.0)
+    try:
+        with pytest.raises(vl.QueryTimeout, match="cancelled after the 1 s timeout"):
+            transformed_tables(_count_chart(slow))
+        # The cancelled statement is over: the connection answers the next chart.
+        (table,) = transformed_tables(_count_chart(vl.sql(pg_conn, table=pg_table)))
+        assert table.num_rows == 3
+    finally:
+        settings.runtime = before
+
+
+def test_collect_limit_lets_rows_come_here_with_a_warning(duckdb_con, caplog):
+    duckdb_con.execute("CREATE OR REPLACE TABLE kde_t AS SELECT (range % 17)::DOUBLE AS v FROM range(200)")
+    chart = alt.Chart(vl.sql(duckdb_con, table="kde_t")).transform_density("v", as_=["v", "density"]).mark_area().encode(x="v:Q", y="density:Q")
+    with pytest.raises(vl.EngineError, match="its rows stay in the warehouse.*collect_limit="):
+        transformed_tables(chart)
+    with pytest.raises(vl.EngineError, match="more than collect_limit=100 rows"):
+        transformed_tables(chart.properties(data=vl.sql(duckdb_con, table="kde_t", collect_limit=100)))
+    with caplog.at_level("WARNING", logger="vegalake"):
+        (table,) = transformed_tables(chart.properties(data=vl.sql(duckdb_con, table="kde_t", collect_limit=1000)))
+    assert table.num_rows > 0
+    assert any("reading up to 1000 rows of" in r.getMessage() for r in caplog.records)
+
+
+# -- interactions --------------------------------------------------------------------------------
+
+
+def test_a_brush_requeries_the_warehouse_and_a_repeated_position_costs_no_query(duckdb_con):
+    from suite import cars
+
+    duckdb_con.register("incoming", _tables.to_arrow(cars()))
+    duckdb_con.execute("CREATE OR REPLACE TABLE cars_t AS SELECT * FROM incoming")
+    source = vl.sql(duckdb_con, table="cars_t")
+    recorder = Recorder()
+    recorder.wrap(_warehouse.table_of_proxy(source).connection)
+    brush = alt.selection_interval(encodings=["x"], name="brush")
+    base = alt.Chart(source)
+    top = base.mark_bar().encode(alt.X("Horsepower:Q", bin=True), y="count()").add_params(brush)
+    bottom = base.mark_bar().encode(x="Origin:N", y="count()").transform_filter(brush)
+    with alt.data_transformers.enable("vegalake"):
+        vega = vl._altair._vega_of_vegalite((top & bottom).to_dict())
+    state = vl.runtime.new_chart_state(vega)
+    opened = len(recorder.rows)
+    store = [{"unit": "concat_0", "fields": [{"field": "Horsepower", "channel": "x", "type": "R"}], "values": [[50, 100]]}]
+    changed = state.update([{"namespace": "data", "name": "brush_store", "scope": [], "value": store}])
+    counts = {r["Origin"]: r["__count"] for v in changed if v["namespace"] == "data" for r in v["value"] if "__count" in r}
+    cars_in = cars()[(cars()["Horsepower"] >= 50) & (cars()["Horsepower"] <= 100)]
+    assert counts == cars_in.groupby("Origin").size().to_dict()
+    after_brush = len(recorder.rows)
+    assert after_brush > opened, "the brush did not reach the warehouse"
+    assert max(recorder.rows[opened:]) <= 3, "a brush query returned more than the filtered view's rows"
+    assert state.update([{"namespace": "data", "name": "brush_store", "scope": [], "value": store}]) == []
+    moved = [{**store[0], "values": [[60, 120]]}]
+    state.update([{"namespace": "data", "name": "brush_store", "scope": [], "value": moved}])
+    state.update([{"namespace": "data", "name": "brush_store", "scope": [], "value": store}])
+    assert len(recorder.rows) == after_brush + 1, "only the new position queried the warehouse"
+
+
+# -- sources Altair would drop -----------------------------------------------------------------
+
+
+def test_altair_charts_take_spark_frames_and_lazy_frames_once_enabled(spark):
+    import polars as pl
+
+    frame = spark.range(1000).selectExpr("id % 7 AS k", "CAST(id AS DOUBLE) AS v")
+    (table,) = transformed_tables(alt.Chart(frame).mark_bar().encode(x="k:N", y="sum(v):Q"))
+    sums = dict(zip(table.column("k").to_pylist(), table.column("sum_v").to_pylist(), strict=True))
+    assert sums == {k: float(sum(range(k, 1000, 7))) for k in range(7)}
+    lazy = pl.DataFrame({"a": [1, 2, 3, 1], "b": [1.0, 2.0, 3.0, 4.0], "unused": ["x"] * 4}).lazy()
+    (table,) = transformed_tables(alt.Chart(lazy).mark_bar().encode(x="a:N", y="sum(b):Q"))
+    assert sorted(zip(table.column("a").to_pylist(), table.column("sum_b").to_pylist(), strict=True)) == [(1, 5.0), (2, 2.0), (3, 3.0)]

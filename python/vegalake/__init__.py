@@ -77,7 +77,8 @@ def enable(
     cache_bytes: int | None = None,
 ) -> Runtime:
     """Makes every Altair chart run its data on vegalake: enables the ``vegalake``
-    data transformer and renderer, on a runtime over ``engine``.
+    data transformer and renderer, on a runtime over ``engine``; and lets
+    ``alt.Chart`` take a Spark DataFrame or a polars LazyFrame (see :func:`source`).
 
     Parameters
     ----------
@@ -100,6 +101,7 @@ def enable(
     _altair.settings.local_tz = local_tz
     alt.data_transformers.enable("vegalake")
     alt.renderers.enable("vegalake")
+    _altair.accept_lazy_sources()
     return rt
 
 

@@ -47,6 +47,30 @@ def runtime() -> Runtime:
     return settings.runtime
 
 
+def accept_lazy_sources() -> None:
+    """Makes ``alt.Chart(data)`` accept the sources Altair drops with a warning (a
+    Spark DataFrame, a polars LazyFrame): ``Chart`` hands them to
+    :func:`vegalake.source` first. Called by ``vl.enable()``; done once."""
+    import functools
+
+    import altair as alt
+
+    from . import source
+
+    original = alt.Chart.__init__
+    if getattr(original, "_vegalake", False):
+        return
+
+    @functools.wraps(original)
+    def __init__(self: Any, data: Any = alt.Undefined, *args: Any, **kwargs: Any) -> None:
+        if _warehouse.is_spark_frame(data) or (type(data).__module__.startswith("polars") and type(data).__name__ == "LazyFrame"):
+            data = source(data)
+        original(self, data, *args, **kwargs)
+
+    __init__._vegalake = True  # type: ignore[attr-defined]
+    alt.Chart.__init__ = __init__  # type: ignore[method-assign]
+
+
 # -- the plugins Altair finds by entry point ----------------------------------------
 
 

@@ -26,6 +26,8 @@ from typing import Any
 
 import pyarrow as pa
 
+from ._vegalake import DataError, EngineError, VegalakeError
+
 log = logging.getLogger("vegalake")
 
 _names = itertools.count()
@@ -239,6 +241,25 @@ def _postgres_table(conn: Any, query: str | None, table: str | None, collect_lim
     return WarehouseTable(connection, relation, schema, collect_limit)
 
 
+def _typed(label: str, e: Exception) -> VegalakeError:
+    """A driver's error as vegalake's: a missing table is a DataError, anything
+    else (credentials, a dropped connection) an EngineError; one line."""
+    text = " ".join(str(e).split()) or type(e).__name__
+    missing = type(e).__name__ in ("UndefinedTable", "CatalogException", "NoSuchTableError") or "TABLE_OR_VIEW_NOT_FOUND" in text
+    kind = DataError if missing else EngineError
+    return kind(f"{label}: {type(e).__name__}: {text[:300]}")
+
+
+@contextmanager
+def _driver_errors(label: str) -> Iterator[None]:
+    try:
+        yield
+    except VegalakeError:
+        raise
+    except Exception as e:  # noqa: BLE001 - every driver has its own exception classes
+        raise _typed(label, e) from e
+
+
 # -- which objects are warehouse sources ----------------------------------------------
 
 
@@ -259,9 +280,11 @@ def is_warehouse_source(obj: Any) -> bool:
 def table_for(obj: Any, collect_limit: int | None = None) -> WarehouseTable:
     """The warehouse table of a Spark DataFrame or a DuckDB relation."""
     if is_spark_frame(obj):
-        return _spark_table(obj, collect_limit)
+        with _driver_errors("spark session"):
+            return _spark_table(obj, collect_limit)
     if is_duckdb_relation(obj):
-        return _duckdb_table(obj, collect_limit=collect_limit)
+        with _driver_errors("duckdb connection"):
+            return _duckdb_table(obj, collect_limit=collect_limit)
     raise TypeError(f"vegalake: {type(obj).__name__} is not a warehouse table (expected a Spark DataFrame or a DuckDB relation)")
 
 
@@ -273,13 +296,16 @@ def sql_table(connection: Any, query: str | None = None, *, table: str | None = 
     driver = connection
     if hasattr(connection, "raw_connection") and hasattr(connection, "dialect"):
         # A SQLAlchemy engine: its driver's connection, held for the source's life.
-        driver = connection.raw_connection().driver_connection
+        with _driver_errors(f"{connection.dialect.name} engine"):
+            driver = connection.raw_connection().driver_connection
     module = _module(driver)
     if module.startswith("duckdb"):
-        relation = driver.table(table) if table is not None else driver.sql(query)
-        return _duckdb_table(relation, con=driver, collect_limit=collect_limit)
+        with _driver_errors("duckdb connection"):
+            relation = driver.table(table) if table is not None else driver.sql(query)
+            return _duckdb_table(relation, con=driver, collect_limit=collect_limit)
     if module.startswith("psycopg"):
-        return _postgres_table(driver, query, table, collect_limit)
+        with _driver_errors("postgres connection"):
+            return _postgres_table(driver, query, table, collect_limit)
     raise TypeError(f"vegalake.sql: {type(connection).__name__} is not a connection vegalake knows (expected psycopg 3, DuckDB or a SQLAlchemy engine)")
 
 
