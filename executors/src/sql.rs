@@ -10,8 +10,8 @@ use datafusion::logical_expr::LogicalPlan;
 use std::sync::Arc;
 use vegalake_connectors::FileListTable;
 use vegalake_planner::Spec;
+pub use vegalake_sql_gen::unparse::{checked_functions, SqlDialect, SqlError, SqlTask, TableRef};
 use vegalake_sql_gen::unparse::{FileList, ForeignTable};
-pub use vegalake_sql_gen::unparse::{SqlDialect, SqlError, SqlTask, TableRef};
 
 /// One dataset's server part: the plan an engine would run.
 #[derive(Debug)]

@@ -268,13 +268,35 @@ def pg_table(pg_conn) -> str:
     return "errors_t"
 
 
+def _sqlalchemy_url(user: str = "postgres") -> str:
+    params = dict(part.split("=", 1) for part in _env("VEGALAKE_POSTGRES_DSN").split())
+    return f"postgresql+psycopg://{user}@{params['host']}:{params['port']}/{params['dbname']}"
+
+
+def test_a_sqlalchemy_engine_and_a_query_are_sources(pg_table):
+    import sqlalchemy
+
+    engine = sqlalchemy.create_engine(_sqlalchemy_url())
+    (table,) = transformed_tables(_count_chart(vl.sql(engine, table=pg_table)))
+    assert sorted(table.column("__count").to_pylist()) == [10, 10, 10]
+    (table,) = transformed_tables(_count_chart(vl.sql(engine, f"SELECT * FROM {pg_table} WHERE v <= 15")))
+    assert sorted(table.column("__count").to_pylist()) == [5, 5, 5]
+    engine.dispose()
+
+
 def test_wrong_credentials_raise_an_engine_error():
     import sqlalchemy
 
-    params = dict(part.split("=", 1) for part in _env("VEGALAKE_POSTGRES_DSN").split())
-    engine = sqlalchemy.create_engine(f"postgresql+psycopg://no_such_user@{params['host']}:{params['port']}/postgres")
+    engine = sqlalchemy.create_engine(_sqlalchemy_url("no_such_user"))
     with pytest.raises(vl.EngineError, match=r"^postgresql engine: OperationalError: .*no_such_user"):
         vl.sql(engine, table="errors_t")
+
+
+def test_explain_names_the_warehouse_that_ran_the_dataset(pg_conn, pg_table):
+    (entry,) = vl.explain(_count_chart(vl.sql(pg_conn, table=pg_table)))
+    assert entry["engine"] == "postgres connection"
+    assert entry["where"] == "server"
+    assert entry["rows"] == 3
 
 
 def test_a_missing_table_raises_a_data_error(pg_conn, duckdb_con):

@@ -284,14 +284,18 @@ def explain(chart: Any) -> list[dict]:
     tables it reads (files, row groups, bytes), and the rows and JSON bytes it
     ships. Nothing beyond what the chart ships is computed."""
     rt = runtime()
-    state = rt.open_chart(_chart_to_vega(chart), local_tz=settings.local_tz, browser_rows=_browser_budget())
+    vega = _chart_to_vega(chart)
+    state = rt.open_chart(vega, local_tz=settings.local_tz, browser_rows=_browser_budget())
+    # A dataset over a warehouse table runs on its connection, whatever the runtime's engine.
+    warehouses = ", ".join(sorted({t.connection.label for t in _warehouse.tables_in(vega)}))
     shipped = _shipped_values(state.get_client_spec())
     scans = {(s["dataset"], tuple(s["scope"])): s["summary"] for s in state.get_scans()}
     out = []
     for d in state.get_datasets():
         done, total = d["server_transforms"], d["total_transforms"]
         where = "client" if done is None else "server" if done == total else f"server for {done} of {total} transforms, then the browser"
-        entry: dict[str, Any] = {"dataset": d["dataset"], "engine": rt.engine, "where": where}
+        engine = warehouses if warehouses and _warehouse.SCAN_PREFIX in (d["plan"] or "") else rt.engine
+        entry: dict[str, Any] = {"dataset": d["dataset"], "engine": engine, "where": where}
         for key in ("reason", "plan"):
             if d[key]:
                 entry[key] = d[key]

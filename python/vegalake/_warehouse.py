@@ -336,6 +336,18 @@ class _Registry:
 
 registry = _Registry()
 
+# How the runtime names a warehouse table's scan in plans (connectors' WAREHOUSE_SCAN_PREFIX).
+SCAN_PREFIX = "__vl_warehouse_"
+
+
+def tables_in(vega_spec: dict) -> list[WarehouseTable]:
+    """The warehouse tables a Vega spec's data URLs name."""
+    from ._tables import _urls, memory_name
+
+    names = {memory_name(url) for url in _urls(vega_spec)}
+    return [t for name in names if name is not None and (t := registry.get(name)) is not None]
+
+
 # Proxies handed to Altair, by id; each entry keeps its proxy alive so ids stay unique.
 _proxies: dict[int, tuple[pa.Table, WarehouseTable]] = {}
 _proxies_lock = threading.Lock()

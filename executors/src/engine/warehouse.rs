@@ -22,13 +22,13 @@ use vegalake_connectors::{ScanMetrics, Warehouse, WarehouseTable};
 use vegalake_sql_gen::unparse::{ForeignTable, SqlError, SqlTask};
 
 /// The warehouse tables `plan` scans.
-fn warehouse_tables(plan: &LogicalPlan) -> Vec<Arc<WarehouseTable>> {
-    let mut found: Vec<Arc<WarehouseTable>> = Vec::new();
+fn warehouse_tables(plan: &LogicalPlan) -> Vec<WarehouseTable> {
+    let mut found: Vec<WarehouseTable> = Vec::new();
     let _ = plan.apply(|node| {
         if let LogicalPlan::TableScan(scan) = node {
             if let Ok(provider) = source_as_provider(&scan.source) {
                 if let Some(table) = provider.downcast_ref::<WarehouseTable>() {
-                    found.push(Arc::new(table.clone()));
+                    found.push(table.clone());
                 }
             }
         }
@@ -62,16 +62,15 @@ pub(crate) async fn execute(local: &SessionContext, plan: LogicalPlan, dataset_r
     }
     let label = warehouses.iter().map(|w| w.label().to_string()).collect::<Vec<_>>().join(", ");
     let work = async {
-        if let Some(warehouse) = one_warehouse(&plan).filter(|_| dataset_rows || reduces(&plan)) {
-            if let Ok(task) = unparse(&plan, warehouse.as_ref()) {
+        let why = match one_warehouse(&plan).map(|w| (unparse(&plan, w.as_ref()), w)) {
+            Some((Ok(task), warehouse)) if dataset_rows || reduces(&plan) => {
                 let batches = run(warehouse.as_ref(), &plan, &task).await?;
                 return Ok(Executed { batches, scans: ScanMetrics::remote() });
             }
-        }
+            Some((Err(e), _)) => Some(reason(e)),
+            _ => None,
+        };
         let mut pushed = 0;
-        let why = one_warehouse(&plan).and_then(|w| unparse(&plan, w.as_ref()).err()).map(|e| match e {
-            SqlError::NotPushable(why) | SqlError::Unparse(why) => why,
-        });
         let rest = push_parts(plan, &mut pushed, why).await?;
         let mut executed = super::local::run(local, rest).await?;
         executed.scans.remote_queries += pushed;
@@ -98,7 +97,8 @@ fn push_parts<'a>(plan: LogicalPlan, pushed: &'a mut usize, refused: Option<Stri
         };
         let task = match unparse(&plan, warehouse.as_ref()) {
             Ok(task) => task,
-            Err(SqlError::NotPushable(why) | SqlError::Unparse(why)) => {
+            Err(e) => {
+                let why = reason(e);
                 log::debug!("{}: no SQL form ({why}) for:\n{}", warehouse.label(), plan.display_indent());
                 return push_inputs(plan, pushed, Some(why)).await;
             }
@@ -187,6 +187,13 @@ async fn run(warehouse: &dyn Warehouse, plan: &LogicalPlan, task: &SqlTask) -> R
     log::debug!("{}: {}", warehouse.label(), task.sql);
     let batches = warehouse.query(&task.sql).await.map_err(|message| EngineError::Query { engine: warehouse.label().to_string(), message })?;
     in_plan_schema(plan, batches).map_err(|e| failed(warehouse, e))
+}
+
+/// Why a plan has no SQL form, as the error of a refused collect says it.
+fn reason(e: SqlError) -> String {
+    match e {
+        SqlError::NotPushable(why) | SqlError::Unparse(why) => why,
+    }
 }
 
 fn failed(warehouse: &dyn Warehouse, e: impl std::fmt::Display) -> EngineError {

@@ -41,6 +41,20 @@ struct EngineOutcome {
     ran: usize,
     equal: usize,
     known: usize,
+    /// DataFusion functions called by tasks whose complete datasets agreed.
+    functions: std::collections::BTreeSet<String>,
+}
+
+/// The dialect's list of checked functions, both ways: each listed function was
+/// called by a task that ran on the engine and agreed with vega.js. (The other
+/// way holds by construction: an unlisted function keeps its task local.)
+fn check_function_list(dialect: SqlDialect, used: &std::collections::BTreeSet<String>, failures: &mut Vec<String>) {
+    for name in vegalake_executors::sql::checked_functions(dialect) {
+        if !used.contains(name) {
+            failures.push(format!("{dialect}: {name} is on the list of checked functions, but no conformance task that agreed calls it"));
+        }
+    }
+    println!("sql: {dialect}: functions called: {}", used.iter().cloned().collect::<Vec<_>>().join(" "));
 }
 
 /// Runs `tasks` on `engine` and compares each complete dataset with the local rows.
@@ -60,7 +74,10 @@ fn check_engine(engine: &str, tasks: &[Json], local: &Map<String, Json>, known: 
         let Some(ours) = local.get(id) else { continue };
         let rows = with_json_values(&r["rows"], &task["json_columns"]);
         match (compare_datasets(&rows, ours, false), known.get(&key)) {
-            (None, None) => out.equal += 1,
+            (None, None) => {
+                out.equal += 1;
+                out.functions.extend(task["functions"].as_array().into_iter().flatten().filter_map(Json::as_str).map(String::from));
+            }
             (None, Some(_)) => failures.push(format!("{key}: equal to local now: take it out of sql_differences.json")),
             (Some(_), Some(_)) => differing.push(key),
             (Some(diff), None) => failures.push(format!("{key}: differs from local: {diff}")),
@@ -138,7 +155,7 @@ async fn conformance_tasks_as_sql_run_on_duckdb_spark_and_postgres() {
                     continue;
                 }
                 let setup = sql.setup(*dialect);
-                queue.push(json!({"id": id, "setup": setup, "sql": sql.sql, "json_columns": json_columns}));
+                queue.push(json!({"id": id, "setup": setup, "sql": sql.sql, "json_columns": json_columns, "functions": sql.functions}));
             }
         }
     }
@@ -150,6 +167,7 @@ async fn conformance_tasks_as_sql_run_on_duckdb_spark_and_postgres() {
     for (dialect, queue) in &queued {
         let complete = queue.iter().filter(|t| local.contains_key(t["id"].as_str().unwrap())).count();
         let o = check_engine(dialect.name(), queue, &local, known, &mut failures);
+        check_function_list(*dialect, &o.functions, &mut failures);
         println!(
             "sql: {dialect}: {} of {tasks} server tasks pushable ({:.0}%), {} ran, {} of {complete} complete datasets equal to local, {} known differences",
             queue.len(),

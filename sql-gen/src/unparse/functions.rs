@@ -1,19 +1,98 @@
-//! Our `vl_*` functions in SQL: the aggregates that have a dialect form
-//! ([`crate::udaf::Moment::sql`]) and vega's time units ([`super::time`]); every
-//! other one keeps the task local.
+//! Functions in SQL. Our `vl_*` functions: the aggregates that have a dialect
+//! form ([`crate::udaf::Moment::sql`]) and vega's time units ([`super::time`]);
+//! every other one keeps the task local. DataFusion's own functions: only those
+//! on the dialect's list ([`checked_functions`]), each checked against the engine
+//! by the SQL test; any other keeps the task local (the list fails closed: a new
+//! lowering is not pushed until the engines agree with it).
 
+use super::SqlDialect::{DuckDb, Postgres, Spark};
 use super::{SqlDialect, SqlError};
 use crate::udaf::{Moment, SqlAggregate};
 use datafusion::sql::sqlparser::ast::{self, BinaryOperator, Expr, FunctionArg, FunctionArgExpr, FunctionArguments, ObjectName};
 
+/// DataFusion functions whose SQL the engines of each dialect compute as the
+/// local engine does, by the name the unparser writes (before [`builtin_name`]
+/// and [`builtin_form`] rename or rewrite them for a dialect). The SQL test
+/// checks the list both ways: each entry is called by a conformance task that
+/// ran on the engine and agreed with vega.js.
+const CHECKED: &[(&str, &[SqlDialect])] = &[
+    ("abs", ALL),
+    ("acos", ALL),
+    ("asin", ALL),
+    ("atan", ALL),
+    ("atan2", ALL),
+    ("avg", ALL),
+    ("ceil", ALL),
+    ("coalesce", ALL),
+    ("concat", ALL),
+    ("cos", ALL),
+    ("count", ALL),
+    ("cume_dist", ALL),
+    ("dense_rank", ALL),
+    ("exp", ALL),
+    ("first_value", ALL),
+    ("floor", ALL),
+    ("greatest", ALL),
+    ("isnan", ALL),
+    ("lag", ALL),
+    ("last_value", ALL),
+    ("lead", ALL),
+    ("least", ALL),
+    ("left", ALL),
+    ("lower", ALL),
+    ("max", ALL),
+    ("min", ALL),
+    ("nth_value", ALL),
+    ("percent_rank", ALL),
+    ("power", ALL),
+    ("rank", ALL),
+    ("regexp_like", ALL),
+    ("repeat", ALL),
+    ("reverse", ALL),
+    ("right", ALL),
+    ("row_number", ALL),
+    ("sin", ALL),
+    ("sqrt", ALL),
+    ("strpos", ALL),
+    ("sum", ALL),
+    ("tan", ALL),
+    ("to_timestamp_millis", ALL),
+    ("upper", ALL),
+    // The unparser names a string's length by the dialect's style.
+    ("character_length", &[Spark, Postgres]),
+    ("length", &[DuckDb]),
+    // Spark gives NULL where JavaScript gives NaN; PostgreSQL raises.
+    ("ln", &[DuckDb]),
+    // Spark replaces every match (see builtin_refusal).
+    ("regexp_replace", &[DuckDb, Postgres]),
+    ("substr", &[DuckDb, Postgres]),
+    ("trunc", &[DuckDb, Postgres]),
+    ("stddev", &[Spark, DuckDb]),
+];
+
+const ALL: &[SqlDialect] = &SqlDialect::ALL;
+
+/// The DataFusion functions `dialect` may be sent ([`CHECKED`]).
+pub fn checked_functions(dialect: SqlDialect) -> impl Iterator<Item = &'static str> {
+    CHECKED.iter().filter(move |(_, dialects)| dialects.contains(&dialect)).map(|(name, _)| *name)
+}
+
+/// A call's function name without quotes.
+pub fn bare_name(f: &ast::Function) -> String {
+    f.name.to_string().trim_matches(|c| c == '`' || c == '"').to_string()
+}
+
 /// The replacement of a call of `f`, `None` to keep it, or why it cannot be pushed.
 pub fn rewrite(f: &ast::Function, dialect: SqlDialect) -> Result<Option<Expr>, SqlError> {
-    let name = f.name.to_string();
-    let bare = name.trim_matches(|c| c == '`' || c == '"');
+    let name = bare_name(f);
+    let bare = name.as_str();
     if !bare.starts_with("vl_") {
         let args = argument_list(f);
         if let Some(why) = builtin_refusal(bare, args.len(), dialect) {
             return Err(SqlError::NotPushable(format!("{bare}: {why}")));
+        }
+        if !checked_functions(dialect).any(|n| n == bare) {
+            return Err(SqlError::NotPushable(format!("{bare} is not on {dialect}'s list of checked functions")));
         }
         if let Some(form) = builtin_form(bare, &args, dialect) {
             return Ok(Some(form));

@@ -31,6 +31,7 @@ mod tables;
 mod time;
 
 pub use dialects::{DuckDbDialect, SparkDialect};
+pub use functions::checked_functions;
 pub use tables::{FileList, ForeignTable, TableOf, TableRef, VALUES_CELL_LIMIT};
 
 use datafusion::logical_expr::LogicalPlan;
@@ -106,6 +107,9 @@ pub enum SqlError {
 pub struct SqlTask {
     pub sql: String,
     pub tables: Vec<TableRef>,
+    /// The DataFusion functions it calls by their own names (each on the
+    /// dialect's list, [`checked_functions`]).
+    pub functions: std::collections::BTreeSet<String>,
 }
 
 impl SqlTask {
@@ -142,8 +146,8 @@ pub fn to_sql_reading(plan: &LogicalPlan, dialect: SqlDialect, table_of: TableOf
         SqlDialect::DuckDb => unparse(&DuckDbDialect::new(), dialect, &plan, &tables.inline),
         SqlDialect::Postgres => unparse(&PostgreSqlDialect {}, dialect, &plan, &tables.inline),
     }?;
-    post::rewrite(&mut statement, dialect)?;
-    Ok(SqlTask { sql: statement.to_string(), tables: tables.named })
+    let functions = post::rewrite(&mut statement, dialect)?;
+    Ok(SqlTask { sql: statement.to_string(), tables: tables.named, functions })
 }
 
 fn unparse(dialect: &dyn Dialect, target: SqlDialect, plan: &LogicalPlan, inline: &[tables::InlineTable]) -> Result<Statement, SqlError> {

@@ -15,8 +15,8 @@ use std::sync::Arc;
 /// - An aggregate over an aggregate reads it as a named derived table: the
 ///   unparser folds directly nested aggregates into one SELECT and loses the inner
 ///   grouping (Spark then cannot resolve the inner aggregate's columns).
-/// - A filter of names a projection computes reads the projection as a named
-///   derived table too: the unparser puts the filter in the projection's own
+/// - A filter of names a projection defines, or of an aggregate's projection,
+///   reads the projection as a named derived table too: the unparser puts the filter in the projection's own
 ///   SELECT, whose WHERE cannot see the names it defines (PostgreSQL and Spark
 ///   refuse them; DuckDB allows them), and above an aggregate takes it for a
 ///   HAVING clause and fails to find the projection's names (DataFusion 55).
@@ -65,19 +65,22 @@ pub fn portable(plan: LogicalPlan) -> Result<LogicalPlan, SqlError> {
     rewritten.map(|t| t.data).map_err(|e| SqlError::Unparse(e.to_string()))
 }
 
-/// True if `filter` reads a column that the projection below it computes (not
-/// one it passes through).
+/// True if `filter` reads a name that the projection below it defines (an
+/// alias), or filters an aggregate's projection (read as HAVING otherwise).
 fn filters_computed_names(filter: &datafusion::logical_expr::Filter) -> bool {
     let LogicalPlan::Projection(projection) = filter.input.as_ref() else { return false };
-    let computed: Vec<&str> = projection
+    if matches!(*projection.input, LogicalPlan::Aggregate(_)) {
+        return true;
+    }
+    let defined: Vec<&str> = projection
         .expr
         .iter()
         .filter_map(|e| match e {
-            Expr::Alias(a) if !matches!(*a.expr, Expr::Column(_)) => Some(a.name.as_str()),
+            Expr::Alias(a) => Some(a.name.as_str()),
             _ => None,
         })
         .collect();
-    filter.predicate.column_refs().iter().any(|c| computed.contains(&c.name.as_str()))
+    filter.predicate.column_refs().iter().any(|c| defined.contains(&c.name.as_str()))
 }
 
 /// A cast of `inner` between epoch milliseconds and a timestamp, as the function

@@ -16,7 +16,9 @@ use datafusion::sql::sqlparser::parser::Parser;
 use datafusion::sql::unparser::Unparser;
 use std::ops::ControlFlow;
 
-pub fn rewrite(statement: &mut Statement, dialect: SqlDialect) -> Result<(), SqlError> {
+/// Rewrites `statement` for `dialect`; the DataFusion functions it calls.
+pub fn rewrite(statement: &mut Statement, dialect: SqlDialect) -> Result<std::collections::BTreeSet<String>, SqlError> {
+    let mut kept = std::collections::BTreeSet::new();
     let flow = visit_expressions_mut(statement, |e: &mut Expr| {
         match e {
             Expr::Value(v) => match &mut v.value {
@@ -47,18 +49,27 @@ pub fn rewrite(statement: &mut Statement, dialect: SqlDialect) -> Result<(), Sql
                 *e = Expr::UnaryOp { op: ast::UnaryOperator::Not, expr: Box::new(coalesce(inner, false)) }
             }
             Expr::IsNotFalse(inner) if dialect == SqlDialect::Spark => *e = coalesce(inner, true),
-            Expr::Function(f) => match functions::rewrite(f, dialect) {
-                Ok(Some(replacement)) => *e = replacement,
-                Ok(None) => {}
-                Err(refusal) => return ControlFlow::Break(refusal),
-            },
+            Expr::Function(f) => {
+                let name = functions::bare_name(f);
+                match functions::rewrite(f, dialect) {
+                    Ok(replacement) => {
+                        if !name.starts_with("vl_") {
+                            kept.insert(name);
+                        }
+                        if let Some(replacement) = replacement {
+                            *e = replacement;
+                        }
+                    }
+                    Err(refusal) => return ControlFlow::Break(refusal),
+                }
+            }
             _ => {}
         }
         ControlFlow::Continue(())
     });
     match flow {
         ControlFlow::Break(e) => Err(e),
-        ControlFlow::Continue(()) => Ok(()),
+        ControlFlow::Continue(()) => Ok(kept),
     }
 }
 

@@ -130,3 +130,15 @@ fn time_units_engines_compute_differently_stay_local() {
     let per_row = time_call("vl_time_offset", vec![lit("UTC"), lit("month"), col("hp"), col("hp")]);
     assert!(refused(&per_row, SqlDialect::Spark).contains("per row"));
 }
+
+#[test]
+fn functions_off_the_checked_list_keep_the_task_local() {
+    let plan = LogicalPlanBuilder::from(cars()).project(vec![datafusion::functions::math::expr_fn::cbrt(col("hp")).alias("c")]).unwrap().build().unwrap();
+    for dialect in SqlDialect::ALL {
+        assert!(!super::checked_functions(dialect).any(|f| f == "cbrt"));
+        let err = to_sql(&plan, dialect).unwrap_err();
+        assert_eq!(err.to_string(), format!("not pushable: cbrt is not on {dialect}'s list of checked functions"));
+    }
+    let listed = LogicalPlanBuilder::from(cars()).project(vec![datafusion::functions::math::expr_fn::sqrt(col("hp")).alias("s")]).unwrap().build().unwrap();
+    assert_eq!(to_sql(&listed, SqlDialect::Postgres).unwrap().functions.into_iter().collect::<Vec<_>>(), ["sqrt"]);
+}
