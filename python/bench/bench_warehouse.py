@@ -14,15 +14,18 @@ Parquet file itself). Then, per chart (histogram, timeunit, 3-view crossfilter):
   ``.df()``, a cursor into pandas), then VegaFusion 2.0.3's transformer; the
   seconds (fetch included), and the bytes fetched (the frame's memory).
 
-One run each, in this process (the warehouse's own caches warm after the load, as
-in a notebook). Not a test: it prints a table for the closing notes.
+One run each, each case in a process of its own (a baseline that runs out of
+memory fails its case, not the run); the warehouse stays loaded between them.
+Not a test: it prints a table for the closing notes.
 """
 
 from __future__ import annotations
 
 import argparse
 import io
+import json
 import os
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -35,53 +38,61 @@ from bench_altair import CHARTS, chart, write_data  # noqa: E402
 COLUMNS = ("date", "delay", "distance", "time")
 
 
-def load_duckdb(parquet: Path) -> tuple[Any, Any, Any]:
-    import duckdb
+def load(warehouse: str, directory: Path) -> None:
+    """Loads the table into the warehouse (once per run)."""
+    parquet = directory / "flights.parquet"
+    if warehouse == "duckdb":
+        import duckdb
 
-    con = duckdb.connect()
-    con.execute(f"CREATE TABLE flights AS SELECT * FROM read_parquet('{parquet}')")
-    import vegalake as vl
+        path = directory / "flights.duckdb"
+        if not path.exists():
+            con = duckdb.connect(str(path))
+            con.execute(f"CREATE TABLE flights AS SELECT * FROM read_parquet('{parquet}')")
+            con.close()
+    elif warehouse == "postgres":
+        import psycopg
+        import pyarrow.csv as pacsv
+        import pyarrow.parquet as pq
 
-    return vl.sql(con, table="flights"), lambda: con.table("flights").df(), con
+        with psycopg.connect(os.environ["VEGALAKE_POSTGRES_DSN"], autocommit=True) as conn:
+            conn.execute("DROP TABLE IF EXISTS flights")
+            conn.execute("CREATE TABLE flights (date TIMESTAMPTZ, delay DOUBLE PRECISION, distance DOUBLE PRECISION, time DOUBLE PRECISION)")
+            buffer = io.BytesIO()
+            pacsv.write_csv(pq.read_table(parquet), buffer, pacsv.WriteOptions(include_header=False))
+            with conn.cursor() as cur, cur.copy("COPY flights FROM STDIN WITH (FORMAT csv)") as copy:
+                copy.write(buffer.getvalue())
+            conn.execute("VACUUM ANALYZE flights")
+    # Spark reads the Parquet file itself, in each process's session.
 
 
-def load_postgres(parquet: Path) -> tuple[Any, Any, Any]:
+def open_source(warehouse: str, directory: Path) -> tuple[Any, Any, Any]:
+    """The table as vegalake's source, how the baseline fetches it, and what
+    keeps the connection open."""
     import pandas as pd
-    import psycopg
-    import pyarrow.csv as pacsv
-    import pyarrow.parquet as pq
 
-    conn = psycopg.connect(os.environ["VEGALAKE_POSTGRES_DSN"], autocommit=True)
-    conn.execute("DROP TABLE IF EXISTS flights")
-    conn.execute("CREATE TABLE flights (date TIMESTAMPTZ, delay DOUBLE PRECISION, distance DOUBLE PRECISION, time DOUBLE PRECISION)")
-    table = pq.read_table(parquet)
-    buffer = io.BytesIO()
-    pacsv.write_csv(table, buffer, pacsv.WriteOptions(include_header=False))
-    with conn.cursor() as cur, cur.copy("COPY flights FROM STDIN WITH (FORMAT csv)") as copy:
-        copy.write(buffer.getvalue())
-    conn.execute("VACUUM ANALYZE flights")
     import vegalake as vl
 
-    def fetch() -> Any:
-        with conn.cursor() as cur:
-            cur.execute("SELECT date, delay, distance, time FROM flights")
-            return pd.DataFrame(cur.fetchall(), columns=list(COLUMNS))
+    if warehouse == "duckdb":
+        import duckdb
 
-    return vl.sql(conn, table="flights"), fetch, conn
+        con = duckdb.connect(str(directory / "flights.duckdb"), read_only=True)
+        return vl.sql(con, table="flights"), lambda: con.table("flights").df(), con
+    if warehouse == "postgres":
+        import psycopg
 
+        conn = psycopg.connect(os.environ["VEGALAKE_POSTGRES_DSN"], autocommit=True)
 
-def load_spark(parquet: Path) -> tuple[Any, Any, Any]:
+        def fetch() -> Any:
+            with conn.cursor() as cur:
+                cur.execute("SELECT date, delay, distance, time FROM flights")
+                return pd.DataFrame(cur.fetchall(), columns=list(COLUMNS))
+
+        return vl.sql(conn, table="flights"), fetch, conn
     from pyspark.sql import SparkSession
 
     spark = SparkSession.builder.remote(os.environ["VEGALAKE_SPARK_CONNECT"]).getOrCreate()
-    frame = spark.read.parquet(str(parquet))
-    frame.createOrReplaceTempView("flights")
-    import vegalake as vl
-
+    frame = spark.read.parquet(str(directory / "flights.parquet"))
     return vl.source(frame), frame.toPandas, spark
-
-
-LOADERS = {"duckdb": load_duckdb, "postgres": load_postgres, "spark": load_spark}
 
 
 class Counter:
@@ -125,33 +136,65 @@ def baseline_case(fetch: Any, name: str) -> tuple[float, int]:
     return time.perf_counter() - start, int(frame.memory_usage(deep=True).sum())
 
 
+def run_one(warehouse: str, system: str, name: str, directory: Path) -> dict:
+    """One case, in this process."""
+    import vegalake as vl
+
+    vl.enable()
+    source, fetch, _keep = open_source(warehouse, directory)
+    if system == "vegalake":
+        seconds, returned, queries = vegalake_case(source, name)
+        return {"seconds": seconds, "bytes": returned, "queries": queries}
+    seconds, fetched = baseline_case(fetch, name)
+    return {"seconds": seconds, "bytes": fetched}
+
+
+def measure(warehouse: str, system: str, name: str, directory: Path) -> dict | str:
+    """One case in a process of its own: its figures, or why it failed."""
+    out = subprocess.run([sys.executable, __file__, str(directory), "--one", warehouse, system, name], capture_output=True, text=True)
+    if out.returncode in (-9, 137):
+        return "killed (out of memory)"
+    if out.returncode != 0:
+        lines = [line for line in out.stderr.strip().splitlines() if not line.startswith(" ")]
+        return (lines or ["no output"])[-1][:160]
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("directory", type=Path)
     parser.add_argument("--rows", type=int, default=10_000_000)
     parser.add_argument("--warehouses", default="duckdb,postgres,spark")
+    parser.add_argument("--one", nargs=3, metavar=("WAREHOUSE", "SYSTEM", "CHART"))
     args = parser.parse_args()
+    if args.one:
+        print(json.dumps(run_one(*args.one, args.directory)))
+        return 0
     args.directory.mkdir(parents=True, exist_ok=True)
     write_data(args.directory, args.rows)
-    parquet = args.directory / "flights.parquet"
-    import vegalake as vl
-
-    vl.enable()
     print(f"{args.rows:,} rows; one run each; vegalake: to_vega over the warehouse table; baseline: fetch + VegaFusion")
     print(f"{'warehouse':<10} {'chart':<12} {'vegalake s':>10} {'baseline s':>11} {'ratio':>6} {'vegalake B':>11} {'queries':>8} {'baseline B':>14}")
+    status = 0
     for warehouse in args.warehouses.split(","):
         start = time.perf_counter()
-        source, fetch, _keep = LOADERS[warehouse](parquet)
+        load(warehouse, args.directory)
         print(f"{warehouse}: loaded in {time.perf_counter() - start:.1f} s")
         for name in CHARTS:
-            vl_s, vl_b, queries = vegalake_case(source, name)
-            try:
-                base_s, base_b = baseline_case(fetch, name)
-                base = f"{base_s:>11.2f} {vl_s / base_s:>6.2f}"
-            except MemoryError:
-                base_s, base_b, base = None, 0, f"{'OOM':>11} {'-':>6}"
-            print(f"{warehouse:<10} {name:<12} {vl_s:>10.2f} {base} {vl_b:>11,} {queries:>8} {base_b:>14,}")
-    return 0
+            ours, base = measure(warehouse, "vegalake", name, args.directory), measure(warehouse, "baseline", name, args.directory)
+            if isinstance(ours, str):
+                print(f"{warehouse:<10} {name:<12} vegalake failed: {ours}")
+                status = 1
+                continue
+            if isinstance(base, str):
+                cells = f"{'-':>11} {'-':>6}"
+                note = f"  (baseline: {base})"
+                base_b = "-"
+            else:
+                cells = f"{base['seconds']:>11.2f} {ours['seconds'] / base['seconds']:>6.2f}"
+                note = ""
+                base_b = f"{base['bytes']:,}"
+            print(f"{warehouse:<10} {name:<12} {ours['seconds']:>10.2f} {cells} {ours['bytes']:>11,} {ours['queries']:>8} {base_b:>14}{note}")
+    return status
 
 
 if __name__ == "__main__":
