@@ -67,9 +67,9 @@ class Recorder:
         self._lock = threading.Lock()
 
     def wrap(self, connection: _warehouse.Connection) -> None:
-        if getattr(connection, "_recorded", False):
-            return
-        query = connection.query
+        """Records the connection's queries here (from now on, and no longer in
+        a recorder that wrapped it before)."""
+        query = type(connection).query.__get__(connection)
 
         def recorded(sql: str) -> pa.Table:
             table = query(sql)
@@ -78,7 +78,6 @@ class Recorder:
             return table
 
         connection.query = recorded  # type: ignore[method-assign]
-        connection._recorded = True  # type: ignore[attr-defined]
 
 
 @pytest.fixture(scope="module")
@@ -392,3 +391,15 @@ def test_altair_charts_take_spark_frames_and_lazy_frames_once_enabled(spark):
     lazy = pl.DataFrame({"a": [1, 2, 3, 1], "b": [1.0, 2.0, 3.0, 4.0], "unused": ["x"] * 4}).lazy()
     (table,) = transformed_tables(alt.Chart(lazy).mark_bar().encode(x="a:N", y="sum(b):Q"))
     assert sorted(zip(table.column("a").to_pylist(), table.column("sum_b").to_pylist(), strict=True)) == [(1, 5.0), (2, 2.0), (3, 3.0)]
+
+
+def test_a_read_only_duckdb_database_is_read_without_views(tmp_path):
+    import duckdb
+
+    path = str(tmp_path / "lake.duckdb")
+    with duckdb.connect(path) as con:
+        con.execute("CREATE TABLE t AS SELECT 'k' || (range % 3) AS k, range::DOUBLE AS v FROM range(30)")
+    con = duckdb.connect(path, read_only=True)
+    (table,) = transformed_tables(_count_chart(vl.sql(con, table="main.t")))
+    assert sorted(table.column("__count").to_pylist()) == [10, 10, 10]
+    con.close()

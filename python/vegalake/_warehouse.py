@@ -82,20 +82,22 @@ class WarehouseTable:
 
 
 class DuckDBConnection(Connection):
-    """A DuckDB relation's connection: queries run on it with ``relation.query``
-    (the relation's own connection; DuckDB relations do not expose it), and
-    ``con.interrupt()`` cancels where the connection is known."""
+    """A DuckDB connection, or a relation's (DuckDB relations do not expose
+    theirs): queries run on the connection itself, or on the relation's with
+    ``relation.query``; ``con.interrupt()`` cancels where the connection is known."""
 
     dialect = "duckdb"
     label = "duckdb connection"
 
-    def __init__(self, relation: Any, name: str, con: Any = None) -> None:
+    def __init__(self, con: Any = None, relation: Any = None, name: str | None = None) -> None:
+        self._con = con
         self._relation = relation
         self._name = name
-        self._con = con
 
     def query(self, sql: str) -> pa.Table:
-        result = self._relation.query(self._name, sql)
+        # A table of the connection is read by its own name, without a view: a
+        # read-only database accepts no view.
+        result = self._relation.query(self._name, sql) if self._relation is not None else self._con.sql(sql)
         return result.to_arrow_table() if hasattr(result, "to_arrow_table") else result.fetch_arrow_table()
 
     def cancel(self) -> None:
@@ -104,10 +106,24 @@ class DuckDBConnection(Connection):
 
 
 def _duckdb_table(relation: Any, con: Any = None, collect_limit: int | None = None) -> WarehouseTable:
+    """A relation as a warehouse table, read through the relation (as a view of
+    its own name)."""
     name = _view_name()
-    connection = DuckDBConnection(relation, name, con)
+    connection = DuckDBConnection(con, relation, name)
     schema = connection.query(f'SELECT * FROM "{name}" LIMIT 0').schema
     return WarehouseTable(connection, [name], schema, collect_limit)
+
+
+_duckdb_connections: dict[int, DuckDBConnection] = {}
+
+
+def _duckdb_named_table(con: Any, table: str, collect_limit: int | None = None) -> WarehouseTable:
+    """A table of a DuckDB connection, read by its name on that connection."""
+    connection = _duckdb_connections.setdefault(id(con), DuckDBConnection(con))
+    relation = table.split(".")
+    quoted = ".".join('"' + part.replace('"', '""') + '"' for part in relation)
+    schema = connection.query(f"SELECT * FROM {quoted} LIMIT 0").schema
+    return WarehouseTable(connection, relation, schema, collect_limit)
 
 
 # -- Spark ----------------------------------------------------------------------------
@@ -301,8 +317,9 @@ def sql_table(connection: Any, query: str | None = None, *, table: str | None = 
     module = _module(driver)
     if module.startswith("duckdb"):
         with _driver_errors("duckdb connection"):
-            relation = driver.table(table) if table is not None else driver.sql(query)
-            return _duckdb_table(relation, con=driver, collect_limit=collect_limit)
+            if table is not None:
+                return _duckdb_named_table(driver, table, collect_limit)
+            return _duckdb_table(driver.sql(query), con=driver, collect_limit=collect_limit)
     if module.startswith("psycopg"):
         with _driver_errors("postgres connection"):
             return _postgres_table(driver, query, table, collect_limit)
