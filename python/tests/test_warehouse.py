@@ -209,17 +209,23 @@ def test_the_suite_has_enough_one_frame_charts():
     assert len(ONE_FRAME) >= AT_LEAST + 10
 
 
-def test_duckdb_charts_equal_vegajs(duckdb_con):
+def _check_recorded(label: str, load_into: Callable[[str, pa.Table], Any]) -> None:
+    """_check_warehouse, with what each query returned as the connection saw it
+    (neither DuckDB nor Spark Connect keeps a statement log with row counts)."""
     recorder = Recorder()
     seen: dict[str, int] = {}
 
     def load(name: str, table: pa.Table) -> Any:
-        proxy = load_duckdb(duckdb_con, name, table)
+        proxy = load_into(name, table)
         recorder.wrap(_warehouse.table_of_proxy(proxy).connection)
         seen[name] = len(recorder.rows)
         return proxy
 
-    _check_warehouse("duckdb", load, lambda name: recorder.rows[seen[f"suite_{name}"] :])
+    _check_warehouse(label, load, lambda name: recorder.rows[seen[f"suite_{name}"] :])
+
+
+def test_duckdb_charts_equal_vegajs(duckdb_con):
+    _check_recorded("duckdb", lambda name, table: load_duckdb(duckdb_con, name, table))
 
 
 def test_postgres_charts_equal_vegajs_and_its_statement_log_shows_no_collect(pg_conn):
@@ -241,16 +247,7 @@ def test_postgres_charts_equal_vegajs_and_its_statement_log_shows_no_collect(pg_
 
 
 def test_spark_connect_charts_equal_vegajs(spark):
-    recorder = Recorder()
-    seen: dict[str, int] = {}
-
-    def load(name: str, table: pa.Table) -> Any:
-        proxy = load_spark(spark, name, table)
-        recorder.wrap(_warehouse.table_of_proxy(proxy).connection)
-        seen[name] = len(recorder.rows)
-        return proxy
-
-    _check_warehouse("spark connect", load, lambda name: recorder.rows[seen[f"suite_{name}"] :])
+    _check_recorded("spark connect", lambda name, table: load_spark(spark, name, table))
 
 
 # -- errors ------------------------------------------------------------------------------------
