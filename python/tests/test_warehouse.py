@@ -315,17 +315,28 @@ def test_a_dropped_connection_raises_and_the_runtime_serves_other_charts(pg_conn
 
 
 def test_a_query_past_the_timeout_is_cancelled_on_the_server(pg_conn, pg_table):
-    slow = vl.sql(pg_conn, f"SELECT v, k FROM {pg_table}, pg_sleep(60)")
+    import psycopg
+
+    source = vl.sql(pg_conn, table=pg_table)
+    # Another session holds the table: the chart's query waits for it until the
+    # runtime's timeout cancels it (nothing here waits on a clock).
+    holder = psycopg.connect(_env("VEGALAKE_POSTGRES_DSN"))
+    holder.execute(f"LOCK TABLE {pg_table} IN ACCESS EXCLUSIVE MODE")
     before = settings.runtime
     settings.runtime = vl.Runtime(timeout=1.0)
     try:
         with pytest.raises(vl.QueryTimeout, match="cancelled after the 1 s timeout"):
-            transformed_tables(_count_chart(slow))
-        # The cancelled statement is over: the connection answers the next chart.
+            transformed_tables(_count_chart(source))
+        # Cancelled on the server: no statement waits for the lock any more (the
+        # connection answers once the cancelled statement is over).
+        waiting = pg_conn.execute("SELECT count(*) FROM pg_locks WHERE NOT granted").fetchone()[0]
+        assert waiting == 0
+        holder.rollback()
         (table,) = transformed_tables(_count_chart(vl.sql(pg_conn, table=pg_table)))
         assert table.num_rows == 3
     finally:
         settings.runtime = before
+        holder.close()
 
 
 def test_collect_limit_lets_rows_come_here_with_a_warning(duckdb_con, caplog):
