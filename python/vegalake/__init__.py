@@ -141,7 +141,7 @@ def table(name: str, version: int | None = None) -> Any:
 
 def _lake(url: str, root: str | None) -> Any:
     schema = _altair.runtime().source_schema(url, allow_root=root)
-    return _tables.lake_proxy(schema, _tables.LakeTable(url=url, allow_root=root))
+    return _tables.proxies.add(schema, _tables.LakeTable(url=url, allow_root=root))
 
 
 def source(data: Any, *, collect_limit: int | None = None) -> Any:
@@ -156,12 +156,13 @@ def source(data: Any, *, collect_limit: int | None = None) -> Any:
     Altair receives an empty table with the source's schema, never its rows.
     """
     if _warehouse.is_warehouse_source(data):
-        return _warehouse.proxy(_warehouse.table_for(data, collect_limit))
+        table = _warehouse.table_for(data, collect_limit)
+        return _tables.proxies.add(table.schema, table)
     if type(data).__module__.startswith("polars") and type(data).__name__ == "LazyFrame":
         import pyarrow as pa
 
         schema = pa.schema([(name, _polars_arrow_type(dtype)) for name, dtype in data.collect_schema().items()])
-        return _tables.lake_frame_proxy(schema, data)
+        return _tables.proxies.add(schema, data)
     return data
 
 
@@ -169,7 +170,8 @@ def sql(connection: Any, query: str | None = None, *, table: str | None = None, 
     """A query or a table on a connection as chart data: a psycopg 3 connection
     (PostgreSQL), a DuckDB connection, or a SQLAlchemy engine over either. Each
     chart's SQL runs on that connection; ``collect_limit`` as for :func:`source`."""
-    return _warehouse.proxy(_warehouse.sql_table(connection, query, table=table, collect_limit=collect_limit))
+    source = _warehouse.sql_table(connection, query, table=table, collect_limit=collect_limit)
+    return _tables.proxies.add(source.schema, source)
 
 
 def _polars_arrow_type(dtype: Any) -> Any:

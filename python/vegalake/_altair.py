@@ -80,17 +80,16 @@ def data_transformer(data: Any = None, **kwargs: Any) -> Any:
     geo data) goes Altair's default way."""
     if data is None:
         return data_transformer
-    lake = _tables.lake_table_of(data)
-    if lake is not None:
-        return {"url": lake.url}
-    warehouse = _warehouse.table_of_proxy(data)
-    if warehouse is None and _warehouse.is_warehouse_source(data):
-        warehouse = _warehouse.table_for(data)
-    if warehouse is not None:
-        return {"url": _tables.MEMORY_PREFIX + _warehouse.registry.add(warehouse)}
-    frame = _tables.frame_of_proxy(data)
-    if frame is not None:
-        return {"url": _tables.register_frame(frame)}
+    source = _tables.proxies.source_of(data)
+    if source is None and _warehouse.is_warehouse_source(data):
+        source = _warehouse.table_for(data)
+    if isinstance(source, _tables.LakeTable):
+        return {"url": source.url}
+    if isinstance(source, _warehouse.WarehouseTable):
+        return {"url": _tables.MEMORY_PREFIX + _warehouse.registry.add(source)}
+    if source is not None:
+        # A lazy frame (vl.source): registered as frames are.
+        return {"url": _tables.register_frame(source)}
     if isinstance(data, dict) or hasattr(data, "__geo_interface__"):
         import altair as alt
 

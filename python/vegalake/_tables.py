@@ -290,51 +290,47 @@ class LakeTable:
     allow_root: str | None
 
 
-# Proxies handed to Altair, by id; each keeps its proxy alive so ids stay unique.
-_lake_proxies: dict[int, tuple[pa.Table, LakeTable]] = {}
-_lake_lock = threading.Lock()
+class Proxies:
+    """Empty Arrow tables handed to Altair that stand for a source (a lake table,
+    a lazy frame, a warehouse table): Altair infers shorthand types from their
+    schema, and the data transformer swaps each for its source. By id; each entry
+    keeps its proxy alive, so ids stay unique."""
+
+    def __init__(self) -> None:
+        self._entries: dict[int, tuple[pa.Table, Any]] = {}
+        self._lock = threading.Lock()
+
+    def add(self, schema: pa.Schema, source: Any) -> pa.Table:
+        """An empty table with ``schema`` that stands for ``source`` in a chart."""
+        proxy = pa.Table.from_batches([], schema=schema)
+        with self._lock:
+            self._entries[id(proxy)] = (proxy, source)
+        return proxy
+
+    def source_of(self, data: Any) -> Any:
+        """The source ``data`` stands for, if it is one of the proxies, else None."""
+        with self._lock:
+            entry = self._entries.get(id(data))
+        return entry[1] if entry is not None and entry[0] is data else None
+
+    def sources(self) -> list[Any]:
+        with self._lock:
+            return [source for _, source in self._entries.values()]
 
 
-def lake_proxy(schema: pa.Schema, table: LakeTable) -> pa.Table:
-    """An empty table with ``schema`` that stands for ``table`` in a chart."""
-    proxy = pa.Table.from_batches([], schema=schema)
-    with _lake_lock:
-        _lake_proxies[id(proxy)] = (proxy, table)
-    return proxy
-
-
-# Lazy frames handed to Altair as proxies, by id (each entry keeps its proxy alive).
-_frame_proxies: dict[int, tuple[pa.Table, Any]] = {}
-
-
-def lake_frame_proxy(schema: pa.Schema, frame: Any) -> pa.Table:
-    """An empty table with ``schema`` that stands for a lazy ``frame`` in a chart:
-    the transformer registers the frame itself."""
-    proxy = pa.Table.from_batches([], schema=schema)
-    with _lake_lock:
-        _frame_proxies[id(proxy)] = (proxy, frame)
-    return proxy
-
-
-def frame_of_proxy(data: Any) -> Any:
-    """The lazy frame ``data`` stands for, if it is one of our proxies, else None."""
-    with _lake_lock:
-        entry = _frame_proxies.get(id(data))
-    return entry[1] if entry is not None and entry[0] is data else None
+proxies = Proxies()
 
 
 def lake_table_of(data: Any) -> LakeTable | None:
     """The lake table ``data`` stands for, if it is one of our proxies."""
-    with _lake_lock:
-        entry = _lake_proxies.get(id(data))
-    return entry[1] if entry is not None and entry[0] is data else None
+    source = proxies.source_of(data)
+    return source if isinstance(source, LakeTable) else None
 
 
 def lake_roots() -> list[str]:
     """The roots of every lake table named so far: the user named them, so the
     runtime may read them."""
-    with _lake_lock:
-        return sorted({t.allow_root for _, t in _lake_proxies.values() if t.allow_root})
+    return sorted({s.allow_root for s in proxies.sources() if isinstance(s, LakeTable) and s.allow_root})
 
 
 def local_or_url(location: str | os.PathLike) -> tuple[str, str | None]:

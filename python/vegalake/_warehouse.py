@@ -365,20 +365,9 @@ def tables_in(vega_spec: dict) -> list[WarehouseTable]:
     return [t for name in names if name is not None and (t := registry.get(name)) is not None]
 
 
-# Proxies handed to Altair, by id; each entry keeps its proxy alive so ids stay unique.
-_proxies: dict[int, tuple[pa.Table, WarehouseTable]] = {}
-_proxies_lock = threading.Lock()
-
-
-def proxy(table: WarehouseTable) -> pa.Table:
-    """An empty Arrow table with the table's schema that stands for it in a chart."""
-    empty = pa.Table.from_batches([], schema=table.schema)
-    with _proxies_lock:
-        _proxies[id(empty)] = (empty, table)
-    return empty
-
-
 def table_of_proxy(data: Any) -> WarehouseTable | None:
-    with _proxies_lock:
-        entry = _proxies.get(id(data))
-    return entry[1] if entry is not None and entry[0] is data else None
+    """The warehouse table ``data`` stands for, if it is one of the proxies."""
+    from ._tables import proxies
+
+    source = proxies.source_of(data)
+    return source if isinstance(source, WarehouseTable) else None
