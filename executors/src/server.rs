@@ -549,7 +549,7 @@ impl Runtime {
         let result = self.cached_query(Fingerprint::builder("pinned").add(&fp).finish(), plan).await?;
         let Some(first) = result.batches.first() else { return Err(Skip::Unsupported("no rows to pin".into())) };
         // Named by its fingerprint: a brush index recognizes stable rows by it.
-        memory_scan(format!("{}{fp}", crate::brush_index::PINNED_PREFIX), first.schema(), &result.batches)
+        Ok(crate::engine::memory_scan(format!("{}{fp}", crate::brush_index::PINNED_PREFIX), first.schema(), &result.batches)?)
     }
 
     /// The rows of `plan` as Arrow, through the cache under `key`.
@@ -593,7 +593,7 @@ impl Runtime {
         }
         // The batches' own schema where there are rows (nullability as executed).
         let schema = built.batches.first().map_or_else(|| Arc::new(cube.build.schema().as_arrow().clone()), |b| b.schema());
-        let scan = memory_scan("__vl_cube".into(), schema, &built.batches)?;
+        let scan = crate::engine::memory_scan("__vl_cube", schema, &built.batches)?;
         indexes.count_answer();
         Ok(cube.answer(plan, scan)?)
     }
@@ -648,12 +648,6 @@ impl Runtime {
             })
             .await
     }
-}
-
-/// A scan named `name` of batches held in memory.
-fn memory_scan(name: String, schema: datafusion::arrow::datatypes::SchemaRef, batches: &[RecordBatch]) -> Result<LogicalPlan, Skip> {
-    let table = datafusion::datasource::MemTable::try_new(schema, vec![batches.to_vec()])?;
-    Ok(LogicalPlanBuilder::scan(name, datafusion::datasource::provider_as_source(Arc::new(table)), None)?.build()?)
 }
 
 /// Where a dataset is declared, for error messages.

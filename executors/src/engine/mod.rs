@@ -31,7 +31,7 @@ pub use local::LocalEngine;
 pub use spark::SparkEngine;
 pub(crate) use warehouse::{execute as execute_on_warehouse, reads_warehouse};
 
-use datafusion::arrow::datatypes::Schema;
+use datafusion::arrow::datatypes::{Schema, SchemaRef};
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::common::TableReference;
 use datafusion::datasource::{provider_as_source, MemTable};
@@ -181,7 +181,6 @@ async fn within<T>(
 /// join, say) becomes nullable rather than an error.
 fn in_plan_schema(plan: &LogicalPlan, batches: Vec<RecordBatch>) -> Result<Vec<RecordBatch>, datafusion::error::DataFusionError> {
     use datafusion::arrow::compute::cast;
-    use datafusion::arrow::datatypes::Schema;
     let planned = plan.schema().as_arrow();
     if let Some(b) = batches.iter().find(|b| b.num_columns() != planned.fields().len()) {
         return Err(datafusion::error::DataFusionError::Execution(format!(
@@ -233,8 +232,13 @@ pub(crate) fn rows_as_scan(
 ) -> datafusion::error::Result<LogicalPlan> {
     let fields: Vec<_> = plan.schema().as_arrow().fields().iter().map(|f| f.as_ref().clone().with_nullable(true)).collect();
     let schema = Arc::new(Schema::new_with_metadata(fields, plan.schema().as_arrow().metadata().clone()));
-    let table = MemTable::try_new(schema, vec![batches])?;
     let name = qualifier.unwrap_or_else(|| TableReference::bare(format!("__vl_from_engine_{n}")));
+    memory_scan(name, schema, &batches)
+}
+
+/// A scan named `name` of batches held in memory.
+pub(crate) fn memory_scan(name: impl Into<TableReference>, schema: SchemaRef, batches: &[RecordBatch]) -> datafusion::error::Result<LogicalPlan> {
+    let table = MemTable::try_new(schema, vec![batches.to_vec()])?;
     LogicalPlanBuilder::scan(name, provider_as_source(Arc::new(table)), None)?.build()
 }
 

@@ -62,7 +62,11 @@ pub(crate) async fn execute(local: &SessionContext, plan: LogicalPlan, dataset_r
     }
     let label = warehouses.iter().map(|w| w.label().to_string()).collect::<Vec<_>>().join(", ");
     let work = async {
-        let why = match one_warehouse(&plan).map(|w| (unparse(&plan, w.as_ref()), w)) {
+        let one = match warehouses.as_slice() {
+            [warehouse] => Some(warehouse.clone()),
+            _ => None,
+        };
+        let why = match one.map(|w| (unparse(&plan, w.as_ref()), w)) {
             Some((Ok(task), warehouse)) if dataset_rows || reduces(&plan) => {
                 let batches = run(warehouse.as_ref(), &plan, &task).await?;
                 return Ok(Executed { batches, scans: ScanMetrics::remote() });
