@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the vegalake wheel (python/): the extension module over the workspace's
-# crates, with vega and vega-embed from npm (pinned in python/js) bundled, as one
+# crates, with vega, vega-embed and the browser client (pinned in client/) bundled, as one
 # abi3 wheel for Python >= 3.10.
 #
 #   scripts/python.sh [--dev] [--install VENV]
@@ -26,13 +26,16 @@ while [ $# -gt 0 ]; do
   esac
   shift
 done
-# vega and vega-embed: the npm registry's builds, copied into the package.
-js=python/js
+# vega and vega-embed (the npm registry's builds, for self-contained HTML) and the
+# widget's client bundle (client/, built with esbuild), copied into the package.
+js=client
 if ! (cd "$js" && npm ls --depth=0 >/dev/null 2>&1); then
   (cd "$js" && npm ci --no-audit --no-fund --loglevel=error)
 fi
+(cd "$js" && npm run --silent build)
 mkdir -p python/vegalake/static
-cp "$js/node_modules/vega/build/vega.min.js" "$js/node_modules/vega-embed/build/vega-embed.min.js" python/vegalake/static/
+cp "$js/node_modules/vega/build/vega.min.js" "$js/node_modules/vega-embed/build/vega-embed.min.js" \
+  "$js/dist/vegalake-widget.js" python/vegalake/static/
 maturin_tool
 out="$CARGO_TARGET_DIR/wheels-$profile"
 rm -rf "$out"

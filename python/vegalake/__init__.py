@@ -20,6 +20,10 @@ or connection, and only the reduced rows come back::
     alt.Chart(vl.source(spark_df))                    # or a DuckDB relation
     alt.Chart(vl.sql(pg_conn, table="flights"))       # psycopg 3, DuckDB, SQLAlchemy
 
+In Jupyter, ``vl.ChartWidget(chart)`` (or ``vl.enable(widget=True)``) answers a
+chart's interactions in the kernel: a brush over 100M rows moves like one over
+1,000.
+
 Functions that take a chart: :func:`to_vega` (the pre-transformed client Vega
 spec), :func:`transformed_data`, :func:`to_html`, :func:`save`, :func:`explain`.
 :class:`Runtime` has VegaFusion's methods (``pre_transform_spec``, ...), and
@@ -42,6 +46,7 @@ __version__ = _crate_version()
 
 __all__ = [
     "ChartState",
+    "ChartWidget",
     "DataError",
     "EngineError",
     "ForbiddenError",
@@ -75,6 +80,7 @@ def enable(
     allow_roots: list[str] | tuple[str, ...] = (),
     timeout: float | None = None,
     cache_bytes: int | None = None,
+    widget: bool = False,
 ) -> Runtime:
     """Makes every Altair chart run its data on vegalake: enables the ``vegalake``
     data transformer and renderer, on a runtime over ``engine``; and lets
@@ -92,6 +98,9 @@ def enable(
         The IANA zone of local-time functions and time units (default UTC).
     catalog, data_dir, allow_roots, timeout, cache_bytes:
         As for :class:`Runtime`.
+    widget:
+        Show every chart as a :class:`ChartWidget` (the ``vegalake-widget``
+        renderer): interactions run in the kernel. Needs ``anywidget``.
     """
     import altair as alt
 
@@ -100,7 +109,7 @@ def enable(
     _altair.settings.row_limit = row_limit
     _altair.settings.local_tz = local_tz
     alt.data_transformers.enable("vegalake")
-    alt.renderers.enable("vegalake")
+    alt.renderers.enable("vegalake-widget" if widget else "vegalake")
     _altair.accept_lazy_sources()
     return rt
 
@@ -109,6 +118,13 @@ def __getattr__(name: str) -> Any:
     # `vl.runtime` is the runtime charts use, made on first use.
     if name == "runtime":
         return _altair.runtime()
+    # The widget needs anywidget, an optional dependency: imported on first use.
+    if name == "ChartWidget":
+        try:
+            from ._widget import ChartWidget
+        except ImportError as e:
+            raise ImportError("vegalake.ChartWidget needs anywidget (pip install 'vegalake[widget]')") from e
+        return ChartWidget
     raise AttributeError(f"module 'vegalake' has no attribute {name!r}")
 
 

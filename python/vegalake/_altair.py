@@ -134,15 +134,20 @@ def _vl_version(spec: dict) -> str | None:
     return max(known, key=lambda v: tuple(int(x) for x in v.split("."))) if known else None
 
 
-def _chart_to_vega(chart: Any) -> dict:
-    """A chart's Vega spec, its data named as vegalake tables."""
+def vegalite_of(chart: Any) -> dict:
+    """A chart's Vega-Lite spec (a dict is taken as it is), its data named as
+    vegalake tables."""
     import altair as alt
 
     if isinstance(chart, dict):
-        return _vega_of_vegalite(chart)
+        return chart
     with alt.data_transformers.enable("vegalake"):
-        vl_spec = chart.to_dict(format="vega-lite", context={"pre_transform": False})
-    return _vega_of_vegalite(vl_spec)
+        return chart.to_dict(format="vega-lite", context={"pre_transform": False})
+
+
+def _chart_to_vega(chart: Any) -> dict:
+    """A chart's Vega spec, its data named as vegalake tables."""
+    return _vega_of_vegalite(vegalite_of(chart))
 
 
 # The most rows a standalone interactive spec may carry (VegaFusion's transformer

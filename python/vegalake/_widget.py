@@ -1,0 +1,250 @@
+"""The Jupyter widget: a chart whose interactions the kernel answers.
+
+``ChartWidget(chart)`` opens the chart's server state (:class:`ChartState`) in the
+kernel and shows its client spec with vegalake's browser client (``client/``,
+bundled in the wheel; nothing is fetched at run time). The client sends what the
+user changes (a brush, a slider) as comm messages; the kernel answers with the
+datasets and signals that changed, datasets as Arrow IPC buffers.
+
+The widget renders from its spec alone: nothing waits for the browser (its time
+zone, its size) before the first picture, so it also initialises in headless
+runs.
+"""
+
+from __future__ import annotations
+
+import logging
+from importlib import resources
+from typing import Any
+
+import anywidget
+import pyarrow as pa
+import traitlets
+
+from . import _altair, _html
+from ._runtime import Runtime
+from ._vegalake import VegalakeError
+
+log = logging.getLogger("vegalake")
+
+Key = tuple[str, str, tuple[int, ...]]
+
+
+def _key(change: dict) -> Key:
+    return (change["namespace"], change["name"], tuple(change.get("scope") or ()))
+
+
+def _bundle() -> str:
+    try:
+        return resources.files("vegalake").joinpath("static", "vegalake-widget.js").read_text(encoding="utf-8")
+    except FileNotFoundError as e:
+        raise RuntimeError("vegalake: the widget's bundle is missing from the package (build it with scripts/python.sh)") from e
+
+
+class ChartWidget(anywidget.AnyWidget):
+    """An Altair chart (or a Vega-Lite or Vega spec) as a live Jupyter widget.
+
+    Interactions run in the kernel on vegalake's runtime: a brush over a 100M-row
+    table moves like one over 1,000 rows, and only what the marks need crosses
+    to the browser.
+
+    Attributes
+    ----------
+    params:
+        The chart's top-level parameters (sliders, selections...) as the browser
+        last set them, by name; observable (``widget.observe(f, "params")``).
+    selections:
+        The selection parameters among them: each one's value (for an interval,
+        the brushed range per field; empty when nothing is selected).
+    error:
+        The last error an update raised ("" when none); the browser shows it too.
+    """
+
+    _esm = traitlets.Unicode().tag(sync=True)
+    spec = traitlets.Dict().tag(sync=True)
+    plan = traitlets.Dict().tag(sync=True)
+    debounce_ms = traitlets.Int(30).tag(sync=True)
+    params = traitlets.Dict()
+    selections = traitlets.Dict()
+    error = traitlets.Unicode("")
+
+    def __init__(self, chart: Any, *, runtime: Runtime | None = None, debounce_ms: int = 30, **kwargs: Any) -> None:
+        vegalite = _altair.vegalite_of(chart)
+        vega = _altair._vega_of_vegalite(vegalite)
+        self._state = (runtime or _altair.runtime()).open_chart(vega, local_tz=_altair.settings.local_tz, interactivity="server")
+        spec = self._state.get_client_spec()
+        comm = self._state.get_comm_plan()
+        self._to_server = {_key(v) for v in comm["client_to_server"]}
+        self._selection_names = _selection_params(vegalite)
+        top_signals = {s["name"] for s in spec.get("signals", []) or []}
+        # The chart's parameters the kernel reports, beyond what the server reads.
+        watched = [
+            {"namespace": "signal", "name": name, "scope": []}
+            for name in sorted(_param_names(vegalite) & top_signals)
+            if ("signal", name, ()) not in self._to_server
+        ]
+        self._values = _server_values(spec, comm["server_to_client"])
+        plan = {**comm, "client_to_server": comm["client_to_server"] + watched}
+        super().__init__(_esm=_bundle(), spec=spec, plan=plan, debounce_ms=debounce_ms, **kwargs)
+        self.params = {name: _signal_value(spec, name) for name in _param_names(vegalite) & top_signals}
+        self.selections = {name: value for name, value in self.params.items() if name in self._selection_names}
+        self.on_msg(self._on_message)
+
+    @property
+    def state(self) -> Any:
+        """The chart's server state (:class:`vegalake.ChartState`)."""
+        return self._state
+
+    def update(self, changes: list[dict]) -> list[dict]:
+        """Applies client changes (``[{"namespace", "name", "scope", "value"}]``)
+        as the browser would send them; returns the server values that changed.
+        Parameters update ``params`` and ``selections``."""
+        self._observe([c for c in changes if c["namespace"] == "signal" and c["name"] in self.params and not c.get("scope")])
+        to_server = [c for c in changes if _key(c) in self._to_server]
+        changed = self._state.update(to_server) if to_server else []
+        for change in changed:
+            self._values[_key(change)] = change["value"]
+        return changed
+
+    def transformed_data(self) -> dict[str, pa.Table]:
+        """The datasets the server computes for the browser, by name, in the
+        current state (after the last update)."""
+        return {name: _arrow_or_none(rows) or pa.table({}) for (namespace, name, _), rows in self._values.items() if namespace == "data"}
+
+    def _observe(self, changes: list[dict]) -> None:
+        if not changes:
+            return
+        params = dict(self.params)
+        for change in changes:
+            params[change["name"]] = change["value"]
+        self.params = params
+        self.selections = {name: value for name, value in params.items() if name in self._selection_names}
+
+    def _on_message(self, _widget: Any, content: dict, _buffers: list) -> None:
+        if not isinstance(content, dict) or content.get("type") != "update":
+            return
+        seq = content.get("seq")
+        try:
+            changed = self.update(content.get("changes") or [])
+            message, buffers = encode(seq, changed)
+            self.error = ""
+        except (VegalakeError, KeyError, TypeError, ValueError) as e:
+            # The browser shows it; the kernel keeps serving the next update.
+            self.error = str(e)
+            log.warning("vegalake widget: update %s failed: %s", seq, e)
+            message, buffers = {"type": "error", "seq": seq, "message": str(e)}, []
+        self.send(message, buffers)
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
+        shown = super()._repr_mimebundle_(**kwargs)
+        # ipywidgets returns (data, metadata) or data alone, by version.
+        data = shown[0] if isinstance(shown, tuple) else shown
+        if data is None:
+            return shown
+        # Where no widget manager runs (nbconvert, Databricks-style HTML output),
+        # frontends show this instead: the chart as it stands, with a note of
+        # the interactions that need the kernel.
+        note = [{"type": "interactions_need_kernel", "message": f"this chart is a widget: {self._kernel_note()}"}]
+        data["text/html"] = _html.page(self.spec, note)
+        return shown
+
+    def _kernel_note(self) -> str:
+        needs = sorted({name for (_, name, _) in self._to_server})
+        if not needs:
+            return "it has no interaction that needs the kernel"
+        return f"{', '.join(needs)} need a running kernel; the picture shows the chart as it opened"
+
+
+def encode(seq: Any, changed: list[dict]) -> tuple[dict, list[bytes]]:
+    """An update's answer as a comm message: datasets as Arrow IPC buffers
+    (smaller than JSON from 10 rows up: 760 B against 816 B for a 10-bin
+    histogram, 24 KB against 87 KB for 1,000 bins, measured), values Arrow cannot
+    hold (mixed types) as JSON."""
+    out: list[dict] = []
+    buffers: list[bytes] = []
+    for change in changed:
+        entry = {k: change[k] for k in ("namespace", "name", "scope")}
+        table = _arrow_or_none(change["value"]) if change["namespace"] == "data" else None
+        if table is None:
+            entry["value"] = change["value"]
+        else:
+            entry["arrow"] = len(buffers)
+            buffers.append(_ipc(table))
+        out.append(entry)
+    return {"type": "update", "seq": seq, "changes": out}, buffers
+
+
+def _arrow_or_none(rows: Any) -> pa.Table | None:
+    if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
+        return None
+    try:
+        return pa.Table.from_pylist(rows)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
+        return None
+
+
+def _ipc(table: pa.Table) -> bytes:
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, table.schema) as writer:
+        writer.write_table(table)
+    return sink.getvalue().to_pybytes()
+
+
+def _params(vegalite: dict) -> list[dict]:
+    """Every parameter of a Vega-Lite spec, in its views too."""
+    found: list[dict] = []
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            found.extend(p for p in node.get("params", []) or [] if isinstance(p, dict) and "name" in p)
+            for key in ("layer", "hconcat", "vconcat", "concat", "spec"):
+                walk(node.get(key))
+        elif isinstance(node, list):
+            for child in node:
+                walk(child)
+
+    walk(vegalite)
+    return found
+
+
+def _param_names(vegalite: dict) -> set[str]:
+    return {p["name"] for p in _params(vegalite)}
+
+
+def _selection_params(vegalite: dict) -> set[str]:
+    return {p["name"] for p in _params(vegalite) if "select" in p}
+
+
+def _signal_value(spec: dict, name: str) -> Any:
+    for signal in spec.get("signals", []) or []:
+        if signal.get("name") == name:
+            return signal.get("value")
+    return None
+
+
+def _server_values(spec: dict, server_to_client: list[dict]) -> dict[Key, Any]:
+    """The server's values as the client spec carries them at first."""
+    wanted = {_key(v) for v in server_to_client}
+    out: dict[Key, Any] = {}
+
+    def walk(node: dict, scope: tuple[int, ...]) -> None:
+        for d in node.get("data", []) or []:
+            if ("data", d.get("name"), scope) in wanted:
+                out[("data", d["name"], scope)] = d.get("values", [])
+        for s in node.get("signals", []) or []:
+            if ("signal", s.get("name"), scope) in wanted:
+                out[("signal", s["name"], scope)] = s.get("value")
+        groups = [m for m in node.get("marks", []) or [] if m.get("type") == "group"]
+        for i, m in enumerate(groups):
+            walk(m, (*scope, i))
+
+    walk(spec, ())
+    return out
+
+
+def widget_renderer(spec: dict, **metadata: Any) -> Any:
+    """Altair's ``vegalake-widget`` renderer: each chart as a :class:`ChartWidget`."""
+    return ChartWidget(spec)._repr_mimebundle_()
+
+
+__all__ = ["ChartWidget", "encode", "widget_renderer"]
