@@ -8,7 +8,7 @@
 # (python/bench/bench_warehouse.py).
 #   scripts/bench.sh python [ROWS]
 #   scripts/bench.sh brush [ROWS]
-#   scripts/bench.sh warehouse [ROWS]
+#   scripts/bench.sh warehouse [ROWS]    (VEGALAKE_WAREHOUSES=duckdb,postgres,spark: which)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib.sh
@@ -28,10 +28,14 @@ if [ "$mode" = brush ]; then
 elif [ "$mode" = warehouse ]; then
   "$venv/bin/pip" install --quiet --disable-pip-version-check "psycopg[binary]==3.3.9" pyspark-client==4.0.1
   python_tools
+  # The baseline's toPandas() of 10M rows ran the server's default 1 GB heap out
+  # (java.lang.OutOfMemoryError, then the JVM exits), and the next case's client
+  # waited on a dead server.
+  export VEGALAKE_SPARK_DRIVER_MEMORY=8g
   start_spark_connect
   start_postgres
   trap 'stop_spark_connect; stop_postgres' EXIT
-  "$venv/bin/python" python/bench/bench_warehouse.py "$data" --rows "$rows"
+  "$venv/bin/python" python/bench/bench_warehouse.py "$data" --rows "$rows" ${VEGALAKE_WAREHOUSES:+--warehouses "$VEGALAKE_WAREHOUSES"}
 else
   "$venv/bin/python" python/bench/bench_altair.py "$data" --rows "$rows"
 fi

@@ -23,7 +23,7 @@ start_spark_connect() {
   spark_dir="$(mktemp -d -t vegalake-spark.XXXXXX)"
   # Spark writes its warehouse and metastore into the working directory.
   (cd "$spark_dir" && exec "$spark_home/bin/spark-submit" --class org.apache.spark.sql.connect.service.SparkConnectServer \
-    --name vegalake --master 'local[2]' \
+    --name vegalake --master 'local[2]' --driver-memory "${VEGALAKE_SPARK_DRIVER_MEMORY:-1g}" \
     --conf spark.connect.grpc.binding.address=127.0.0.1 --conf spark.connect.grpc.binding.port="$spark_port" \
     --conf spark.ui.enabled=false --conf spark.sql.shuffle.partitions=2 >"$spark_log" 2>&1) &
   spark_pid=$!

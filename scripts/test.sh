@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every vegalake test: unit tests, doc tests, the CLI tests, the conformance
 # suite against committed vega.js expectations, the tests that run vegalake's
-# client specs in vega.js (the Node harness, installed here from the lockfile), and
+# client specs in vega.js (the Node harness, installed here from the lockfile), the
+# Python package's suite, the browser client's tests and its widget in JupyterLab, and
 # the lake tests (Parquet and Delta on local disk and on an S3 server on loopback),
 # the SQL tests (generated SQL run on DuckDB and on a local Spark), and the engine
 # tests (the conformance suite on a Ballista cluster the tests start, and on a Spark
@@ -52,7 +53,7 @@ for altair in 6.3.0 5.5.0; do
   python3 -m venv "$venv"
   "$venv/bin/pip" install --quiet --disable-pip-version-check "$wheel[altair]" "altair==$altair" \
     vl-convert-python==1.9.0.post1 pytest==9.2.0 pandas==3.1.1 polars==2.1.0 numpy deltalake==1.6.6 \
-    nbclient==0.11.0 nbformat ipykernel==7.4.0 \
+    nbclient==0.11.0 nbformat ipykernel==7.4.0 anywidget==0.11.0 \
     duckdb==2.0.0 "psycopg[binary]==3.3.9" sqlalchemy==2.1.9 pyspark-client==4.0.1
   if [ "$altair" = 6.3.0 ]; then
     # The Python sources follow ruff's lint and format (python/pyproject.toml).
@@ -62,3 +63,14 @@ for altair in 6.3.0 5.5.0; do
   echo "python suite with altair $altair"
   "$venv/bin/python" -m pytest python/tests -q -p no:cacheprovider
 done
+# The browser client (client/): its message logic and a replay against vega.js in
+# Node, then the widget end to end in JupyterLab (from PyPI) and Debian's chromium
+# (installed when missing), driven by playwright-core. The screenshot is kept in
+# $CARGO_TARGET_DIR/test-artifacts.
+if ! command -v chromium >/dev/null; then
+  apt-get update -qq && apt-get install -y -qq chromium >/dev/null
+fi
+(cd client && npm test)
+"$TMPDIR/py-altair-6.3.0/bin/pip" install --quiet --disable-pip-version-check jupyterlab==4.6.6
+VEGALAKE_JUPYTER="$TMPDIR/py-altair-6.3.0/bin/jupyter" VEGALAKE_ARTIFACTS="$CARGO_TARGET_DIR/test-artifacts" \
+  node --test client/e2e/

@@ -40,6 +40,7 @@ export async function render(el, { spec, plan, transport, embedOptions = {}, deb
   const client = attach(result.view, plan, transport, { debounceMs, onError: (message) => showError(el, message) });
   return {
     view: result.view,
+    plan,
     session: client.session,
     finalize() {
       client.finalize();

@@ -25,7 +25,10 @@ async function render({ model, el }) {
       plan: model.get("plan"),
       transport: transportOf(model),
       debounceMs: model.get("debounce_ms"),
+      embedOptions: model.get("embed_options"),
     });
+    // For the console and for tests: the view and the session's state.
+    el.vegalake = chart;
     el.dataset.vegalakeReady = "true";
     return () => chart.finalize();
   } catch (e) {

@@ -48,6 +48,18 @@ class ChartWidget(anywidget.AnyWidget):
     table moves like one over 1,000 rows, and only what the marks need crosses
     to the browser.
 
+    Parameters
+    ----------
+    chart:
+        An Altair chart, or a Vega-Lite or Vega spec (dict).
+    runtime:
+        The runtime that answers (default: the one ``vl.enable`` made).
+    debounce_ms:
+        The browser's quiet time before it sends a change (a brush drag fires
+        one per mouse move).
+    embed_options:
+        vega-embed's options (``{"renderer": "svg"}``...).
+
     Attributes
     ----------
     params:
@@ -64,11 +76,20 @@ class ChartWidget(anywidget.AnyWidget):
     spec = traitlets.Dict().tag(sync=True)
     plan = traitlets.Dict().tag(sync=True)
     debounce_ms = traitlets.Int(30).tag(sync=True)
+    embed_options = traitlets.Dict().tag(sync=True)
     params = traitlets.Dict()
     selections = traitlets.Dict()
     error = traitlets.Unicode("")
 
-    def __init__(self, chart: Any, *, runtime: Runtime | None = None, debounce_ms: int = 30, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        chart: Any,
+        *,
+        runtime: Runtime | None = None,
+        debounce_ms: int = 30,
+        embed_options: dict | None = None,
+        **kwargs: Any,
+    ) -> None:
         vegalite = _altair.vegalite_of(chart)
         vega = _altair._vega_of_vegalite(vegalite)
         self._state = (runtime or _altair.runtime()).open_chart(vega, local_tz=_altair.settings.local_tz, interactivity="server")
@@ -85,7 +106,7 @@ class ChartWidget(anywidget.AnyWidget):
         ]
         self._values = _server_values(spec, comm["server_to_client"])
         plan = {**comm, "client_to_server": comm["client_to_server"] + watched}
-        super().__init__(_esm=_bundle(), spec=spec, plan=plan, debounce_ms=debounce_ms, **kwargs)
+        super().__init__(_esm=_bundle(), spec=spec, plan=plan, debounce_ms=debounce_ms, embed_options=embed_options or {}, **kwargs)
         self.params = {name: _signal_value(spec, name) for name in _param_names(vegalite) & top_signals}
         self.selections = {name: value for name, value in self.params.items() if name in self._selection_names}
         self.on_msg(self._on_message)
