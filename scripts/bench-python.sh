@@ -9,6 +9,7 @@
 #   scripts/bench.sh python [ROWS]
 #   scripts/bench.sh brush [ROWS]
 #   scripts/bench.sh warehouse [ROWS]    (VEGALAKE_WAREHOUSES=duckdb,postgres,spark: which)
+#   scripts/bench.sh widget [ROWS...]    (default 1M and 10M)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib.sh
@@ -20,10 +21,19 @@ venv="$tools/bench-py"
 "$venv/bin/pip" install --quiet --disable-pip-version-check "$wheel[altair]" vegafusion==2.0.3 \
   pandas==3.1.1 deltalake==1.6.6 numpy duckdb==1.4.1
 mode=charts
-case "${1:-}" in brush | warehouse) mode="$1"; shift ;; esac
+case "${1:-}" in brush | warehouse | widget) mode="$1"; shift ;; esac
 rows="${1:-10000000}"
 data="$tools/bench-data/python-$rows"
-if [ "$mode" = brush ]; then
+if [ "$mode" = widget ]; then
+  # The widget in JupyterLab and chromium: brush-to-redraw latency at 1M and 10M rows
+  # (or the sizes given), beside ChartState.update alone.
+  "$venv/bin/pip" install --quiet --disable-pip-version-check "$wheel[widget]" jupyterlab==4.6.6 anywidget==0.11.0 \
+    vl-convert-python==1.9.0.post1 altair==6.3.0
+  command -v chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }
+  sizes=("$@")
+  [ ${#sizes[@]} -gt 0 ] || sizes=(1000000 10000000)
+  VEGALAKE_JUPYTER="$venv/bin/jupyter" node client/e2e/bench.js "${sizes[@]}"
+elif [ "$mode" = brush ]; then
   "$venv/bin/python" python/bench/bench_brush.py "$data" --rows "$rows"
 elif [ "$mode" = warehouse ]; then
   "$venv/bin/pip" install --quiet --disable-pip-version-check "psycopg[binary]==3.3.9" pyspark-client==4.0.1

@@ -12,6 +12,8 @@
 #   scripts/bench.sh warehouse  Altair charts over a 10M-row table in DuckDB, PostgreSQL
 #                             and Spark Connect, against fetching it and VegaFusion
 #                             (scripts/bench-python.sh)
+#   scripts/bench.sh widget     the Jupyter widget's brush-to-redraw latency in JupyterLab
+#                             and chromium at 1M and 10M rows, beside ChartState.update
 # Installs the vega-datasets npm package (for flights-3m.parquet) if needed, builds in
 # release mode (the first build takes a while) and prints median timings.
 set -euo pipefail
@@ -20,6 +22,7 @@ cd "$(dirname "$0")/.."
 [ "${1:-}" = python ] && exec bash scripts/bench-python.sh "${@:2}"
 [ "${1:-}" = brush ] && exec bash scripts/bench-python.sh brush "${@:2}"
 [ "${1:-}" = warehouse ] && exec bash scripts/bench-python.sh warehouse "${@:2}"
+[ "${1:-}" = widget ] && exec bash scripts/bench-python.sh widget "${@:2}"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/var/tmp/vegalake-target}"
 harness=integration-tests/harness
 [ -d "$harness/node_modules/vega-datasets" ] || (cd "$harness" && npm install --no-audit --no-fund --loglevel=error)
