@@ -14,18 +14,22 @@ python_tools() {
 }
 
 # A Spark Connect server (the pyspark wheel's jars, local[2]) on a free loopback
-# port, stopped when the calling script exits. Sets VEGALAKE_SPARK_CONNECT.
+# port, stopped when the calling script exits. Sets VEGALAKE_SPARK_CONNECT and
+# VEGALAKE_SPARK_UI.
 start_spark_connect() {
-  local spark_home spark_port
+  local spark_home spark_port spark_ui_port
   spark_home="$("$VEGALAKE_PYTHON" -c 'import os, pyspark; print(os.path.dirname(pyspark.__file__))')"
   spark_port="$("$VEGALAKE_PYTHON" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+  spark_ui_port="$("$VEGALAKE_PYTHON" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
   spark_log="$(mktemp -t vegalake-spark-connect.XXXXXX.log)"
   spark_dir="$(mktemp -d -t vegalake-spark.XXXXXX)"
   # Spark writes its warehouse and metastore into the working directory.
   (cd "$spark_dir" && exec "$spark_home/bin/spark-submit" --class org.apache.spark.sql.connect.service.SparkConnectServer \
     --name vegalake --master 'local[2]' --driver-memory "${VEGALAKE_SPARK_DRIVER_MEMORY:-1g}" \
     --conf spark.connect.grpc.binding.address=127.0.0.1 --conf spark.connect.grpc.binding.port="$spark_port" \
-    --conf spark.ui.enabled=false --conf spark.sql.shuffle.partitions=2 >"$spark_log" 2>&1) &
+    --conf spark.ui.port="$spark_ui_port" --conf spark.driver.bindAddress=127.0.0.1 --conf spark.driver.host=127.0.0.1 \
+    --conf spark.sql.ui.retainedExecutions=100000 \
+    --conf spark.sql.shuffle.partitions=2 >"$spark_log" 2>&1) &
   spark_pid=$!
   trap stop_spark_connect EXIT
   for _ in $(seq 1 120); do
@@ -35,6 +39,9 @@ start_spark_connect() {
   done
   grep -q "Spark Connect server started" "$spark_log" || { tail -20 "$spark_log"; echo "the Spark Connect server did not start within 120 s" >&2; exit 1; }
   export VEGALAKE_SPARK_CONNECT="sc://127.0.0.1:$spark_port"
+  # The server's own log of each SQL execution and the rows its plan's nodes
+  # output (the UI's REST API, on loopback): the Python suite reads it.
+  export VEGALAKE_SPARK_UI="http://127.0.0.1:$spark_ui_port"
 }
 
 stop_spark_connect() {

@@ -1,9 +1,9 @@
 // End to end in a real browser: JupyterLab (from PyPI, $VEGALAKE_JUPYTER) and
 // Debian's chromium driven by playwright-core, with no network beyond loopback.
 // A notebook opens a crossfilter of three histograms over 1M rows as a
-// vl.ChartWidget; the test drags a brush with the mouse on the first view and
-// checks that the other views' data equal vega.js running the whole chart over
-// the same rows with the same brush, that the comm messages carry aggregates
+// vl.ChartWidget; the test drags a brush with the mouse on the first view (a
+// burst of 50 moves) and checks that the other views' data equal vega.js running
+// the whole chart over the same rows with the brush the drag ended with, that the comm messages carry aggregates
 // only, and that no request left loopback. Screenshots are kept in
 // $VEGALAKE_ARTIFACTS (default: the system's temporary directory).
 //
@@ -64,8 +64,10 @@ test("a brush dragged in JupyterLab gives vega.js's counts, with aggregates on t
   };
   const { context, page, widget, offLoopback } = await runNotebook(lab, { artifacts: ARTIFACTS, timeout: HANG_GUARD_MS / 2, onFrame });
 
+  // A burst: 50 mouse moves as fast as the browser takes them; the final state
+  // must be the last move's.
   brushing = true;
-  await dragBrush(page, widget, 0.3, 0.6);
+  await dragBrush(page, widget, 0.3, 0.6, 50);
   await settled(page);
   const state = await widget.evaluate((el) => {
     const { view, session, plan } = el.vegalake;

@@ -2,7 +2,10 @@
 scripts/test.sh starts, $VEGALAKE_POSTGRES_DSN) and Spark Connect (the server it
 starts, $VEGALAKE_SPARK_CONNECT). Each suite chart over a pandas frame is drawn
 again over the same rows loaded into the warehouse; its data must be vega.js's,
-and what crossed the connection no more rows than the chart's datasets hold.
+and the warehouse's own log must show that no query returned more rows than the
+chart's datasets hold: PostgreSQL's pg_stat_statements, DuckDB's QueryLog (each
+logged read run again to count its rows), and the Spark server's SQL executions
+($VEGALAKE_SPARK_UI, the rows each plan's root output).
 
 A missing server fails these tests: none is mocked or skipped."""
 
@@ -142,7 +145,11 @@ def load_postgres(conn: Any, name: str, table: pa.Table) -> Any:
 
 
 def load_spark(spark: Any, name: str, table: pa.Table) -> Any:
-    return vl.source(spark.createDataFrame(table.to_pandas()))
+    # A table of files, not a local relation: Spark Connect answers a query over
+    # a local relation in the driver without a SQL execution, so the server's
+    # log would not show a collect of it.
+    spark.createDataFrame(table.to_pandas()).write.mode("overwrite").saveAsTable(name)
+    return vl.source(spark.table(name))
 
 
 # -- the charts ------------------------------------------------------------------------------
@@ -209,23 +216,42 @@ def test_the_suite_has_enough_one_frame_charts():
     assert len(ONE_FRAME) >= AT_LEAST + 10
 
 
-def _check_recorded(label: str, load_into: Callable[[str, pa.Table], Any]) -> None:
-    """_check_warehouse, with what each query returned as the connection saw it
-    (neither DuckDB nor Spark Connect keeps a statement log with row counts)."""
-    recorder = Recorder()
-    seen: dict[str, int] = {}
+class DuckDBQueryLog:
+    """DuckDB's own log of every statement run on the database (its QueryLog,
+    whatever cursor or relation ran it); the rows each read returned are counted
+    by running it again."""
+
+    def __init__(self, con: Any) -> None:
+        self._con = con
+        con.cursor().execute("CALL enable_logging('QueryLog')")
+        self.mark()
+
+    def _logged(self) -> int:
+        return self._con.cursor().execute("SELECT count(*) FROM duckdb_logs WHERE type = 'QueryLog'").fetchone()[0]
+
+    def mark(self) -> None:
+        """Statements from now on are the next chart's."""
+        self._since = self._logged()
+
+    def returned(self) -> list[int]:
+        logged = f"SELECT message FROM duckdb_logs WHERE type = 'QueryLog' ORDER BY timestamp OFFSET {self._since}"
+        statements = [
+            m for (m,) in self._con.cursor().execute(logged).fetchall() if m.lstrip().upper().startswith(("SELECT", "WITH")) and "duckdb_logs" not in m
+        ]
+        counts = [len(self._con.cursor().execute(sql).fetchall()) for sql in statements]
+        self.mark()  # the counting runs are logged too
+        return counts
+
+
+def test_duckdb_charts_equal_vegajs_and_its_query_log_shows_no_collect(duckdb_con):
+    log = DuckDBQueryLog(duckdb_con)
 
     def load(name: str, table: pa.Table) -> Any:
-        proxy = load_into(name, table)
-        recorder.wrap(_warehouse.table_of_proxy(proxy).connection)
-        seen[name] = len(recorder.rows)
+        proxy = load_duckdb(duckdb_con, name, table)
+        log.mark()
         return proxy
 
-    _check_warehouse(label, load, lambda name: recorder.rows[seen[f"suite_{name}"] :])
-
-
-def test_duckdb_charts_equal_vegajs(duckdb_con):
-    _check_recorded("duckdb", lambda name, table: load_duckdb(duckdb_con, name, table))
+    _check_warehouse("duckdb", load, lambda name: log.returned())
 
 
 def test_postgres_charts_equal_vegajs_and_its_statement_log_shows_no_collect(pg_conn):
@@ -246,8 +272,73 @@ def test_postgres_charts_equal_vegajs_and_its_statement_log_shows_no_collect(pg_
     _check_warehouse("postgres", load, returned)
 
 
-def test_spark_connect_charts_equal_vegajs(spark):
-    _check_recorded("spark connect", lambda name, table: load_spark(spark, name, table))
+class SparkExecutions:
+    """The Spark server's own log of SQL executions (its UI's REST API): what the
+    root of each execution's plan output, in rows."""
+
+    def __init__(self, ui: str) -> None:
+        import json
+        import urllib.request
+
+        def get(path: str) -> Any:
+            with urllib.request.urlopen(f"{ui}/api/v1/applications{path}") as response:
+                return json.load(response)
+
+        self._get = get
+        self._app = get("")[0]["id"]
+        self.mark()
+
+    def _executions(self) -> list[dict]:
+        return self._get(f"/{self._app}/sql?details=true&planDescription=false&offset=0&length=1000000")
+
+    def mark(self) -> None:
+        """Executions from now on are the next chart's."""
+        self._since = max((e["id"] for e in self._executions()), default=-1)
+
+    def returned(self) -> list[int]:
+        """Rows each query since the mark returned. The listener records an
+        execution's end after the client has its rows: waits for every one to end."""
+        for _ in range(10_000):
+            executions = [e for e in self._executions() if e["id"] > self._since]
+            if all(e["status"] != "RUNNING" for e in executions):
+                break
+        return [rows for e in executions if (rows := _root_rows(e)) is not None]
+
+
+def _root_rows(execution: dict) -> int | None:
+    """The rows the root of an execution's plan output: the first nodes from the
+    root down whose "number of output rows" is measured (a command has none)."""
+    edges = execution.get("edges", [])
+    children: dict[int, list[int]] = {}
+    for edge in edges:
+        children.setdefault(edge["toId"], []).append(edge["fromId"])
+    measured = {}
+    for node in execution["nodes"]:
+        for metric in node.get("metrics", []):
+            if metric["name"] == "number of output rows":
+                measured[node["nodeId"]] = int(metric["value"].replace(",", ""))
+    parents = {edge["fromId"] for edge in edges}
+    roots = [n["nodeId"] for n in execution["nodes"] if n["nodeId"] not in parents and (n["nodeId"] in children or n["nodeId"] in measured)]
+
+    def rows(node: int) -> int | None:
+        if node in measured:
+            return measured[node]
+        below = [r for child in children.get(node, []) if (r := rows(child)) is not None]
+        return sum(below) if below else None
+
+    found = [r for root in roots if (r := rows(root)) is not None]
+    return sum(found) if found else None
+
+
+def test_spark_connect_charts_equal_vegajs_and_its_execution_log_shows_no_collect(spark):
+    executions = SparkExecutions(_env("VEGALAKE_SPARK_UI"))
+
+    def load(name: str, table: pa.Table) -> Any:
+        proxy = load_spark(spark, name, table)
+        executions.mark()
+        return proxy
+
+    _check_warehouse("spark connect", load, lambda name: executions.returned())
 
 
 # -- errors ------------------------------------------------------------------------------------
