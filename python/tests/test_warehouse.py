@@ -227,14 +227,15 @@ class DuckDBQueryLog:
         self.mark()
 
     def _logged(self) -> int:
-        return self._con.cursor().execute("SELECT count(*) FROM duckdb_logs WHERE type = 'QueryLog'").fetchone()[0]
+        # Each statement logs in a context of its own, numbered in order.
+        return self._con.cursor().execute("SELECT coalesce(max(context_id), 0) FROM duckdb_logs WHERE type = 'QueryLog'").fetchone()[0]
 
     def mark(self) -> None:
         """Statements from now on are the next chart's."""
         self._since = self._logged()
 
     def returned(self) -> list[int]:
-        logged = f"SELECT message FROM duckdb_logs WHERE type = 'QueryLog' ORDER BY timestamp OFFSET {self._since}"
+        logged = f"SELECT message FROM duckdb_logs WHERE type = 'QueryLog' AND context_id > {self._since}"
         statements = [
             m for (m,) in self._con.cursor().execute(logged).fetchall() if m.lstrip().upper().startswith(("SELECT", "WITH")) and "duckdb_logs" not in m
         ]
