@@ -23,7 +23,7 @@ import traitlets
 
 from . import _altair, _html
 from ._runtime import Runtime
-from ._vegalake import VegalakeError
+from ._vegalake import DataError, VegalakeError
 
 log = logging.getLogger("vegalake")
 
@@ -129,8 +129,17 @@ class ChartWidget(anywidget.AnyWidget):
 
     def transformed_data(self) -> dict[str, pa.Table]:
         """The datasets the server computes for the browser, by name, in the
-        current state (after the last update)."""
-        return {name: _arrow_or_none(rows) or pa.table({}) for (namespace, name, _), rows in self._values.items() if namespace == "data"}
+        current state (after the last update). A dataset whose columns mix types
+        Arrow cannot hold raises :class:`vegalake.DataError` naming it."""
+        out = {}
+        for (namespace, name, _), rows in self._values.items():
+            if namespace != "data":
+                continue
+            table = _arrow_or_none(rows or [])
+            if table is None:
+                raise DataError(f"dataset '{name}': its columns mix types Arrow cannot hold (its rows as JSON: widget.state)")
+            out[name] = table
+        return out
 
     def _observe(self, changes: list[dict]) -> None:
         if not changes:
@@ -149,11 +158,11 @@ class ChartWidget(anywidget.AnyWidget):
             changed = self.update(content.get("changes") or [])
             message, buffers = encode(seq, changed)
             self.error = ""
-        except (VegalakeError, KeyError, TypeError, ValueError) as e:
+        except Exception as e:  # noqa: BLE001 - the browser waits for an answer to every update
             # The browser shows it; the kernel keeps serving the next update.
-            self.error = str(e)
-            log.warning("vegalake widget: update %s failed: %s", seq, e)
-            message, buffers = {"type": "error", "seq": seq, "message": str(e)}, []
+            self.error = str(e) if isinstance(e, VegalakeError) else f"{type(e).__name__}: {e}"
+            log.warning("vegalake widget: update %s failed: %s", seq, self.error, exc_info=not isinstance(e, VegalakeError))
+            message, buffers = {"type": "error", "seq": seq, "message": self.error}, []
         self.send(message, buffers)
 
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:
