@@ -10,6 +10,11 @@ export { attach } from "./attach.js";
 export { Session, plain, rowsOfArrow, varKey } from "./protocol.js";
 export { contextAt, setValues, valueOf, watch } from "./view.js";
 
+/** Clears the error state of `el` (an answer was drawn since). */
+export function clearError(el) {
+  el.querySelector(":scope > .vegalake-error")?.remove();
+}
+
 /** Shows an error state in `el` (the chart stays as it last was). */
 export function showError(el, message) {
   let banner = el.querySelector(":scope > .vegalake-error");
@@ -37,7 +42,11 @@ export async function render(el, { spec, plan, transport, embedOptions = {}, deb
     showError(el, `the chart cannot be drawn: ${e.message}`);
     throw e;
   }
-  const client = attach(result.view, plan, transport, { debounceMs, onError: (message) => showError(el, message) });
+  const client = attach(result.view, plan, transport, {
+    debounceMs,
+    onError: (message) => showError(el, message),
+    onApplied: () => clearError(el),
+  });
   return {
     view: result.view,
     plan,

@@ -65,7 +65,8 @@ test("a replayed crossfilter equals vega.js running the whole chart, brush by br
   const transport = replay(fixture.steps);
   const timer = manualTimer();
   const errors = [];
-  attach(client, fixture.plan, transport, { timer, onError: (m) => errors.push(m) });
+  let applied = 0;
+  attach(client, fixture.plan, transport, { timer, onError: (m) => errors.push(m), onApplied: () => (applied += 1) });
 
   for (const [i, step] of fixture.steps.entries()) {
     const store = step.request.find((c) => c.name === "brush_store").value;
@@ -97,6 +98,7 @@ test("a replayed crossfilter equals vega.js running the whole chart, brush by br
     }
   }
   assert.deepEqual(errors, []);
+  assert.equal(applied, fixture.steps.length, "each answer drawn was reported (the page clears its error state then)");
 });
 
 test("a dataset missing from the chart shows an error and the client keeps going", async () => {
