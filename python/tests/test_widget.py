@@ -145,3 +145,12 @@ def test_without_anywidget_the_widget_says_what_to_install():
 def test_bad_charts_raise_typed_errors_before_any_widget_exists():
     with pytest.raises(vl.SpecError):
         vl.ChartWidget({"$schema": "https://vega.github.io/schema/vega/v6.json", "data": [{"name": "t", "transform": [{"type": "nope"}]}]})
+
+
+def test_the_row_limit_holds_for_what_the_widget_sends():
+    vl.enable(row_limit=10)
+    try:
+        with pytest.raises(vl.RowLimitError, match=r"dataset '.+' would send \d+ rows .* row limit of 10"):
+            vl.ChartWidget(alt.Chart(flights(100)).mark_point().encode(x="delay:Q", y="distance:Q"))
+    finally:
+        vl.enable()

@@ -94,6 +94,7 @@ class ChartWidget(anywidget.AnyWidget):
         vega = _altair._vega_of_vegalite(vegalite)
         self._state = (runtime or _altair.runtime()).open_chart(vega, local_tz=_altair.settings.local_tz, interactivity="server")
         spec = self._state.get_client_spec()
+        _altair._check_row_limit(_altair._shipped_rows(spec))
         comm = self._state.get_comm_plan()
         self._to_server = {_key(v) for v in comm["client_to_server"]}
         self._selection_names = _selection_params(vegalite)
@@ -123,6 +124,7 @@ class ChartWidget(anywidget.AnyWidget):
         self._observe([c for c in changes if c["namespace"] == "signal" and c["name"] in self.params and not c.get("scope")])
         to_server = [c for c in changes if _key(c) in self._to_server]
         changed = self._state.update(to_server) if to_server else []
+        _altair._check_row_limit({c["name"]: len(c["value"]) for c in changed if c["namespace"] == "data" and isinstance(c["value"], list)})
         for change in changed:
             self._values[_key(change)] = change["value"]
         return changed
