@@ -92,6 +92,7 @@ class ChartWidget(anywidget.AnyWidget):
     ) -> None:
         vegalite = _altair.vegalite_of(chart)
         vega = _altair._vega_of_vegalite(vegalite)
+        self._vega = vega
         self._state = (runtime or _altair.runtime()).open_chart(vega, local_tz=_altair.settings.local_tz, interactivity="server")
         spec = self._state.get_client_spec()
         _altair._check_row_limit(_altair._shipped_rows(spec))
@@ -174,17 +175,12 @@ class ChartWidget(anywidget.AnyWidget):
         if data is None:
             return shown
         # Where no widget manager runs (nbconvert, Databricks-style HTML output),
-        # frontends show this instead: the chart as it stands, with a note of
-        # the interactions that need the kernel.
-        note = [{"type": "interactions_need_kernel", "message": f"this chart is a widget: {self._kernel_note()}"}]
-        data["text/html"] = _html.page(self.spec, note)
+        # frontends show this instead: the pre-transformed page the HTML renderer
+        # gives, interactive in the browser alone when that ships few rows, else
+        # the chart as it stands with a note of the interactions that need the
+        # kernel.
+        data["text/html"] = _html.page(*_altair._pre_transform(self._vega, preserve_interactivity=True))
         return shown
-
-    def _kernel_note(self) -> str:
-        needs = sorted({name for (_, name, _) in self._to_server})
-        if not needs:
-            return "it has no interaction that needs the kernel"
-        return f"{', '.join(needs)} need a running kernel; the picture shows the chart as it opened"
 
 
 def encode(seq: Any, changed: list[dict]) -> tuple[dict, list[bytes]]:
