@@ -116,6 +116,18 @@ fn utc_time_units_rebuild_the_date_from_its_parts() {
 }
 
 #[test]
+fn utc_calendar_prefixes_truncate_in_the_engine() {
+    let floor = time_call("vl_time_floor", vec![lit("UTC"), lit("year,month"), lit(1.0), col("hp")]);
+    let spark = to_sql(&floor, SqlDialect::Spark).unwrap().sql;
+    assert!(spark.contains("unix_millis(date_trunc('MONTH', timestamp_millis(CAST((`hp`) AS BIGINT))))"), "{spark}");
+    let duck = to_sql(&floor, SqlDialect::DuckDb).unwrap().sql;
+    assert!(duck.contains("epoch_ms(date_trunc('MONTH', epoch_ms(CAST((\"hp\") AS BIGINT))))"), "{duck}");
+    let postgres = to_sql(&floor, SqlDialect::Postgres).unwrap().sql;
+    assert!(postgres.contains("date_trunc('MONTH', (to_timestamp(CAST(trunc(\"hp\") AS BIGINT) / 1000.0) AT TIME ZONE 'UTC'))"), "{postgres}");
+    assert!(!spark.contains("make_timestamp"), "{spark}");
+}
+
+#[test]
 fn time_units_engines_compute_differently_stay_local() {
     let refused = |plan: &LogicalPlan, dialect| match to_sql(plan, dialect) {
         Err(SqlError::NotPushable(why)) => why,
