@@ -23,7 +23,8 @@ export const CHROMIUM_FLAGS = [
 ];
 
 /** Python that builds the crossfilter's frame `df` (`rows` rows, seeded) and
- * `chart` over it; the notebook and the benchmark's ChartState run share it. */
+ * `chart`, three brushable histograms over it; the notebook and the
+ * benchmark's ChartState run share it. */
 export function chartCode(rows) {
   return `
 import altair as alt
@@ -41,10 +42,13 @@ df = pd.DataFrame({
 })
 brush = alt.selection_interval(encodings=["x"], name="brush")
 
-def hist(field):
-    return alt.Chart(df).mark_bar().encode(x=alt.X(field, bin=alt.Bin(maxbins=20)), y="count()").properties(width=220, height=140)
+# Altair's crossfilter: each view brushable, its bars in grey under the bars the
+# brush selects.
+def view(field):
+    base = alt.Chart(df).mark_bar().encode(x=alt.X(field, bin=alt.Bin(maxbins=20)), y="count()").properties(width=220, height=140)
+    return base.encode(color=alt.value("#ddd")).add_params(brush) + base.transform_filter(brush)
 
-chart = alt.hconcat(hist("delay").add_params(brush), hist("distance").transform_filter(brush), hist("hour").transform_filter(brush))
+chart = alt.hconcat(view("delay"), view("distance"), view("hour"))
 `;
 }
 
@@ -191,6 +195,8 @@ export async function runNotebook(lab, { artifacts, timeout, onFrame = () => {} 
 
 /** Drags the brush with the mouse across the first view, from and to fractions of its width. */
 export async function dragBrush(page, widget, from, to, moves = 10) {
+  // The mouse reaches only what the viewport shows (a long cell pushes the output down).
+  await widget.scrollIntoViewIfNeeded();
   const plot = await widget.locator("g.role-scope path.background").first().boundingBox();
   if (!plot) throw new Error("the first view's plot area is not drawn");
   const y = plot.y + plot.height / 2;
