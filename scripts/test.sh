@@ -64,8 +64,9 @@ for altair in 6.3.0 5.5.0; do
   "$venv/bin/python" -m pytest python/tests -q -p no:cacheprovider
 done
 # The browser client (client/): its message logic and a replay against vega.js in
-# Node, then the widget end to end in JupyterLab (from PyPI) and Debian's chromium
-# (installed when missing), driven by playwright-core. The screenshot is kept in
+# Node; then, in Debian's chromium (installed when missing) driven by
+# playwright-core, its bundle in a plain page and the widget end to end in
+# JupyterLab (from PyPI). The screenshot is kept in
 # $CARGO_TARGET_DIR/test-artifacts.
 if ! command -v chromium >/dev/null; then
   apt-get update -qq && apt-get install -y -qq chromium >/dev/null
