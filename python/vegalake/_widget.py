@@ -98,18 +98,20 @@ class ChartWidget(anywidget.AnyWidget):
         _altair._check_row_limit(_altair._shipped_rows(spec))
         comm = self._state.get_comm_plan()
         self._to_server = {_key(v) for v in comm["client_to_server"]}
-        self._selection_names = _selection_params(vegalite)
-        top_signals = {s["name"] for s in spec.get("signals", []) or []}
-        # The chart's parameters the kernel reports, beyond what the server reads.
+        # The chart's parameters that are top-level signals, with their first values.
+        initial = {s["name"]: s.get("value") for s in spec.get("signals", []) or []}
+        params = [p for p in _params(vegalite) if p["name"] in initial]
+        self._selection_names = {p["name"] for p in params if "select" in p}
+        # The parameters the kernel reports, beyond what the server reads.
         watched = [
-            {"namespace": "signal", "name": name, "scope": []}
-            for name in sorted(_param_names(vegalite) & top_signals)
-            if ("signal", name, ()) not in self._to_server
+            {"namespace": "signal", "name": name, "scope": []} for name in sorted({p["name"] for p in params}) if ("signal", name, ()) not in self._to_server
         ]
-        self._values = _server_values(spec, comm["server_to_client"])
+        # The server's datasets by (name, scope), as the client spec carries them at first.
+        sent = {_key(v) for v in comm["server_to_client"]}
+        self._rows = {where: rows for where, rows in _altair._shipped_values(spec).items() if ("data", *where) in sent}
         plan = {**comm, "client_to_server": comm["client_to_server"] + watched}
         super().__init__(_esm=_bundle(), spec=spec, plan=plan, debounce_ms=debounce_ms, embed_options=embed_options or {}, **kwargs)
-        self.params = {name: _signal_value(spec, name) for name in _param_names(vegalite) & top_signals}
+        self.params = {p["name"]: initial[p["name"]] for p in params}
         self.selections = {name: value for name, value in self.params.items() if name in self._selection_names}
         self.on_msg(self._on_message)
 
@@ -127,7 +129,8 @@ class ChartWidget(anywidget.AnyWidget):
         changed = self._state.update(to_server) if to_server else []
         _altair._check_row_limit({c["name"]: len(c["value"]) for c in changed if c["namespace"] == "data" and isinstance(c["value"], list)})
         for change in changed:
-            self._values[_key(change)] = change["value"]
+            if change["namespace"] == "data":
+                self._rows[_key(change)[1:]] = change["value"]
         return changed
 
     def transformed_data(self) -> dict[str, pa.Table]:
@@ -135,9 +138,7 @@ class ChartWidget(anywidget.AnyWidget):
         current state (after the last update). A dataset whose columns mix types
         Arrow cannot hold raises :class:`vegalake.DataError` naming it."""
         out = {}
-        for (namespace, name, _), rows in self._values.items():
-            if namespace != "data":
-                continue
+        for (name, _), rows in self._rows.items():
             table = _arrow_or_none(rows or [])
             if table is None:
                 raise DataError(f"dataset '{name}': its columns mix types Arrow cannot hold (its rows as JSON: widget.state)")
@@ -233,41 +234,6 @@ def _params(vegalite: dict) -> list[dict]:
 
     walk(vegalite)
     return found
-
-
-def _param_names(vegalite: dict) -> set[str]:
-    return {p["name"] for p in _params(vegalite)}
-
-
-def _selection_params(vegalite: dict) -> set[str]:
-    return {p["name"] for p in _params(vegalite) if "select" in p}
-
-
-def _signal_value(spec: dict, name: str) -> Any:
-    for signal in spec.get("signals", []) or []:
-        if signal.get("name") == name:
-            return signal.get("value")
-    return None
-
-
-def _server_values(spec: dict, server_to_client: list[dict]) -> dict[Key, Any]:
-    """The server's values as the client spec carries them at first."""
-    wanted = {_key(v) for v in server_to_client}
-    out: dict[Key, Any] = {}
-
-    def walk(node: dict, scope: tuple[int, ...]) -> None:
-        for d in node.get("data", []) or []:
-            if ("data", d.get("name"), scope) in wanted:
-                out[("data", d["name"], scope)] = d.get("values", [])
-        for s in node.get("signals", []) or []:
-            if ("signal", s.get("name"), scope) in wanted:
-                out[("signal", s["name"], scope)] = s.get("value")
-        groups = [m for m in node.get("marks", []) or [] if m.get("type") == "group"]
-        for i, m in enumerate(groups):
-            walk(m, (*scope, i))
-
-    walk(spec, ())
-    return out
 
 
 def widget_renderer(spec: dict, **metadata: Any) -> Any:
