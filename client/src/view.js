@@ -15,12 +15,18 @@ export function contextAt(view, scope = []) {
   return context;
 }
 
-/** The dataflow operator holding a signal's value or a dataset's rows. */
-function operatorOf(view, { namespace, name, scope = [] }) {
+/** A signal's operator, or a dataset's runtime entry (`input`, `values`), in its scope. */
+function entryOf(view, { namespace, name, scope = [] }) {
   const context = contextAt(view, scope);
-  const op = namespace === "signal" ? context.signals?.[name] : context.data?.[name]?.values;
-  if (!op) throw new Error(`the chart has no ${namespace === "signal" ? "signal" : "dataset"} '${name}' at scope [${scope.join(", ")}]`);
-  return op;
+  const entry = namespace === "signal" ? context.signals?.[name] : context.data?.[name];
+  if (!entry) throw new Error(`the chart has no ${namespace === "signal" ? "signal" : "dataset"} '${name}' at scope [${scope.join(", ")}]`);
+  return entry;
+}
+
+/** The dataflow operator holding a signal's value or a dataset's rows. */
+function operatorOf(view, variable) {
+  const entry = entryOf(view, variable);
+  return variable.namespace === "signal" ? entry : entry.values;
 }
 
 /** The current value of a variable. */
@@ -51,16 +57,12 @@ export function watch(view, variables, onChange) {
 /** Sets server values (signals and datasets, in their scopes) and re-renders. */
 export async function setValues(view, changes) {
   for (const change of changes) {
-    const context = contextAt(view, change.scope);
+    const entry = entryOf(view, change);
     if (change.namespace === "signal") {
-      const op = context.signals?.[change.name];
-      if (!op) throw new Error(`the chart has no signal '${change.name}' at scope [${change.scope.join(", ")}]`);
-      view.update(op, change.value);
+      view.update(entry, change.value);
     } else {
-      const dataset = context.data?.[change.name];
-      if (!dataset) throw new Error(`the chart has no dataset '${change.name}' at scope [${change.scope.join(", ")}]`);
-      dataset.modified = true;
-      view.pulse(dataset.input, changeset().remove(truthy).insert(change.value));
+      entry.modified = true;
+      view.pulse(entry.input, changeset().remove(truthy).insert(change.value));
     }
   }
   await view.runAsync();

@@ -10,9 +10,8 @@ function transportOf(model) {
   return {
     send: (message) => model.send(message),
     onMessage(handler) {
-      const listener = (message, buffers) => handler(message, buffers);
-      model.on("msg:custom", listener);
-      return () => model.off("msg:custom", listener);
+      model.on("msg:custom", handler);
+      return () => model.off("msg:custom", handler);
     },
   };
 }
