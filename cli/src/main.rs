@@ -1,5 +1,8 @@
 //! `vegalake`: evaluate the data half of Vega specs where the data lives.
 
+mod render;
+mod spec;
+
 use clap::{Parser, Subcommand};
 use serde_json::{Map, Value as Json};
 use std::net::SocketAddr;
@@ -91,6 +94,20 @@ enum Command {
         /// The updates file.
         updates: PathBuf,
     },
+    /// Draw the chart as SVG, PNG or PDF (by OUTPUT's extension): its data half
+    /// pre-transformed on the engine, then drawn by vega.js embedded in the binary
+    /// (text in the Liberation fonts; Debian's fonts-liberation).
+    Render {
+        #[command(flatten)]
+        chart: ChartArgs,
+        #[command(flatten)]
+        engine: EngineArgs,
+        #[command(flatten)]
+        draw: render::DrawArgs,
+        /// Where to write the image: .svg, .png or .pdf.
+        #[arg(short, long)]
+        output: PathBuf,
+    },
     /// Run a Ballista scheduler that knows vegalake's functions, for
     /// `--engine ballista://HOST:PORT`. Prints "listening on ADDRESS" when ready.
     Scheduler {
@@ -119,7 +136,7 @@ enum Command {
 
 /// Where the chart commands run their queries.
 #[derive(clap::Args)]
-struct EngineArgs {
+pub(crate) struct EngineArgs {
     /// local (embedded DataFusion), ballista://HOST:PORT (a vegalake scheduler),
     /// or spark://HOST:PORT (a Spark Connect server; sc:// too).
     #[arg(long, default_value = "local")]
@@ -131,7 +148,7 @@ struct EngineArgs {
 
 impl EngineArgs {
     /// A runtime on the engine, connected.
-    async fn runtime(&self) -> Result<Arc<Runtime>, Failure> {
+    pub(crate) async fn runtime(&self) -> Result<Arc<Runtime>, Failure> {
         let url: EngineUrl = self.engine.parse().map_err(|e: EngineError| Failure(format!("--engine: {e}")))?;
         let timeout = match self.timeout {
             Some(t) if t.is_finite() && t > 0.0 => Some(Duration::from_secs_f64(t)),
@@ -145,8 +162,9 @@ impl EngineArgs {
 
 /// The spec and evaluation options shared by the chart commands.
 #[derive(clap::Args)]
-struct ChartArgs {
-    /// The Vega spec (JSON).
+pub(crate) struct ChartArgs {
+    /// The chart: a Vega or Vega-Lite spec (JSON; Vega-Lite is compiled by the
+    /// embedded vega-lite).
     spec: PathBuf,
     /// Base directory of relative data URLs (default: the spec's directory).
     #[arg(long)]
@@ -173,7 +191,7 @@ struct ChartArgs {
 impl ChartArgs {
     /// The spec and the options of `eval`.
     fn eval_options(&self) -> Result<(Spec, EvalOptions), Failure> {
-        let spec = read_spec(&self.spec)?;
+        let spec = spec::read_spec(&self.spec)?;
         let zone = Zone::parse(&self.timezone).map_err(|e| Failure(format!("--timezone: {e}")))?;
         let data_dir = self.data_dir.clone().unwrap_or_else(|| self.spec.parent().map(Path::to_path_buf).unwrap_or_default());
         let signals = read_object(self.set.as_ref(), "--set file")?;
@@ -189,28 +207,20 @@ impl ChartArgs {
     }
 
     /// The spec and the options of the chart commands (names at the top level).
-    fn load(&self) -> Result<(Spec, ChartOptions), Failure> {
+    pub(crate) fn load(&self) -> Result<(Spec, ChartOptions), Failure> {
         let (spec, o) = self.eval_options()?;
         Ok((spec, ChartOptions::from(o)))
     }
 
-    fn fail(&self, e: impl std::fmt::Display) -> Failure {
+    pub(crate) fn fail(&self, e: impl std::fmt::Display) -> Failure {
         Failure(format!("{}: {e}", self.spec.display()))
     }
 }
 
-fn read_spec(path: &Path) -> Result<Spec, Failure> {
-    let json = read_json(path, "spec")?;
-    if json.get("$schema").and_then(Json::as_str).is_some_and(|s| s.contains("vega-lite")) {
-        return Err(Failure(format!("{}: a Vega-Lite spec; compile it to Vega first (vl2vg, or vegalite.compile)", path.display())));
-    }
-    serde_json::from_value(json).map_err(|e| Failure(format!("{}: not a Vega spec: {e}", path.display())))
-}
-
 /// A user-facing failure: one line, exit code 1.
-struct Failure(String);
+pub(crate) struct Failure(pub(crate) String);
 
-fn read_json(path: &Path, what: &str) -> Result<Json, Failure> {
+pub(crate) fn read_json(path: &Path, what: &str) -> Result<Json, Failure> {
     let text = std::fs::read_to_string(path).map_err(|e| Failure(format!("cannot read {what} {}: {e}", path.display())))?;
     serde_json::from_str(&text).map_err(|e| Failure(format!("{}: invalid JSON: {e}", path.display())))
 }
@@ -304,6 +314,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             }
             Ok(())
         }
+        Command::Render { chart, engine, draw, output } => render::render(&chart, &engine, &draw, &output).await,
         Command::Scheduler { bind } => run_scheduler(bind, announce).await.map_err(|e| Failure(format!("scheduler: {e}"))),
         Command::Executor { scheduler, bind, slots, work_dir } => {
             let opts = ExecutorOptions { scheduler, bind, slots, work_dir };
@@ -386,8 +397,25 @@ fn init_log(verbose: bool) {
     }
 }
 
+/// vega.js (compiling and drawing) reads local time through the C library, which
+/// follows `TZ`: it is set to the chart's zone, before any thread starts, so axis
+/// labels in local time agree with the data vegalake computed in that zone.
+fn fix_local_time_zone(command: &Command) {
+    let chart = match command {
+        Command::Eval { chart, .. }
+        | Command::Pretransform { chart, .. }
+        | Command::Plan { chart, .. }
+        | Command::Sql { chart, .. }
+        | Command::Replay { chart, .. }
+        | Command::Render { chart, .. } => chart,
+        Command::Scheduler { .. } | Command::Executor { .. } => return,
+    };
+    std::env::set_var("TZ", &chart.timezone);
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    fix_local_time_zone(&cli.command);
     let verbose = cli.verbose;
     init_log(verbose);
     let runtime = match tokio::runtime::Runtime::new() {

@@ -159,10 +159,70 @@ fn pretransform_plan_and_replay_the_example() {
     assert_eq!(stderr.trim_end().lines().count(), 1);
 }
 
+/// A Vega-Lite histogram of the cars dataset (the shipped example's, in Vega-Lite).
+const CARS_HISTOGRAM_VL: &str = r#"{"$schema": "https://vega.github.io/schema/vega-lite/v6.json",
+  "data": {"url": "data/cars.json"}, "mark": "bar",
+  "encoding": {"x": {"field": "Horsepower", "bin": {"step": 10}}, "y": {"aggregate": "count"}}}"#;
+
 #[test]
-fn vega_lite_is_refused_with_a_hint() {
-    let p = temp_spec("vl.json", r#"{"$schema": "https://vega.github.io/schema/vega-lite/v6.json", "mark": "bar"}"#);
-    assert_one_line_error(&["pretransform", p.to_str().unwrap()], "compile it to Vega first");
+fn vega_lite_runs_in_every_chart_command() {
+    let p = temp_spec("cars.vl.json", CARS_HISTOGRAM_VL);
+    let data = repo().join("integration-tests/datasets");
+    let (s, d) = (p.to_str().unwrap(), data.to_str().unwrap());
+    let (code, stdout, stderr) = vegalake(&["eval", s, "--data-dir", d]);
+    assert_eq!(code, 0, "{stderr}");
+    let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let cars: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(data.join("data/cars.json")).unwrap()).unwrap();
+    let with_hp = cars.as_array().unwrap().iter().filter(|c| c["Horsepower"].is_number()).count();
+    let counted: f64 = v["datasets"]["source_0"].as_array().unwrap().iter().map(|r| r["__count"].as_f64().unwrap()).sum();
+    assert_eq!(counted as usize, with_hp, "every car with a horsepower counted once: {stdout}");
+    for command in ["pretransform", "plan", "sql"] {
+        let (code, stdout, stderr) = vegalake(&[command, s, "--data-dir", d]);
+        assert_eq!(code, 0, "{command}: {stderr}");
+        assert!(!stdout.is_empty(), "{command}");
+    }
+    let updates = temp_spec("no-updates.json", "[[]]");
+    let (code, stdout, stderr) = vegalake(&["replay", s, updates.to_str().unwrap(), "--data-dir", d]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("\"update\":0"), "{stdout}");
+    // What the Vega-Lite compiler rejects is a one-line error naming the file.
+    let bad = temp_spec("bad.vl.json", r#"{"$schema": "https://vega.github.io/schema/vega-lite/v6.json", "data": {"values": [{"a": 1}]},
+        "mark": "bar", "encoding": {"x": {"field": "a", "type": "no-such-type"}}}"#);
+    assert_one_line_error(&["eval", bad.to_str().unwrap()], "bad.vl.json: Vega-Lite: Invalid field type");
+}
+
+#[test]
+fn render_writes_svg_png_and_pdf() {
+    let p = temp_spec("render.vl.json", CARS_HISTOGRAM_VL);
+    let data = repo().join("integration-tests/datasets");
+    let (s, d) = (p.to_str().unwrap(), data.to_str().unwrap());
+    let out = p.parent().unwrap();
+    let magic: [(&str, &[u8]); 3] = [("svg", b"<svg"), ("png", b"\x89PNG"), ("pdf", b"%PDF-")];
+    for (ext, head) in magic {
+        let file = out.join(format!("chart.{ext}"));
+        let (code, _, stderr) = vegalake(&["render", s, "--data-dir", d, "-o", file.to_str().unwrap()]);
+        assert_eq!(code, 0, "{ext}: {stderr}");
+        assert!(std::fs::read(&file).unwrap().starts_with(head), "{ext}");
+    }
+    // The bars are drawn from the server's bins: one per bin with cars in it.
+    let svg = std::fs::read_to_string(out.join("chart.svg")).unwrap();
+    let (_, bins, _) = vegalake(&["eval", s, "--data-dir", d]);
+    let bins: serde_json::Value = serde_json::from_str(&bins).unwrap();
+    assert_eq!(svg.matches("aria-roledescription=\"bar\"").count(), bins["datasets"]["source_0"].as_array().unwrap().len());
+    // --scale 2 doubles the PNG (its size is in the header: width, height at 16..24).
+    let size = |f: &PathBuf| {
+        let b = std::fs::read(f).unwrap();
+        (u32::from_be_bytes(b[16..20].try_into().unwrap()), u32::from_be_bytes(b[20..24].try_into().unwrap()))
+    };
+    let double = out.join("double.png");
+    let (code, _, stderr) = vegalake(&["render", s, "--data-dir", d, "--scale", "2", "-o", double.to_str().unwrap()]);
+    assert_eq!(code, 0, "{stderr}");
+    let (one, two) = (size(&out.join("chart.png")), size(&double));
+    assert_eq!(two, (one.0 * 2, one.1 * 2));
+    assert_one_line_error(&["render", s, "--data-dir", d, "-o", "chart.gif"], "chart.gif: the output's extension must be");
+    assert_one_line_error(&["render", s, "--data-dir", d, "--scale", "0", "-o", "x.png"], "--scale: 0 is not a positive number");
+    let missing_dir = out.join("no/such/dir/chart.png");
+    assert_one_line_error(&["render", s, "--data-dir", d, "-o", missing_dir.to_str().unwrap()], "cannot write");
 }
 
 #[test]
