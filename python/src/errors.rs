@@ -12,6 +12,7 @@ create_exception!(_vegalake, ForbiddenError, VegalakeError, "The spec names data
 create_exception!(_vegalake, DataError, VegalakeError, "The chart's data cannot be read: a missing file or table, a store that refuses.");
 create_exception!(_vegalake, EngineError, VegalakeError, "The engine failed or cannot be reached.");
 create_exception!(_vegalake, QueryTimeout, VegalakeError, "A query ran past its timeout and was cancelled on the engine.");
+create_exception!(_vegalake, RenderError, VegalakeError, "A chart could not be drawn: vega.js failed on it, a limit stopped it, or fonts are missing.");
 
 pub fn to_py_err(e: EvalError) -> PyErr {
     let line = e.to_string();
@@ -36,6 +37,10 @@ pub fn engine_error(message: String) -> PyErr {
     EngineError::new_err(message)
 }
 
+pub fn render_error(message: String) -> PyErr {
+    RenderError::new_err(message)
+}
+
 pub fn add_to(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let py = m.py();
     m.add("VegalakeError", py.get_type::<VegalakeError>())?;
@@ -44,5 +49,6 @@ pub fn add_to(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("DataError", py.get_type::<DataError>())?;
     m.add("EngineError", py.get_type::<EngineError>())?;
     m.add("QueryTimeout", py.get_type::<QueryTimeout>())?;
+    m.add("RenderError", py.get_type::<RenderError>())?;
     Ok(())
 }

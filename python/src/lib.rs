@@ -10,6 +10,7 @@ mod call;
 mod errors;
 mod logging;
 mod options;
+mod render;
 mod warehouse;
 
 use call::{block_on, json_text};
@@ -218,6 +219,8 @@ fn _vegalake(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyChartState>()?;
     m.add_function(wrap_pyfunction!(version, m)?)?;
     m.add_function(wrap_pyfunction!(mentioned_names, m)?)?;
+    m.add_function(wrap_pyfunction!(render::compile_vega_lite, m)?)?;
+    m.add_function(wrap_pyfunction!(render::render, m)?)?;
     errors::add_to(m)?;
     Ok(())
 }

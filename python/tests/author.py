@@ -3,12 +3,12 @@
     python python/tests/author.py [NAME ...]
 
 For each chart of ``suite.py``: Altair's default transformer inlines its data,
-vl-convert compiles it to Vega (the compiler vegalake uses), and the project's
+vegalake's embedded vega-lite compiles it to Vega, and the project's
 Node harness (``integration-tests/harness/expect.mjs``, the official vega runtime)
 evaluates it. The data of each view (in Altair's ``transformed_data`` order) is
 written to ``expected/NAME.json`` with the hash of the Vega spec it came from, so
 the tests see when a chart, Altair or the compiler drifts. Run it after changing
-the suite, with the Altair and vl-convert versions scripts/test.sh pins (needs
+the suite, with the Altair version scripts/test.sh pins first (needs
 Node and the harness's ``npm ci``), review, commit.
 """
 
@@ -33,7 +33,7 @@ from suite import CHARTS, INTERACTIONS, LAKE_CHARTS, LAKE_VARIANTS, LOCAL_TZ, fl
 
 def inline_vega(chart) -> dict:
     """The chart's Vega spec with its data inline, as Altair's default transformer
-    and vl-convert make it."""
+    and vegalake's compiler make it."""
     from vegalake._altair import _vega_of_vegalite
 
     with alt.data_transformers.enable("default", max_rows=None):

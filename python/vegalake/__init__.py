@@ -37,9 +37,9 @@ import os
 from typing import Any
 
 from . import _altair, _tables, _warehouse
-from ._altair import RowLimitError, explain, save, to_html, to_vega, transformed_data
+from ._altair import RowLimitError, explain, image, save, to_html, to_vega, transformed_data
 from ._runtime import ChartState, Runtime
-from ._vegalake import DataError, EngineError, ForbiddenError, QueryTimeout, SpecError, VegalakeError
+from ._vegalake import DataError, EngineError, ForbiddenError, QueryTimeout, RenderError, SpecError, VegalakeError
 from ._vegalake import version as _crate_version
 
 __version__ = _crate_version()
@@ -51,6 +51,7 @@ __all__ = [
     "EngineError",
     "ForbiddenError",
     "QueryTimeout",
+    "RenderError",
     "RowLimitError",
     "Runtime",
     "SpecError",
@@ -58,6 +59,7 @@ __all__ = [
     "delta",
     "enable",
     "explain",
+    "image",
     "parquet",
     "runtime",
     "save",

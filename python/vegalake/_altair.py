@@ -19,6 +19,7 @@ import pyarrow as pa
 
 from . import _html, _tables, _warehouse
 from ._runtime import Runtime, convert_table
+from . import _vegalake
 from ._vegalake import SpecError, VegalakeError
 
 log = logging.getLogger("vegalake")
@@ -108,30 +109,15 @@ def html_renderer(spec: dict, **metadata: Any) -> dict[str, str]:
 
 
 def _vega_of_vegalite(spec: dict) -> dict:
-    """A Vega-Lite spec compiled to Vega in this process (vl-convert)."""
+    """A Vega-Lite spec compiled to Vega in this process, by the vega-lite build
+    embedded in the extension (the one the browser client pins); its warnings go
+    to the ``vegalake`` logger."""
     if "vega-lite" not in str(spec.get("$schema", "")):
         return spec
-    try:
-        import vl_convert
-    except ImportError as e:
-        raise VegalakeError("vegalake: compiling Vega-Lite needs vl-convert-python (pip install 'vegalake[altair]')") from e
-    try:
-        return vl_convert.vegalite_to_vega(spec, vl_version=_vl_version(spec))
-    except ValueError as e:
-        # vl-convert's message: "Vega-Lite to Vega conversion failed:\nError: ..."
-        # with a JavaScript stack; the line that says what is the second.
-        lines = [line.strip() for line in str(e).splitlines() if line.strip()]
-        raise SpecError(f"vega-lite: {lines[1] if len(lines) > 1 else lines[0]}") from None
-
-
-def _vl_version(spec: dict) -> str | None:
-    """The newest Vega-Lite version vl-convert has for the spec's major version."""
-    import vl_convert
-
-    schema = str(spec.get("$schema", ""))
-    major = schema.split("/v")[-1].split(".")[0] if "/v" in schema else None
-    known = [v for v in vl_convert.get_vegalite_versions() if major is None or v.split(".")[0] == major]
-    return max(known, key=lambda v: tuple(int(x) for x in v.split("."))) if known else None
+    vega, warnings = _vegalake.compile_vega_lite(json.dumps(spec))
+    for w in warnings:
+        log.warning("Vega-Lite: %s", w)
+    return json.loads(vega)
 
 
 def vegalite_of(chart: Any) -> dict:
@@ -267,18 +253,36 @@ def to_html(chart: Any) -> str:
     return _html.page(client, warnings)
 
 
-def save(chart: Any, path: str | os.PathLike) -> None:
-    """Writes the chart: ``.html`` (self-contained page) or ``.vg.json`` / ``.json``
-    (the pre-transformed Vega spec)."""
+IMAGE_FORMATS = ("svg", "png", "pdf")
+
+
+def save(chart: Any, path: str | os.PathLike, *, scale: float = 1.0) -> None:
+    """Writes the chart, in the format its name ends with: ``.html`` (a
+    self-contained page), ``.vg.json`` / ``.json`` (the pre-transformed Vega
+    spec), or ``.svg``, ``.png`` (``scale`` pixels per unit) and ``.pdf`` images,
+    drawn in the process by the embedded vega.js (no browser; text in the
+    Liberation fonts). An image is a snapshot: all its data runs on the server."""
     target = os.fspath(path)
-    if target.endswith(".html"):
-        text = to_html(chart)
-    elif target.endswith(".json"):
-        text = json.dumps(to_vega(chart)[0], indent=2)
+    extension = target.rsplit(".", 1)[-1].lower()
+    if extension == "html":
+        content: str | bytes = to_html(chart)
+    elif extension == "json":
+        content = json.dumps(to_vega(chart)[0], indent=2)
+    elif extension in IMAGE_FORMATS:
+        content = image(chart, extension, scale=scale)
     else:
-        raise ValueError(f"vegalake: cannot save as {os.path.basename(target)!r}: use .html or .vg.json")
-    with open(target, "w", encoding="utf-8") as f:
-        f.write(text)
+        raise ValueError(f"vegalake: cannot save as {os.path.basename(target)!r}: use .html, .vg.json, .svg, .png or .pdf")
+    mode, encoding = ("wb", None) if isinstance(content, bytes) else ("w", "utf-8")
+    with open(target, mode, encoding=encoding) as f:
+        f.write(content)
+
+
+def image(chart: Any, format: str = "png", *, scale: float = 1.0) -> bytes:
+    """The chart drawn as ``svg``, ``png`` or ``pdf`` bytes (see :func:`save`)."""
+    if format not in IMAGE_FORMATS:
+        raise ValueError(f"vegalake: unknown image format {format!r} (svg, png or pdf)")
+    client, _ = to_vega(chart, preserve_interactivity=False)
+    return _vegalake.render(json.dumps(client), format, scale)
 
 
 def explain(chart: Any) -> list[dict]:

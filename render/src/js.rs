@@ -33,7 +33,7 @@ pub(crate) struct JsEngine {
 }
 
 impl JsEngine {
-    pub fn new(fonts: Fonts, limits: Limits) -> Result<Self, RenderError> {
+    pub fn new(fonts: Option<Fonts>, limits: Limits) -> Result<Self, RenderError> {
         let engine_error = |e: rquickjs::Error| RenderError::Engine(e.to_string());
         let runtime = Runtime::new().map_err(engine_error)?;
         let deadline: Arc<Mutex<Option<Instant>>> = Arc::default();
@@ -111,14 +111,15 @@ fn drive<'js>(ctx: &Ctx<'js>, promise: &Promise<'js>) -> rquickjs::Result<()> {
 }
 
 /// The functions vega's JavaScript calls back: text widths and logging.
-fn install_host_functions(ctx: &Ctx<'_>, fonts: Fonts) -> rquickjs::Result<()> {
+fn install_host_functions(ctx: &Ctx<'_>, fonts: Option<Fonts>) -> rquickjs::Result<()> {
     let cache: RefCell<HashMap<String, f64>> = RefCell::default();
     let measure = move |family: String, size: f64, weight: String, style: String, text: String| -> f64 {
         let key = format!("{style}\u{1}{weight}\u{1}{size}\u{1}{family}\u{1}{text}");
         if let Some(w) = cache.borrow().get(&key) {
             return *w;
         }
-        let width = fonts.text_width(&family, size, &weight, &style, &text);
+        // Without fonts nothing is drawn (the pool refuses), only compiled.
+        let width = fonts.as_ref().map_or(0.0, |f| f.text_width(&family, size, &weight, &style, &text));
         let mut cache = cache.borrow_mut();
         if cache.len() >= WIDTH_CACHE_ENTRIES {
             cache.clear();

@@ -64,19 +64,24 @@ impl Pending {
 pub struct Renderer {
     jobs: Option<Sender<Job>>,
     workers: Vec<JoinHandle<()>>,
-    fonts: Fonts,
+    /// Drawing needs the fonts; compiling Vega-Lite does not, so a machine
+    /// without them still compiles and is told why when it draws.
+    fonts: Result<Fonts, String>,
 }
 
 impl Renderer {
     pub fn new(options: RenderOptions) -> Result<Self, RenderError> {
-        let fonts = Fonts::load(&options.font_dirs)?;
+        let fonts = Fonts::load(&options.font_dirs).map_err(|e| match e {
+            RenderError::Fonts(why) => why,
+            other => other.to_string(),
+        });
         let limits = Limits { time: options.timeout, memory_bytes: options.memory_bytes };
         let count = if options.workers == 0 { std::thread::available_parallelism().map_or(1, usize::from) } else { options.workers };
         let (jobs, queue) = channel::<Job>();
         let queue = Arc::new(Mutex::new(queue));
         let workers = (0..count)
             .map(|i| {
-                let (queue, fonts) = (queue.clone(), fonts.clone());
+                let (queue, fonts) = (queue.clone(), fonts.clone().ok());
                 std::thread::Builder::new()
                     .name(format!("vegalake-render-{i}"))
                     .spawn(move || work(&queue, &fonts, limits))
@@ -93,6 +98,11 @@ impl Renderer {
 
     /// Starts rendering a Vega spec to SVG at a scale factor.
     pub fn submit_svg(&self, spec: &Json, scale: f64) -> Pending {
+        if let Err(e) = &self.fonts {
+            let (reply, answer) = channel();
+            let _ = reply.send(Err(RenderError::Fonts(e.clone())));
+            return Pending(answer);
+        }
         self.submit(Task::Svg { spec: spec.to_string(), scale })
     }
 
@@ -103,22 +113,26 @@ impl Renderer {
 
     /// A PNG of a Vega spec: its SVG rasterised at `scale` pixels per unit.
     pub fn png(&self, spec: &Json, scale: f32) -> Result<Vec<u8>, RenderError> {
-        image::png(&self.svg(spec)?, scale, &self.fonts)
+        self.svg_to_png(&self.svg(spec)?, scale)
     }
 
     /// A PDF of a Vega spec: its SVG as vector pages, fonts embedded.
     pub fn pdf(&self, spec: &Json) -> Result<Vec<u8>, RenderError> {
-        image::pdf(&self.svg(spec)?, &self.fonts)
+        self.svg_to_pdf(&self.svg(spec)?)
     }
 
     /// Rasterises an SVG this renderer drew (same fonts).
     pub fn svg_to_png(&self, svg: &str, scale: f32) -> Result<Vec<u8>, RenderError> {
-        image::png(svg, scale, &self.fonts)
+        image::png(svg, scale, self.fonts()?)
     }
 
     /// Converts an SVG this renderer drew to PDF (same fonts).
     pub fn svg_to_pdf(&self, svg: &str) -> Result<Vec<u8>, RenderError> {
-        image::pdf(svg, &self.fonts)
+        image::pdf(svg, self.fonts()?)
+    }
+
+    fn fonts(&self) -> Result<&Fonts, RenderError> {
+        self.fonts.as_ref().map_err(|e| RenderError::Fonts(e.clone()))
     }
 
     /// Compiles a Vega-Lite spec to Vega with the pinned compiler.
@@ -153,7 +167,7 @@ const VEGA_LITE_VERSION: &str = env!("VEGALAKE_VEGA_LITE_VERSION");
 
 /// A worker: takes jobs until the queue closes; its engine is built on the first
 /// job and rebuilt after any failure.
-fn work(queue: &Mutex<Receiver<Job>>, fonts: &Fonts, limits: Limits) {
+fn work(queue: &Mutex<Receiver<Job>>, fonts: &Option<Fonts>, limits: Limits) {
     let mut engine: Option<JsEngine> = None;
     loop {
         let job = match queue.lock() {
