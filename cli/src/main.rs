@@ -1,5 +1,7 @@
 //! `vegalake`: evaluate the data half of Vega specs where the data lives.
 
+mod batch;
+mod progress;
 mod render;
 mod spec;
 
@@ -108,6 +110,12 @@ enum Command {
         #[arg(short, long)]
         output: PathBuf,
     },
+    /// Draw one chart per key of a table from one template: the data of every key
+    /// in one query per dataset, each chart equal to the template drawn from its
+    /// key's rows alone. Writes each chart in --formats, manifest.jsonl,
+    /// errors.jsonl and an index.html gallery into --out. Exit code 2 when some
+    /// charts failed.
+    Batch(batch::BatchArgs),
     /// Run a Ballista scheduler that knows vegalake's functions, for
     /// `--engine ballista://HOST:PORT`. Prints "listening on ADDRESS" when ready.
     Scheduler {
@@ -160,49 +168,63 @@ impl EngineArgs {
     }
 }
 
-/// The spec and evaluation options shared by the chart commands.
+/// Where a chart's data may come from, and its time zone.
 #[derive(clap::Args)]
-pub(crate) struct ChartArgs {
-    /// The chart: a Vega or Vega-Lite spec (JSON; Vega-Lite is compiled by the
-    /// embedded vega-lite).
-    spec: PathBuf,
+pub(crate) struct DataArgs {
     /// Base directory of relative data URLs (default: the spec's directory).
     #[arg(long)]
-    data_dir: Option<PathBuf>,
+    pub data_dir: Option<PathBuf>,
     /// IANA time zone of local-time functions (default: UTC).
     #[arg(long, default_value = "UTC")]
-    timezone: String,
-    /// JSON file {signal: value} applied before evaluation (initial signal values).
-    #[arg(long = "set")]
-    set: Option<PathBuf>,
-    /// JSON file {dataset: rows} replacing datasets before evaluation.
-    #[arg(long)]
-    store: Option<PathBuf>,
+    pub timezone: String,
     /// A store URL or directory specs may read besides the data directory
     /// (s3://bucket/prefix, gs://..., az://..., https://host/path, /abs/dir). Repeatable.
     #[arg(long = "allow-root", value_name = "URL")]
-    allow_roots: Vec<String>,
+    pub allow_roots: Vec<String>,
     /// The catalog of named tables, store options and allowed roots
     /// (default: vegalake.toml in the data directory, if there is one).
     #[arg(long)]
-    catalog: Option<PathBuf>,
+    pub catalog: Option<PathBuf>,
 }
 
-impl ChartArgs {
-    /// The spec and the options of `eval`.
-    fn eval_options(&self) -> Result<(Spec, EvalOptions), Failure> {
-        let spec = spec::read_spec(&self.spec)?;
+impl DataArgs {
+    /// The zone and what may be read, for a spec at `spec_path`.
+    pub(crate) fn access(&self, spec_path: &Path) -> Result<(Zone, DataAccess), Failure> {
         let zone = Zone::parse(&self.timezone).map_err(|e| Failure(format!("--timezone: {e}")))?;
-        let data_dir = self.data_dir.clone().unwrap_or_else(|| self.spec.parent().map(Path::to_path_buf).unwrap_or_default());
-        let signals = read_object(self.set.as_ref(), "--set file")?;
-        let stores = read_object(self.store.as_ref(), "--store file")?;
+        let data_dir = self.data_dir.clone().unwrap_or_else(|| spec_path.parent().map(Path::to_path_buf).unwrap_or_default());
         let default_catalog = data_dir.join("vegalake.toml");
         let catalog = match &self.catalog {
             Some(path) => Catalog::load(path).map_err(|e| Failure(format!("--catalog: {e}")))?,
             None if default_catalog.is_file() => Catalog::load(&default_catalog).map_err(|e| Failure(e.to_string()))?,
             None => Catalog::default(),
         };
-        let data = DataAccess { allow_roots: self.allow_roots.clone(), catalog: Arc::new(catalog), ..DataAccess::new(data_dir) };
+        Ok((zone, DataAccess { allow_roots: self.allow_roots.clone(), catalog: Arc::new(catalog), ..DataAccess::new(data_dir) }))
+    }
+}
+
+/// The spec and evaluation options shared by the chart commands.
+#[derive(clap::Args)]
+pub(crate) struct ChartArgs {
+    /// The chart: a Vega or Vega-Lite spec (JSON; Vega-Lite is compiled by the
+    /// embedded vega-lite).
+    spec: PathBuf,
+    #[command(flatten)]
+    data: DataArgs,
+    /// JSON file {signal: value} applied before evaluation (initial signal values).
+    #[arg(long = "set")]
+    set: Option<PathBuf>,
+    /// JSON file {dataset: rows} replacing datasets before evaluation.
+    #[arg(long)]
+    store: Option<PathBuf>,
+}
+
+impl ChartArgs {
+    /// The spec and the options of `eval`.
+    fn eval_options(&self) -> Result<(Spec, EvalOptions), Failure> {
+        let spec = spec::read_spec(&self.spec)?;
+        let (zone, data) = self.data.access(&self.spec)?;
+        let signals = read_object(self.set.as_ref(), "--set file")?;
+        let stores = read_object(self.store.as_ref(), "--store file")?;
         Ok((spec, EvalOptions { data, zone, signals, stores }))
     }
 
@@ -235,8 +257,9 @@ fn read_object(path: Option<&PathBuf>, what: &str) -> Result<Map<String, Json>, 
     }
 }
 
-async fn run(cli: Cli) -> Result<(), Failure> {
-    match cli.command {
+/// Runs a command; its exit code (`batch` has its own for charts that failed).
+async fn run(command: Command) -> Result<ExitCode, Failure> {
+    let done: Result<(), Failure> = match command {
         Command::Eval { chart, engine, explain } => {
             let (spec, opts) = chart.eval_options()?;
             let runtime = engine.runtime().await?;
@@ -315,12 +338,14 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             Ok(())
         }
         Command::Render { chart, engine, draw, output } => render::render(&chart, &engine, &draw, &output).await,
+        Command::Batch(args) => return batch::run(&args).await,
         Command::Scheduler { bind } => run_scheduler(bind, announce).await.map_err(|e| Failure(format!("scheduler: {e}"))),
         Command::Executor { scheduler, bind, slots, work_dir } => {
             let opts = ExecutorOptions { scheduler, bind, slots, work_dir };
             run_executor(opts, announce).await.map_err(|e| Failure(format!("executor: {e}")))
         }
-    }
+    };
+    done.map(|()| ExitCode::SUCCESS)
 }
 
 /// The line a cluster process prints once it listens (scripts wait for it).
@@ -401,16 +426,17 @@ fn init_log(verbose: bool) {
 /// follows `TZ`: it is set to the chart's zone, before any thread starts, so axis
 /// labels in local time agree with the data vegalake computed in that zone.
 fn fix_local_time_zone(command: &Command) {
-    let chart = match command {
+    let data = match command {
         Command::Eval { chart, .. }
         | Command::Pretransform { chart, .. }
         | Command::Plan { chart, .. }
         | Command::Sql { chart, .. }
         | Command::Replay { chart, .. }
-        | Command::Render { chart, .. } => chart,
+        | Command::Render { chart, .. } => &chart.data,
+        Command::Batch(batch) => &batch.data,
         Command::Scheduler { .. } | Command::Executor { .. } => return,
     };
-    std::env::set_var("TZ", &chart.timezone);
+    std::env::set_var("TZ", &data.timezone);
 }
 
 fn main() -> ExitCode {
@@ -425,8 +451,8 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(run(cli)) {
-        Ok(()) => ExitCode::SUCCESS,
+    match runtime.block_on(run(cli.command)) {
+        Ok(code) => code,
         Err(Failure(message)) => {
             let line = if verbose { message } else { message.lines().next().unwrap_or_default().to_string() };
             eprintln!("vegalake: {line}");

@@ -42,6 +42,28 @@ impl Fonts {
         Ok(Fonts { db: Arc::new(db) })
     }
 
+    /// The faces loaded, each with its version string: what a drawing depends on
+    /// besides vega (for fingerprints of outputs).
+    pub fn describe(&self) -> String {
+        let mut faces: Vec<String> = self
+            .db
+            .faces()
+            .map(|f| {
+                let version = self
+                    .db
+                    .with_face_data(f.id, |data, index| {
+                        let face = rustybuzz::ttf_parser::Face::parse(data, index).ok()?;
+                        face.names().into_iter().find(|n| n.name_id == rustybuzz::ttf_parser::name_id::VERSION).and_then(|n| n.to_string())
+                    })
+                    .flatten()
+                    .unwrap_or_default();
+                format!("{} ({version})", f.post_script_name)
+            })
+            .collect();
+        faces.sort();
+        faces.join(", ")
+    }
+
     pub(crate) fn database(&self) -> Arc<Database> {
         self.db.clone()
     }

@@ -24,7 +24,7 @@ mod pool;
 
 pub use error::RenderError;
 pub use fonts::Fonts;
-pub use pool::{Compiled, Pending, RenderOptions, Renderer};
+pub use pool::{Compiled, ImageFormat, Pending, RenderOptions, Renderer};
 
 use serde_json::Value as Json;
 

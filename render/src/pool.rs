@@ -37,23 +37,44 @@ pub struct Compiled {
     pub warnings: Vec<String>,
 }
 
-enum Task {
-    Svg { spec: String, scale: f64 },
-    CompileVegaLite { spec: String },
+/// An image format drawn from a chart's SVG.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ImageFormat {
+    Svg,
+    Png,
+    Pdf,
 }
 
-struct Job {
-    task: Task,
-    reply: Sender<Result<String, RenderError>>,
+impl ImageFormat {
+    pub fn extension(self) -> &'static str {
+        match self {
+            ImageFormat::Svg => "svg",
+            ImageFormat::Png => "png",
+            ImageFormat::Pdf => "pdf",
+        }
+    }
 }
 
-/// An answer that will arrive: from [`Renderer::submit_svg`].
-pub struct Pending(Receiver<Result<String, RenderError>>);
+/// One job for a worker, with where its answer goes.
+enum Job {
+    Svg { spec: String, scale: f64, reply: Sender<Result<String, RenderError>> },
+    Draw { spec: String, formats: Vec<ImageFormat>, scale: f32, reply: Sender<Result<Vec<Vec<u8>>, RenderError>> },
+    CompileVegaLite { spec: String, reply: Sender<Result<String, RenderError>> },
+}
 
-impl Pending {
+/// An answer that will arrive: from [`Renderer::submit_svg`] and [`Renderer::submit_draw`].
+pub struct Pending<T>(Receiver<Result<T, RenderError>>);
+
+impl<T> Pending<T> {
     /// Waits for the answer.
-    pub fn wait(self) -> Result<String, RenderError> {
+    pub fn wait(self) -> Result<T, RenderError> {
         self.0.recv().unwrap_or(Err(RenderError::Stopped))
+    }
+
+    fn failed(e: RenderError) -> Self {
+        let (reply, answer) = channel();
+        let _ = reply.send(Err(e));
+        Pending(answer)
     }
 }
 
@@ -63,6 +84,7 @@ impl Pending {
 /// bad chart never affects the next.
 pub struct Renderer {
     jobs: Option<Sender<Job>>,
+    count: usize,
     workers: Vec<JoinHandle<()>>,
     /// Drawing needs the fonts; compiling Vega-Lite does not, so a machine
     /// without them still compiles and is told why when it draws.
@@ -88,22 +110,45 @@ impl Renderer {
                     .map_err(|e| RenderError::Engine(format!("cannot start a renderer thread: {e}")))
             })
             .collect::<Result<_, _>>()?;
-        Ok(Renderer { jobs: Some(jobs), workers, fonts })
+        Ok(Renderer { jobs: Some(jobs), count, workers, fonts })
     }
 
-    /// The versions that decide how a chart draws (for fingerprints of outputs).
-    pub fn versions() -> String {
-        format!("vega {}, vega-lite {}, vegalake-render {}", VEGA_VERSION, VEGA_LITE_VERSION, env!("CARGO_PKG_VERSION"))
+    /// How many charts it draws at once.
+    pub fn workers(&self) -> usize {
+        self.count
+    }
+
+    /// The versions that decide how a chart draws: vega's, vega-lite's, this
+    /// crate's and the fonts' (for fingerprints of outputs).
+    pub fn versions(&self) -> String {
+        let fonts = self.fonts.as_ref().map_or_else(|e| format!("no fonts ({e})"), Fonts::describe);
+        format!("vega {VEGA_VERSION}, vega-lite {VEGA_LITE_VERSION}, vegalake-render {}; fonts: {fonts}", env!("CARGO_PKG_VERSION"))
     }
 
     /// Starts rendering a Vega spec to SVG at a scale factor.
-    pub fn submit_svg(&self, spec: &Json, scale: f64) -> Pending {
-        if let Err(e) = &self.fonts {
-            let (reply, answer) = channel();
-            let _ = reply.send(Err(RenderError::Fonts(e.clone())));
-            return Pending(answer);
+    pub fn submit_svg(&self, spec: &Json, scale: f64) -> Pending<String> {
+        if let Err(e) = self.fonts() {
+            return Pending::failed(e);
         }
-        self.submit(Task::Svg { spec: spec.to_string(), scale })
+        let (reply, answer) = channel();
+        self.send(Job::Svg { spec: spec.to_string(), scale, reply });
+        Pending(answer)
+    }
+
+    /// Starts drawing a Vega spec in several formats from one SVG (a PNG at
+    /// `scale` pixels per unit), all on the worker: the answers are in the order asked.
+    pub fn submit_draw(&self, spec: &Json, formats: &[ImageFormat], scale: f32) -> Pending<Vec<Vec<u8>>> {
+        if let Err(e) = self.fonts() {
+            return Pending::failed(e);
+        }
+        let (reply, answer) = channel();
+        self.send(Job::Draw { spec: spec.to_string(), formats: formats.to_vec(), scale, reply });
+        Pending(answer)
+    }
+
+    /// A Vega spec drawn in one format (see [`Renderer::submit_draw`]).
+    pub fn draw(&self, spec: &Json, format: ImageFormat, scale: f32) -> Result<Vec<u8>, RenderError> {
+        Ok(self.submit_draw(spec, &[format], scale).wait()?.remove(0))
     }
 
     /// The SVG vega.js draws for a Vega spec (its data inlined: nothing is fetched).
@@ -113,22 +158,12 @@ impl Renderer {
 
     /// A PNG of a Vega spec: its SVG rasterised at `scale` pixels per unit.
     pub fn png(&self, spec: &Json, scale: f32) -> Result<Vec<u8>, RenderError> {
-        self.svg_to_png(&self.svg(spec)?, scale)
+        self.draw(spec, ImageFormat::Png, scale)
     }
 
     /// A PDF of a Vega spec: its SVG as vector pages, fonts embedded.
     pub fn pdf(&self, spec: &Json) -> Result<Vec<u8>, RenderError> {
-        self.svg_to_pdf(&self.svg(spec)?)
-    }
-
-    /// Rasterises an SVG this renderer drew (same fonts).
-    pub fn svg_to_png(&self, svg: &str, scale: f32) -> Result<Vec<u8>, RenderError> {
-        image::png(svg, scale, self.fonts()?)
-    }
-
-    /// Converts an SVG this renderer drew to PDF (same fonts).
-    pub fn svg_to_pdf(&self, svg: &str) -> Result<Vec<u8>, RenderError> {
-        image::pdf(svg, self.fonts()?)
+        self.draw(spec, ImageFormat::Pdf, 1.0)
     }
 
     fn fonts(&self) -> Result<&Fonts, RenderError> {
@@ -137,19 +172,19 @@ impl Renderer {
 
     /// Compiles a Vega-Lite spec to Vega with the pinned compiler.
     pub fn compile_vega_lite(&self, spec: &Json) -> Result<Compiled, RenderError> {
-        let text = self.submit(Task::CompileVegaLite { spec: spec.to_string() }).wait()?;
+        let (reply, answer) = channel();
+        self.send(Job::CompileVegaLite { spec: spec.to_string(), reply });
+        let text = Pending(answer).wait()?;
         let mut out: Json = serde_json::from_str(&text).map_err(|e| RenderError::Engine(format!("the compiler's answer: {e}")))?;
         let warnings = out["warnings"].as_array().map(|w| w.iter().filter_map(Json::as_str).map(str::to_string).collect()).unwrap_or_default();
         Ok(Compiled { spec: out["spec"].take(), warnings })
     }
 
-    fn submit(&self, task: Task) -> Pending {
-        let (reply, answer) = channel();
+    fn send(&self, job: Job) {
         if let Some(jobs) = &self.jobs {
             // A send fails only when every worker has gone: the answer is then `Stopped`.
-            let _ = jobs.send(Job { task, reply });
+            let _ = jobs.send(job);
         }
-        Pending(answer)
     }
 }
 
@@ -166,7 +201,7 @@ const VEGA_VERSION: &str = env!("VEGALAKE_VEGA_VERSION");
 const VEGA_LITE_VERSION: &str = env!("VEGALAKE_VEGA_LITE_VERSION");
 
 /// A worker: takes jobs until the queue closes; its engine is built on the first
-/// job and rebuilt after any failure.
+/// job and rebuilt after any failure of vega's.
 fn work(queue: &Mutex<Receiver<Job>>, fonts: &Option<Fonts>, limits: Limits) {
     let mut engine: Option<JsEngine> = None;
     loop {
@@ -175,19 +210,39 @@ fn work(queue: &Mutex<Receiver<Job>>, fonts: &Option<Fonts>, limits: Limits) {
             Err(_) => return,
         };
         let Ok(job) = job else { return };
-        let result = match engine.take().map_or_else(|| JsEngine::new(fonts.clone(), limits), Ok) {
-            Ok(js) => {
-                let result = match &job.task {
-                    Task::Svg { spec, scale } => js.svg(spec, *scale),
-                    Task::CompileVegaLite { spec } => js.compile_vega_lite(spec),
-                };
-                if result.is_ok() {
-                    engine = Some(js);
-                }
-                result
+        // Runs `f` on the engine (built if needed); an engine that failed is dropped.
+        let mut on_engine = |f: &dyn Fn(&JsEngine) -> Result<String, RenderError>| {
+            let js = match engine.take() {
+                Some(js) => js,
+                None => JsEngine::new(fonts.clone(), limits)?,
+            };
+            let result = f(&js);
+            if result.is_ok() {
+                engine = Some(js);
             }
-            Err(e) => Err(e),
+            result
         };
-        let _ = job.reply.send(result);
+        match job {
+            Job::Svg { spec, scale, reply } => {
+                let _ = reply.send(on_engine(&|js| js.svg(&spec, scale)));
+            }
+            Job::CompileVegaLite { spec, reply } => {
+                let _ = reply.send(on_engine(&|js| js.compile_vega_lite(&spec)));
+            }
+            Job::Draw { spec, formats, scale, reply } => {
+                let svg = on_engine(&|js| js.svg(&spec, 1.0));
+                let _ = reply.send(svg.and_then(|svg| formats.iter().map(|f| convert(&svg, *f, scale, fonts)).collect()));
+            }
+        }
+    }
+}
+
+/// An SVG in a format.
+fn convert(svg: &str, format: ImageFormat, scale: f32, fonts: &Option<Fonts>) -> Result<Vec<u8>, RenderError> {
+    let fonts = || fonts.as_ref().ok_or_else(|| RenderError::Fonts("not loaded".into()));
+    match format {
+        ImageFormat::Svg => Ok(svg.as_bytes().to_vec()),
+        ImageFormat::Png => image::png(svg, scale, fonts()?),
+        ImageFormat::Pdf => image::pdf(svg, fonts()?),
     }
 }

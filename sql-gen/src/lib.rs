@@ -22,7 +22,17 @@ pub mod vtype;
 
 pub use env::{Environment, SignalValue};
 pub use error::{LowerError, Result};
-pub use lowered::{json_number, Lowered, Typed};
-pub use transforms::{lower_transform, Step, ROW};
+pub use lowered::{json_number, scalar_json, Lowered, Typed};
+pub use transforms::{lower_transform, partition_rule, Partition, Step, PARTITION_EXTENT_SIGNAL, PARTITION_KEYS, ROW};
 pub use udf::register_udfs;
 pub use vtype::VType;
+
+/// The key of a signal value that differs per key of a partitioned evaluation
+/// (`vegalake batch`): `{PARTITIONED: {"keys": [names], "values": [[[key values], value], ...]}}`.
+pub const PARTITIONED: &str = "__vegalake_partitioned";
+
+/// A signal's value per key (see [`PARTITIONED`]).
+pub fn partitioned_signal(keys: &[String], values: Vec<(Vec<serde_json::Value>, serde_json::Value)>) -> serde_json::Value {
+    let values: Vec<serde_json::Value> = values.into_iter().map(|(k, v)| serde_json::json!([k, v])).collect();
+    serde_json::json!({ PARTITIONED: {"keys": keys, "values": values} })
+}

@@ -155,3 +155,25 @@ pub fn json_number(v: f64) -> Json {
         Json::String(vegalake_planner::values::number::js_number_to_string(v))
     }
 }
+
+/// A scalar as JSON, as the eval contract prints a row's value of its type
+/// (dates as epoch milliseconds); other types are unsupported.
+pub fn scalar_json(v: &ScalarValue) -> crate::Result<Json> {
+    use datafusion::arrow::datatypes::DataType;
+    if v.is_null() {
+        return Ok(Json::Null);
+    }
+    Ok(match v {
+        ScalarValue::Utf8(Some(s)) | ScalarValue::LargeUtf8(Some(s)) | ScalarValue::Utf8View(Some(s)) => Json::String(s.clone()),
+        ScalarValue::Boolean(Some(b)) => Json::Bool(*b),
+        v if v.data_type().is_numeric() => match v.cast_to(&DataType::Float64)? {
+            ScalarValue::Float64(Some(x)) => json_number(x),
+            _ => Json::Null,
+        },
+        v if v.data_type().is_temporal() => match v.cast_to(&DataType::Timestamp(datafusion::arrow::datatypes::TimeUnit::Millisecond, None))? {
+            ScalarValue::TimestampMillisecond(Some(ms), _) => json_number(ms as f64),
+            _ => Json::Null,
+        },
+        other => return Err(crate::LowerError::Unsupported(format!("a key of type {}", other.data_type()))),
+    })
+}

@@ -93,11 +93,6 @@ pub fn choose_bins(o: &BinOptions) -> Bins {
 /// belongs to the upper bin.
 const EPSILON: f64 = 1e-14;
 
-/// The bin start of `v` (vega's bin accessor): `vl_bin(v, start, stop, step)`.
-fn bin_start(v: Expr, b: Bins) -> Expr {
-    crate::udf::call("vl_bin", vec![v, lit(b.start), lit(b.stop), lit(b.step)])
-}
-
 /// The bin start of one value: null stays null, NaN stays NaN, values outside
 /// [start, stop] are -Infinity or Infinity.
 fn bin_of(v: f64, start: f64, stop: f64, step: f64) -> f64 {
@@ -121,6 +116,9 @@ pub(crate) fn udf() -> datafusion::logical_expr::ScalarUDF {
     use datafusion::arrow::datatypes::{DataType, Float64Type};
     use datafusion::logical_expr::{create_udf, ColumnarValue, Volatility};
     let fun = |args: &[ColumnarValue]| -> datafusion::error::Result<ColumnarValue> {
+        if args[1..].iter().any(|a| matches!(a, ColumnarValue::Array(_))) {
+            return bin_rows(args);
+        }
         let bins: Vec<f64> = args[1..]
             .iter()
             .map(|a| match a {
@@ -141,20 +139,39 @@ pub(crate) fn udf() -> datafusion::logical_expr::ScalarUDF {
     create_udf("vl_bin", vec![DataType::Float64; 4], DataType::Float64, Volatility::Immutable, std::sync::Arc::new(fun))
 }
 
-/// `vl_bin` in SQL: the same rule as a CASE expression, which every dialect reads.
+/// `vl_bin` with bins per row (a partitioned bin joins each row to its key's bins).
+fn bin_rows(args: &[datafusion::logical_expr::ColumnarValue]) -> datafusion::error::Result<datafusion::logical_expr::ColumnarValue> {
+    use datafusion::arrow::array::{Array, AsArray, Float64Array};
+    use datafusion::arrow::datatypes::Float64Type;
+    use datafusion::logical_expr::ColumnarValue;
+    let rows = args.iter().find_map(|a| if let ColumnarValue::Array(a) = a { Some(a.len()) } else { None }).unwrap_or(1);
+    let arrays = args.iter().map(|a| a.to_array(rows)).collect::<datafusion::error::Result<Vec<_>>>()?;
+    let columns: Vec<&Float64Array> = arrays.iter().map(|a| a.as_primitive_opt::<Float64Type>()).collect::<Option<_>>().ok_or_else(|| {
+        datafusion::error::DataFusionError::Execution("vl_bin takes numbers".into())
+    })?;
+    let [v, start, stop, step] = columns[..] else { return datafusion::common::exec_err!("vl_bin takes 4 arguments") };
+    let out: Float64Array = (0..rows)
+        .map(|i| (!v.is_null(i) && !start.is_null(i)).then(|| bin_of(v.value(i), start.value(i), stop.value(i), step.value(i))))
+        .collect();
+    Ok(ColumnarValue::Array(std::sync::Arc::new(out)))
+}
+
+/// `vl_bin` in SQL: the same rule as a CASE expression, which every dialect reads
+/// (with constant bins, or bins read from columns).
 pub(crate) fn sql_form(args: &[Expr]) -> Option<Expr> {
-    let [v, Expr::Literal(ScalarValue::Float64(Some(start)), _), Expr::Literal(ScalarValue::Float64(Some(stop)), _), Expr::Literal(ScalarValue::Float64(Some(step)), _)] =
-        args
-    else {
-        return None;
+    let [v, start, stop, step] = args else { return None };
+    let number = |e: &Expr| match e {
+        Expr::Literal(ScalarValue::Float64(Some(x)), _) => Some(lit(*x)),
+        Expr::Column(_) => Some(e.clone()),
+        _ => None,
     };
-    let (start, stop, step) = (*start, *stop, *step);
-    let clamped = greatest(vec![lit(start), least(vec![v.clone(), lit(stop - step)])]);
-    let binned = lit(start) + lit(step) * floor(lit(EPSILON) + (clamped - lit(start)) / lit(step));
+    let (start, stop, step) = (number(start)?, number(stop)?, number(step)?);
+    let clamped = greatest(vec![start.clone(), least(vec![v.clone(), stop.clone() - step.clone()])]);
+    let binned = start.clone() + step.clone() * floor(lit(EPSILON) + (clamped - start.clone()) / step);
     when(v.clone().is_null(), lit(ScalarValue::Float64(None)))
         .when(isnan(v.clone()), lit(f64::NAN))
-        .when(v.clone().lt(lit(start)), lit(f64::NEG_INFINITY))
-        .when(v.clone().gt(lit(stop)), lit(f64::INFINITY))
+        .when(v.clone().lt(start), lit(f64::NEG_INFINITY))
+        .when(v.clone().gt(stop), lit(f64::INFINITY))
         .otherwise(binned)
         .ok()
 }
@@ -186,28 +203,40 @@ struct Output {
 fn finish(plan: LogicalPlan, out: Output, o: BinOptions) -> Result<Step> {
     let bins = choose_bins(&o);
     let v = numeric_field(plan.schema(), &out.field)?;
-    let b0 = bin_start(v, bins);
+    let plan = with_columns(plan, binned_columns(&out, v, lit(bins.start), lit(bins.stop), lit(bins.step)))?;
+    Ok(Step::Plan { plan, signals: out.signal.clone().map(|s| vec![(s, out.signal_value(bins))]).unwrap_or_default() })
+}
+
+/// The bin start (and end) columns of `v`, bins given as expressions.
+fn binned_columns(out: &Output, v: Expr, start: Expr, stop: Expr, step: Expr) -> Vec<(String, Expr)> {
+    let b0 = crate::udf::call("vl_bin", vec![v, start.clone(), stop, step.clone()]);
     let mut cols = vec![(out.as_[0].clone(), b0.clone())];
     if out.interval {
         // start + step * (1 + (v - start) / step), as vega writes it for rounding.
-        let b1 = lit(bins.start) + lit(bins.step) * (lit(1.0) + (b0 - lit(bins.start)) / lit(bins.step));
+        let b1 = start.clone() + step.clone() * (lit(1.0) + (b0 - start) / step);
         cols.push((out.as_[1].clone(), b1));
     }
-    let plan = with_columns(plan, cols)?;
-    let value = json!({
-        "fields": [out.field],
-        "fname": out.name.unwrap_or_else(|| format!("bin_{}", out.field)),
-        "start": json_number(bins.start),
-        "step": json_number(bins.step),
-        "stop": json_number(bins.stop),
-    });
-    Ok(Step::Plan { plan, signals: out.signal.map(|s| vec![(s, value)]).unwrap_or_default() })
+    cols
+}
+
+impl Output {
+    /// The value of the transform's `signal`: the bins as vega publishes them.
+    fn signal_value(&self, bins: Bins) -> serde_json::Value {
+        json!({
+            "fields": [self.field],
+            "fname": self.name.clone().unwrap_or_else(|| format!("bin_{}", self.field)),
+            "start": json_number(bins.start),
+            "step": json_number(bins.step),
+            "stop": json_number(bins.stop),
+        })
+    }
 }
 
 fn lower(input: TransformInput) -> Result<Step> {
-    input
-        .params
-        .only(&["field", "interval", "anchor", "maxbins", "base", "divide", "extent", "span", "step", "steps", "minstep", "nice", "name", "as", "signal"])?;
+    input.params.only(&[
+        "field", "interval", "anchor", "maxbins", "base", "divide", "extent", "span", "step", "steps", "minstep", "nice", "name", "as", "signal",
+        partition::KEYS, partition::EXTENT_SIGNAL,
+    ])?;
     let p = &input.params;
     let field = p.required_field("field")?;
     let out = Output {
@@ -217,6 +246,12 @@ fn lower(input: TransformInput) -> Result<Step> {
         name: p.string("name")?,
         signal: p.string("signal")?,
     };
+    if p.transform.param(partition::KEYS).is_some() {
+        let keys: Vec<String> = p.strings(partition::KEYS)?.into_iter().flatten().collect();
+        let extent_signal = p.string(partition::EXTENT_SIGNAL)?;
+        let o = options(&input, [0.0, 0.0])?;
+        return partition::lower(input.plan, out, o, keys, extent_signal);
+    }
     // An extent signal over no valid values is [undefined, undefined]: NaN bins, as
     // in vega.js.
     let extent = match p.transform.param("extent").is_some() {
@@ -251,7 +286,94 @@ fn lower(input: TransformInput) -> Result<Step> {
     }
 }
 
-pub(super) const DEF: TransformDef = TransformDef { name: "bin", lower };
+pub(super) const DEF: TransformDef = TransformDef { name: "bin", lower, partition: super::Partition::Keyed };
+
+/// A bin partitioned by key columns (`vegalake batch`: one chart per key): each
+/// key's bins come from the extent of its own rows, as when the chart is drawn
+/// from that key's rows alone. One query finds every key's extent; each row then
+/// joins its key's bins. The signals hold each key's value
+/// ([`crate::partitioned_signal`]).
+mod partition {
+    use super::*;
+    use crate::error::Result;
+    use crate::plan::{col, column_names, select};
+    use datafusion::arrow::array::{Array, AsArray};
+    use datafusion::arrow::datatypes::Float64Type;
+    use datafusion::functions_aggregate::expr_fn::{max, min};
+    use datafusion::logical_expr::{JoinType, LogicalPlanBuilder};
+
+    pub use crate::transforms::{PARTITION_EXTENT_SIGNAL as EXTENT_SIGNAL, PARTITION_KEYS as KEYS};
+
+    const START: &str = "__vl_bin_start";
+    const STOP: &str = "__vl_bin_stop";
+    const STEP: &str = "__vl_bin_step";
+
+    fn key_column(i: usize) -> String {
+        format!("__vl_bin_key_{i}")
+    }
+
+    pub fn lower(plan: LogicalPlan, out: Output, o: BinOptions, keys: Vec<String>, extent_signal: Option<String>) -> Result<Step> {
+        let v = numeric_field(plan.schema(), &out.field)?;
+        let valid = when(isnan(v.clone()), lit(ScalarValue::Float64(None))).otherwise(v)?;
+        let key_exprs = keys.iter().map(|k| crate::lower::column(plan.schema(), k).map(|t| t.expr.alias(k))).collect::<Result<Vec<_>>>()?;
+        let query = LogicalPlanBuilder::from(plan.clone()).aggregate(key_exprs, vec![min(valid.clone()).alias("lo"), max(valid).alias("hi")])?.build()?;
+        Ok(Step::Query { query, resume: Box::new(move |batches, _| join_bins(plan, out, o, &keys, extent_signal, &batches)) })
+    }
+
+    /// Joins each row to its key's bins (computed here from the keys' extents) and bins it.
+    fn join_bins(plan: LogicalPlan, out: Output, o: BinOptions, keys: &[String], extent_signal: Option<String>, batches: &[datafusion::arrow::record_batch::RecordBatch]) -> Result<Step> {
+        let mut rows: Vec<Vec<Expr>> = Vec::new();
+        let (mut bin_values, mut extent_values) = (Vec::new(), Vec::new());
+        for batch in batches {
+            let (lo, hi) = (batch.column(keys.len()).as_primitive::<Float64Type>(), batch.column(keys.len() + 1).as_primitive::<Float64Type>());
+            for i in 0..batch.num_rows() {
+                let key: Vec<ScalarValue> = (0..keys.len()).map(|k| ScalarValue::try_from_array(batch.column(k), i)).collect::<std::result::Result<_, _>>()?;
+                if key.iter().any(ScalarValue::is_null) {
+                    continue; // a null key is no chart's
+                }
+                let read = |a: &datafusion::arrow::array::Float64Array| (!a.is_null(i)).then(|| a.value(i)).filter(|x| x.is_finite());
+                let extent = match (read(lo), read(hi)) {
+                    (Some(l), Some(h)) => [l, h],
+                    _ => [f64::NAN, f64::NAN],
+                };
+                let bins = choose_bins(&BinOptions { extent, ..o.clone() });
+                let key_json: Vec<serde_json::Value> = key.iter().map(crate::lowered::scalar_json).collect::<Result<_>>()?;
+                bin_values.push((key_json.clone(), out.signal_value(bins)));
+                let extent_json = extent.iter().map(|x| if x.is_finite() { json_number(*x) } else { serde_json::Value::Null }).collect();
+                extent_values.push((key_json, serde_json::Value::Array(extent_json)));
+                let mut row: Vec<Expr> = key.into_iter().map(lit).collect();
+                row.extend([lit(bins.start), lit(bins.stop), lit(bins.step)]);
+                rows.push(row);
+            }
+        }
+        let names = column_names(&plan);
+        let joined = match rows.is_empty() {
+            // No key has rows: nothing to bin (the plan's own columns, no rows).
+            true => LogicalPlanBuilder::from(plan).filter(lit(false))?.build()?,
+            false => {
+                // VALUES names its columns column1, column2...
+                let bin_columns: Vec<String> = (0..keys.len()).map(key_column).chain([START, STOP, STEP].map(String::from)).collect();
+                let bins = LogicalPlanBuilder::values(rows)?.project(bin_columns.iter().enumerate().map(|(i, n)| col(&format!("column{}", i + 1)).alias(n)))?.build()?;
+                let on: (Vec<datafusion::common::Column>, Vec<datafusion::common::Column>) =
+                    keys.iter().enumerate().map(|(i, k)| (datafusion::common::Column::new_unqualified(k), datafusion::common::Column::new_unqualified(key_column(i)))).unzip();
+                let joined = LogicalPlanBuilder::from(plan).join(bins, JoinType::Inner, on, None)?.build()?;
+                let v = numeric_field(joined.schema(), &out.field)?;
+                let binned = with_columns(joined, binned_columns(&out, v, col(START), col(STOP), col(STEP)))?;
+                let mut keep = names.clone();
+                keep.extend(binned_columns(&out, lit(0.0), lit(0.0), lit(0.0), lit(0.0)).into_iter().map(|(n, _)| n).filter(|n| !names.contains(n)));
+                select(binned, &keep)?
+            }
+        };
+        let mut signals = Vec::new();
+        if let Some(s) = out.signal {
+            signals.push((s, crate::partitioned_signal(keys, bin_values)));
+        }
+        if let Some(s) = extent_signal {
+            signals.push((s, crate::partitioned_signal(keys, extent_values)));
+        }
+        Ok(Step::Plan { plan: joined, signals })
+    }
+}
 
 #[cfg(test)]
 mod tests {

@@ -23,4 +23,4 @@ fn lower(input: TransformInput) -> Result<Step> {
     Step::plan(LogicalPlanBuilder::from(input.plan).sort(keys)?.build()?)
 }
 
-pub(super) const DEF: TransformDef = TransformDef { name: "collect", lower };
+pub(super) const DEF: TransformDef = TransformDef { name: "collect", lower, partition: super::Partition::RowLocal };

@@ -118,4 +118,4 @@ fn lower_kde(
     })
 }
 
-pub(super) const DEF: TransformDef = TransformDef { name: "density", lower };
+pub(super) const DEF: TransformDef = TransformDef { name: "density", lower, partition: super::Partition::No("it has no groups to make one per key") };

@@ -66,4 +66,4 @@ fn lower(input: TransformInput) -> Result<Step> {
     })
 }
 
-pub(super) const DEF: TransformDef = TransformDef { name: "extent", lower };
+pub(super) const DEF: TransformDef = TransformDef { name: "extent", lower, partition: super::Partition::Keyed };

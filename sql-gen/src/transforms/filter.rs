@@ -21,4 +21,4 @@ fn lower(input: TransformInput) -> Result<Step> {
     Step::plan(LogicalPlanBuilder::from(input.plan).filter(cond)?.build()?)
 }
 
-pub(super) const DEF: TransformDef = TransformDef { name: "filter", lower };
+pub(super) const DEF: TransformDef = TransformDef { name: "filter", lower, partition: super::Partition::RowLocal };

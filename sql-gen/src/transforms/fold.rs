@@ -43,4 +43,4 @@ fn lower(input: TransformInput) -> Result<Step> {
     Step::plan(union.expect("fields is not empty").build()?)
 }
 
-pub(super) const DEF: TransformDef = TransformDef { name: "fold", lower };
+pub(super) const DEF: TransformDef = TransformDef { name: "fold", lower, partition: super::Partition::RowLocal };

@@ -39,4 +39,4 @@ fn lower(input: TransformInput) -> Result<Step> {
     })
 }
 
-pub(super) const DEF: TransformDef = TransformDef { name: "identifier", lower };
+pub(super) const DEF: TransformDef = TransformDef { name: "identifier", lower, partition: super::Partition::No("it numbers the rows of every key together") };

@@ -29,4 +29,4 @@ fn lower(input: TransformInput) -> Result<Step> {
     Step::plan(with_window_columns(input.plan, cols)?)
 }
 
-pub(super) const DEF: TransformDef = TransformDef { name: "joinaggregate", lower };
+pub(super) const DEF: TransformDef = TransformDef { name: "joinaggregate", lower, partition: super::Partition::GroupBy };

@@ -82,4 +82,4 @@ fn lower(input: TransformInput) -> Result<Step> {
     })
 }
 
-pub(super) const DEF: TransformDef = TransformDef { name: "kde", lower };
+pub(super) const DEF: TransformDef = TransformDef { name: "kde", lower, partition: super::Partition::No("its extent spans every key's rows") };

@@ -32,4 +32,4 @@ fn lower(input: TransformInput) -> Result<Step> {
     })
 }
 
-pub(super) const DEF: TransformDef = TransformDef { name: "loess", lower };
+pub(super) const DEF: TransformDef = TransformDef { name: "loess", lower, partition: super::Partition::GroupBy };

@@ -97,4 +97,4 @@ fn lower(input: TransformInput) -> Result<Step> {
     Step::plan(plan)
 }
 
-pub(super) const DEF: TransformDef = TransformDef { name: "lookup", lower };
+pub(super) const DEF: TransformDef = TransformDef { name: "lookup", lower, partition: super::Partition::No("it joins another dataset") };

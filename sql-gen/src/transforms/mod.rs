@@ -99,6 +99,45 @@ pub type LowerTransform = fn(TransformInput) -> Result<Step>;
 pub struct TransformDef {
     pub name: &'static str,
     pub lower: LowerTransform,
+    /// How it runs in a partitioned evaluation.
+    pub partition: Partition,
+}
+
+/// How a transform runs when one evaluation serves many keys (`vegalake batch`:
+/// one chart per key, each as if drawn from that key's rows alone).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Partition {
+    /// Row by row: the same for a key's rows as for all rows.
+    RowLocal,
+    /// Row by row when the parameter is given; without it, refused with the reason.
+    RowLocalWith(&'static str, &'static str),
+    /// Works within the groups of its `groupby`: the keys are added to them.
+    GroupBy,
+    /// As [`Partition::GroupBy`], refused with the reason when the parameter is true.
+    GroupByWithout(&'static str, &'static str),
+    /// Keeps only the fields it lists: the keys are added to them.
+    Fields,
+    /// Computes data-dependent parameters per key itself (`bin`, told the keys;
+    /// `extent`, folded into the `bin` that reads its signal).
+    Keyed,
+    /// Refused, with the reason.
+    No(&'static str),
+}
+
+/// The parameter of a [`Partition::Keyed`] transform that names the key columns
+/// (set by the batch planner, never by specs).
+pub const PARTITION_KEYS: &str = "__vegalake_partition";
+/// The parameter of a partitioned `bin` naming the signal of the `extent` folded into it.
+pub const PARTITION_EXTENT_SIGNAL: &str = "__vegalake_extent_signal";
+
+/// How a transform type runs in a partitioned evaluation; failing closed: what has
+/// no entry is refused.
+pub fn partition_rule(kind: &str) -> Partition {
+    match registry().get(kind) {
+        Some(def) => def.partition,
+        None if CLIENT_ONLY.iter().any(|(k, _)| *k == kind) => Partition::No("it is evaluated on the client"),
+        None => Partition::No("vegalake does not know it"),
+    }
 }
 
 /// Transforms the server leaves to the client, with why.

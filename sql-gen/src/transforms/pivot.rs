@@ -109,4 +109,4 @@ fn key_name(k: &ScalarValue) -> Result<String> {
     })
 }
 
-pub(super) const DEF: TransformDef = TransformDef { name: "pivot", lower };
+pub(super) const DEF: TransformDef = TransformDef { name: "pivot", lower, partition: super::Partition::No("its columns are the values of every key") };

@@ -27,4 +27,4 @@ fn lower(input: TransformInput) -> Result<Step> {
     Step::plan(LogicalPlanBuilder::from(input.plan).project(exprs)?.build()?)
 }
 
-pub(super) const DEF: TransformDef = TransformDef { name: "project", lower };
+pub(super) const DEF: TransformDef = TransformDef { name: "project", lower, partition: super::Partition::Fields };

@@ -39,4 +39,4 @@ fn lower(input: TransformInput) -> Result<Step> {
     })
 }
 
-pub(super) const DEF: TransformDef = TransformDef { name: "quantile", lower };
+pub(super) const DEF: TransformDef = TransformDef { name: "quantile", lower, partition: super::Partition::GroupBy };

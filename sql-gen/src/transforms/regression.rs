@@ -64,4 +64,4 @@ fn lower(input: TransformInput) -> Result<Step> {
     })
 }
 
-pub(super) const DEF: TransformDef = TransformDef { name: "regression", lower };
+pub(super) const DEF: TransformDef = TransformDef { name: "regression", lower, partition: super::Partition::GroupBy };

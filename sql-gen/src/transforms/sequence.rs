@@ -24,4 +24,4 @@ fn lower(input: TransformInput) -> Result<Step> {
     Step::plan(plan)
 }
 
-pub(super) const DEF: TransformDef = TransformDef { name: "sequence", lower };
+pub(super) const DEF: TransformDef = TransformDef { name: "sequence", lower, partition: super::Partition::No("it makes rows of its own") };

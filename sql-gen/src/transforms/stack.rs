@@ -113,4 +113,4 @@ impl Stack {
     }
 }
 
-pub(super) const DEF: TransformDef = TransformDef { name: "stack", lower };
+pub(super) const DEF: TransformDef = TransformDef { name: "stack", lower, partition: super::Partition::GroupBy };

@@ -203,4 +203,4 @@ impl WindowOps {
     }
 }
 
-pub(super) const DEF: TransformDef = TransformDef { name: "window", lower };
+pub(super) const DEF: TransformDef = TransformDef { name: "window", lower, partition: super::Partition::GroupBy };

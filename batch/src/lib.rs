@@ -1,0 +1,40 @@
+//! `vegalake batch`: one chart per key of a table, from one template, in one pass.
+//!
+//! The template (a Vega spec; the CLI compiles Vega-Lite first) is rewritten once
+//! so that every dataset derived from its source carries the key columns
+//! ([`template`]): groupings gain the keys, a bin's extent becomes each key's own.
+//! One evaluation then computes the data of every key — one query per dataset on
+//! whatever engine runs it, never one per key — and [`split`] cuts the result into
+//! one client spec per key, each equal to the template evaluated on that key's rows
+//! alone. [`draw`] renders them on the renderer's pool and writes each chart, its
+//! manifest row and a gallery ([`outputs`]).
+
+mod draw;
+mod error;
+pub mod outputs;
+pub mod split;
+pub mod template;
+
+pub use draw::{draw_all, BatchOptions, Format, Progress, Silent, Summary};
+pub use error::BatchError;
+pub use outputs::{ChartRecord, Outputs};
+pub use split::Charts;
+pub use template::{Partitioned, TemplateOptions};
+
+use std::sync::Arc;
+use vegalake_executors::{pre_transform_spec, ChartOptions, Interactivity, Runtime};
+
+/// Evaluates a partitioned template once, for every key, and cuts the result into
+/// per-key charts. Images are static: every transform the server can run, it runs.
+pub async fn evaluate(runtime: Arc<Runtime>, template: &Partitioned, options: ChartOptions, progress: &dyn Progress) -> Result<Charts, BatchError> {
+    let spec: vegalake_planner::Spec = serde_json::from_value(template.spec.clone()).map_err(|e| BatchError::Template(format!("not a Vega spec: {e}")))?;
+    let options = ChartOptions { interactivity: Interactivity::Static, row_limit: None, browser_rows: None, ..options };
+    progress.start("query", None);
+    let (client, _warnings) = pre_transform_spec(runtime, &spec, options).await?;
+    progress.finish();
+    progress.start("split", None);
+    let client = serde_json::to_value(&client).map_err(|e| BatchError::Template(format!("the evaluated spec: {e}")))?;
+    let charts = Charts::new(client, template)?;
+    progress.finish();
+    Ok(charts)
+}
