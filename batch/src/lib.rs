@@ -22,19 +22,26 @@ pub use split::Charts;
 pub use template::{Partitioned, TemplateOptions};
 
 use std::sync::Arc;
-use vegalake_executors::{pre_transform_spec, ChartOptions, Interactivity, Runtime};
+use vegalake_executors::{ChartOptions, ChartState, DatasetScan, Interactivity, Runtime};
+
+/// The one evaluation of a batch: every key's chart, and what each dataset's
+/// queries scanned (how many ran, where).
+pub struct Evaluation {
+    pub charts: Charts,
+    pub scans: Vec<DatasetScan>,
+}
 
 /// Evaluates a partitioned template once, for every key, and cuts the result into
 /// per-key charts. Images are static: every transform the server can run, it runs.
-pub async fn evaluate(runtime: Arc<Runtime>, template: &Partitioned, options: ChartOptions, progress: &dyn Progress) -> Result<Charts, BatchError> {
+pub async fn evaluate(runtime: Arc<Runtime>, template: &Partitioned, options: ChartOptions, progress: &dyn Progress) -> Result<Evaluation, BatchError> {
     let spec: vegalake_planner::Spec = serde_json::from_value(template.spec.clone()).map_err(|e| BatchError::Template(format!("not a Vega spec: {e}")))?;
     let options = ChartOptions { interactivity: Interactivity::Static, row_limit: None, browser_rows: None, ..options };
     progress.start("query", None);
-    let (client, _warnings) = pre_transform_spec(runtime, &spec, options).await?;
+    let state = ChartState::open(runtime, &spec, options).await?;
     progress.finish();
     progress.start("split", None);
-    let client = serde_json::to_value(&client).map_err(|e| BatchError::Template(format!("the evaluated spec: {e}")))?;
+    let client = serde_json::to_value(state.client_spec()).map_err(|e| BatchError::Template(format!("the evaluated spec: {e}")))?;
     let charts = Charts::new(client, template)?;
     progress.finish();
-    Ok(charts)
+    Ok(Evaluation { charts, scans: state.scans().to_vec() })
 }

@@ -1,6 +1,6 @@
 //! The one evaluation's client spec cut into one client spec per key.
 
-use crate::template::{Partitioned, KEYS_DATASET, KEYS_SIGNAL, ROWS, SOURCE_DATASET};
+use crate::template::{Partitioned, KEYS_DATASET, ROWS, SOURCE_DATASET, USERMETA};
 use crate::BatchError;
 use serde_json::{Map, Value as Json};
 use std::collections::HashMap;
@@ -54,8 +54,11 @@ impl Charts {
                 _ => {} // derived in the browser from a dataset that is cut
             }
         }
-        if let Some(signals) = client.get_mut("signals").and_then(Json::as_array_mut) {
-            signals.retain(|s| s["name"] != KEYS_SIGNAL);
+        if let Some(usermeta) = client.get_mut("usermeta").and_then(Json::as_object_mut) {
+            usermeta.remove(USERMETA);
+            if usermeta.is_empty() {
+                client.as_object_mut().map(|o| o.remove("usermeta"));
+            }
         }
         let signals = take_keyed_signals(&mut client);
         Ok(Charts { keys, skeleton: client, charts, rows, signals })

@@ -21,9 +21,10 @@ pub const SOURCE_DATASET: &str = "__vegalake_source";
 pub const KEYS_DATASET: &str = "__vegalake_keys";
 /// Each key's count of source rows.
 pub const ROWS: &str = "__vegalake_rows";
-/// A signal reading the keys dataset: the client spec keeps only datasets
-/// something mentions, and the keys must come back from the evaluation.
-pub const KEYS_SIGNAL: &str = "__vegalake_key_count";
+/// The `usermeta` entry naming the keys and their dataset: the client spec keeps
+/// only the datasets and columns something in it mentions, and both must come
+/// back from the evaluation.
+pub const USERMETA: &str = "vegalake_batch";
 
 /// What to partition.
 #[derive(Debug, Clone, Default)]
@@ -77,10 +78,8 @@ impl Partitioned {
             return refuse(format!("dataset '{source_name}' does not read the source"));
         }
         refuse_nested_reads(&spec, &partitioned.keyed)?;
-        let signals = spec.as_object_mut().expect("a spec with data is an object").entry("signals").or_insert_with(|| json!([]));
-        if let Some(signals) = signals.as_array_mut() {
-            signals.push(json!({"name": KEYS_SIGNAL, "update": format!("length(data({}))", json!(KEYS_DATASET))}));
-        }
+        let usermeta = spec.as_object_mut().expect("a spec with data is an object").entry("usermeta").or_insert_with(|| json!({}));
+        usermeta[USERMETA] = json!({"keys": o.keys, "dataset": KEYS_DATASET});
         partitioned.refuse_keyed_signal_reads(&spec)?;
         partitioned.spec = spec;
         Ok(partitioned)

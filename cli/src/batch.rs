@@ -70,7 +70,7 @@ pub async fn run(args: &BatchArgs) -> Result<ExitCode, Failure> {
     let (zone, data) = args.data.access(&args.template)?;
     let options = ChartOptions { zone, data, ..ChartOptions::default() };
     let progress = args.progress.reporter();
-    let charts = evaluate(args.engine.runtime().await?, &partitioned, options, progress.as_ref()).await.map_err(place)?;
+    let charts = evaluate(args.engine.runtime().await?, &partitioned, options, progress.as_ref()).await.map_err(place)?.charts;
     let mut outputs = Outputs::open(&args.out, args.resume).map_err(|e| Failure(e.to_string()))?;
     let o = BatchOptions { formats, scale: args.draw.scale, row_limit: args.row_limit, max_failures: args.max_failures };
     let summary = tokio::task::block_in_place(|| draw_all(&charts, renderer, &mut outputs, &o, progress.as_ref()));

@@ -62,14 +62,14 @@ fn start_listening(args: &[&str]) -> (Process, String) {
 }
 
 /// A scheduler and executors on loopback.
-struct Cluster {
+pub(crate) struct Cluster {
     url: EngineUrl,
     executors: Vec<Process>,
     _scheduler: Process,
 }
 
 impl Cluster {
-    fn start(executors: usize) -> Cluster {
+    pub(crate) fn start(executors: usize) -> Cluster {
         let (scheduler, addr) = start_listening(&["scheduler", "--bind", "127.0.0.1:0"]);
         let executors = (0..executors).map(|_| start_listening(&["executor", "--scheduler", &addr, "--slots", "2"]).0).collect();
         let url: EngineUrl = format!("ballista://{addr}").parse().expect("a ballista URL");
@@ -84,13 +84,13 @@ impl Cluster {
         std::thread::sleep(Duration::from_secs(1));
     }
 
-    async fn engine(&self, opts: EngineOptions) -> Arc<dyn QueryEngine> {
+    pub(crate) async fn engine(&self, opts: EngineOptions) -> Arc<dyn QueryEngine> {
         connect(&self.url, opts).await.unwrap_or_else(|e| panic!("{e}"))
     }
 }
 
 /// The Spark Connect server of this test run.
-fn spark_url() -> EngineUrl {
+pub(crate) fn spark_url() -> EngineUrl {
     let url = std::env::var("VEGALAKE_SPARK_CONNECT")
         .expect("VEGALAKE_SPARK_CONNECT is not set: scripts/test.sh starts a Spark Connect server and sets it (sc://HOST:PORT)");
     url.parse().unwrap_or_else(|e| panic!("VEGALAKE_SPARK_CONNECT: {e}"))
@@ -120,7 +120,7 @@ fn differences_beyond(out: &Outcome, known: &Map<String, Json>) -> Vec<String> {
 }
 
 /// No query of the suite takes long: one that does is stuck, and fails as such.
-const CONFORMANCE_OPTIONS: EngineOptions = EngineOptions { timeout: Some(Duration::from_secs(60)) };
+pub(crate) const CONFORMANCE_OPTIONS: EngineOptions = EngineOptions { timeout: Some(Duration::from_secs(60)) };
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn conformance_on_a_ballista_cluster_of_two_executors() {

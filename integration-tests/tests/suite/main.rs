@@ -2,6 +2,7 @@
 //! evaluation with vega.js, pretransformed specs run in vega.js, and interactions
 //! replayed through `ChartState`, the same on a Ballista cluster and on Spark.
 
+mod batch;
 mod conformance;
 mod engines;
 mod interactions;

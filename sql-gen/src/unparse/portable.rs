@@ -24,13 +24,15 @@ use std::sync::Arc;
 ///   becomes `vl_epoch_millis`, which [`super::time`] names in each dialect: Spark
 ///   casts no timestamp to a number, and DuckDB's cast is NULL.
 /// - `vl_bin` becomes its CASE form ([`crate::transforms::bin::sql_form`]).
-/// - Joins are refused for now: their SQL (lookup, impute) has not been checked
-///   against an engine yet.
+/// - Joins are refused for now, their SQL (lookup, impute) not checked against
+///   engines yet, except an inner join to an inline table of constants (a bin per
+///   key of `vegalake batch` joins each row to its key's bins), run on Spark by
+///   the batch tests.
 pub fn portable(plan: LogicalPlan) -> Result<LogicalPlan, SqlError> {
     let mut join = false;
     let mut derived = 0;
     let rewritten = plan.transform_up(|node| {
-        join |= matches!(node, LogicalPlan::Join(_));
+        join |= matches!(&node, LogicalPlan::Join(j) if !joins_constants(j));
         let schema = node.inputs().first().map(|i| i.schema().clone());
         let node = node.map_expressions(|e| {
             e.transform(|e| {
@@ -63,6 +65,21 @@ pub fn portable(plan: LogicalPlan) -> Result<LogicalPlan, SqlError> {
         return Err(SqlError::NotPushable("a join (lookup, impute): its SQL is not checked against engines yet".into()));
     }
     rewritten.map(|t| t.data).map_err(|e| SqlError::Unparse(e.to_string()))
+}
+
+/// An inner equi-join whose right side is a VALUES table (through projections; by
+/// now an inline table, see [`super::tables`]).
+fn joins_constants(join: &datafusion::logical_expr::Join) -> bool {
+    let mut right = join.right.as_ref();
+    while let LogicalPlan::Projection(p) = right {
+        right = p.input.as_ref();
+    }
+    let constants = match right {
+        LogicalPlan::Values(_) => true,
+        LogicalPlan::TableScan(scan) => scan.table_name.table().starts_with(super::tables::INLINE_PREFIX),
+        _ => false,
+    };
+    join.join_type == datafusion::logical_expr::JoinType::Inner && join.filter.is_none() && constants
 }
 
 /// True if `filter` reads a name that the projection below it defines (an

@@ -122,6 +122,9 @@ pub struct Tables {
     pub inline: Vec<InlineTable>,
 }
 
+/// The names of inline tables start with it.
+pub const INLINE_PREFIX: &str = "__vl_values_";
+
 /// The plan with its scans renamed `t0`, `t1`, ... (Parquet listings) or
 /// `__vl_values_0`, ... (in-memory tables, see [`InlineTable`]).
 pub fn name_tables(plan: &LogicalPlan, table_of: TableOf<'_>) -> Result<(LogicalPlan, Tables), SqlError> {
@@ -256,7 +259,7 @@ fn rewrite_values(values: &datafusion::logical_expr::Values, tables: &mut Tables
 
 /// A scan of a new inline table, typed by casts: a column of nulls has no type in VALUES.
 fn inline(schema: datafusion::arrow::datatypes::SchemaRef, rows: Vec<Vec<ScalarValue>>, tables: &mut Tables) -> Result<LogicalPlan, SqlError> {
-    let name = format!("__vl_values_{}", tables.inline.len());
+    let name = format!("{INLINE_PREFIX}{}", tables.inline.len());
     let columns: Vec<String> = schema.fields().iter().map(|f| f.name().clone()).collect();
     tables.inline.push(InlineTable { name: name.clone(), columns, rows });
     let placeholder = MemTable::try_new(schema.clone(), vec![vec![]]).map_err(unparse_error)?;

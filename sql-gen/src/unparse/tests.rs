@@ -4,7 +4,7 @@ use datafusion::arrow::array::{Float64Array, Int64Array, StringArray};
 use datafusion::arrow::datatypes::{DataType, Field, Schema};
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::datasource::{provider_as_source, MemTable};
-use datafusion::logical_expr::{col, lit, Expr, LogicalPlanBuilder};
+use datafusion::logical_expr::{col, lit, Expr, JoinType, LogicalPlanBuilder};
 use std::sync::Arc;
 
 fn cars() -> LogicalPlan {
@@ -96,6 +96,21 @@ fn values_plans_become_inline_tables_with_quoted_columns() {
     let sql = to_sql(&plan, SqlDialect::DuckDb).unwrap().sql;
     assert!(sql.contains("FROM (VALUES (1E0, 'a'), (2.5E0, 'b')) AS \"__vl_values_0\""), "{sql}");
     assert!(sql.contains("AS \"Rotten Tomatoes\""), "{sql}");
+}
+
+#[test]
+fn a_join_to_constants_is_pushable_other_joins_are_not() {
+    let bins = LogicalPlanBuilder::values(vec![vec![lit("USA"), lit(40.0)], vec![lit("Japan"), lit(50.0)]]).unwrap();
+    let bins = bins.project(vec![col("column1").alias("k"), col("column2").alias("start")]).unwrap().build().unwrap();
+    let joined = LogicalPlanBuilder::from(cars()).join(bins, JoinType::Inner, (vec!["name"], vec!["k"]), None).unwrap().build().unwrap();
+    for dialect in [SqlDialect::Spark, SqlDialect::DuckDb, SqlDialect::Postgres] {
+        let sql = to_sql(&joined, dialect).unwrap().sql;
+        assert!(sql.contains("JOIN") && sql.contains("__vl_values_0"), "{dialect}: {sql}");
+    }
+    let itself = LogicalPlanBuilder::from(cars()).alias("a").unwrap().join(LogicalPlanBuilder::from(cars()).alias("b").unwrap().build().unwrap(), JoinType::Inner, (vec!["a.name"], vec!["b.name"]), None).unwrap().build().unwrap();
+    assert!(matches!(to_sql(&itself, SqlDialect::Spark), Err(SqlError::NotPushable(_))));
+    let left = LogicalPlanBuilder::from(cars()).join(LogicalPlanBuilder::values(vec![vec![lit("USA")]]).unwrap().build().unwrap(), JoinType::Left, (vec!["name"], vec!["column1"]), None).unwrap().build().unwrap();
+    assert!(matches!(to_sql(&left, SqlDialect::Spark), Err(SqlError::NotPushable(_))));
 }
 
 fn time_call(name: &str, args: Vec<Expr>) -> LogicalPlan {

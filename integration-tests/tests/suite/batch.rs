@@ -1,0 +1,140 @@
+//! `vegalake batch` on a Delta table of 200 stores, locally, on a Ballista cluster
+//! of two executors and on the Spark Connect server: four templates (a time unit
+//! with a sum, a histogram whose bins are each store's own, a window top 3, stacked
+//! bars), each evaluated once for all 200 stores. Every chart's data equals what
+//! vega.js computes from that store's rows alone (`harness/batch-expect.mjs`), and
+//! each dataset ran a query or two on the engine, never one per store.
+
+use crate::engines::{spark_url, Cluster, CONFORMANCE_OPTIONS};
+use crate::{read_json, root};
+use vegalake_integration_tests::compare_datasets;
+use datafusion::arrow::array::{ArrayRef, Float64Array, Int64Array, StringArray, TimestampMillisecondArray};
+use datafusion::arrow::datatypes::{DataType, Field, Schema, TimeUnit};
+use datafusion::arrow::record_batch::RecordBatch;
+use deltalake_core::DeltaTable;
+use serde_json::Value as Json;
+use std::path::PathBuf;
+use std::sync::Arc;
+use vegalake_batch::split::chart_id;
+use vegalake_batch::{evaluate, Partitioned, Silent, TemplateOptions};
+use vegalake_executors::engine::QueryEngine;
+use vegalake_executors::{ChartOptions, DataAccess, Runtime, DEFAULT_CACHE_BYTES};
+
+const TEMPLATES: [&str; 4] = ["timeunit_sum", "histogram", "topk", "stacked"];
+const STORES: usize = 200;
+
+/// The rows of `batch/rows.json` as a Delta table under a temporary directory.
+struct Stores {
+    dir: PathBuf,
+    delta_url: String,
+}
+
+impl Stores {
+    async fn write(name: &str) -> Stores {
+        let dir = std::env::temp_dir().join(format!("vegalake-batch-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let table_dir = dir.join("stores");
+        std::fs::create_dir_all(&table_dir).unwrap();
+        let rows = read_json(&root().join("batch/rows.json"));
+        let rows = rows.as_array().unwrap();
+        let strings = |k: &str| Arc::new(StringArray::from_iter(rows.iter().map(|r| r[k].as_str()))) as ArrayRef;
+        let columns: Vec<ArrayRef> = vec![
+            strings("store"),
+            Arc::new(TimestampMillisecondArray::from_iter(rows.iter().map(|r| r["date"].as_i64())).with_timezone("UTC")),
+            strings("category"),
+            Arc::new(Float64Array::from_iter(rows.iter().map(|r| r["value"].as_f64()))),
+            Arc::new(Int64Array::from_iter(rows.iter().map(|r| r["units"].as_i64()))),
+        ];
+        let schema = Schema::new(vec![
+            Field::new("store", DataType::Utf8, true),
+            Field::new("date", DataType::Timestamp(TimeUnit::Millisecond, Some("UTC".into())), true),
+            Field::new("category", DataType::Utf8, true),
+            Field::new("value", DataType::Float64, true),
+            Field::new("units", DataType::Int64, true),
+        ]);
+        let batch = RecordBatch::try_new(Arc::new(schema), columns).unwrap();
+        let table = DeltaTable::try_from_url(url::Url::from_directory_path(&table_dir).unwrap()).await.unwrap();
+        table.write(vec![batch]).await.unwrap();
+        let delta_url = format!("delta+{}", url::Url::from_directory_path(&table_dir).unwrap().as_str().trim_end_matches('/'));
+        Stores { dir, delta_url }
+    }
+
+    fn access(&self) -> DataAccess {
+        DataAccess::new(self.dir.clone())
+    }
+}
+
+impl Drop for Stores {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// `rows` with only the columns `like`'s rows have.
+fn columns_of(rows: &Json, like: &Json) -> Json {
+    let names: std::collections::HashSet<&String> = like.as_array().into_iter().flatten().filter_map(Json::as_object).flat_map(|r| r.keys()).collect();
+    let Some(rows) = rows.as_array() else { return rows.clone() };
+    if names.is_empty() {
+        return Json::Array(rows.clone());
+    }
+    Json::Array(rows.iter().map(|r| Json::Object(r.as_object().into_iter().flatten().filter(|(k, _)| names.contains(k)).map(|(k, v)| (k.clone(), v.clone())).collect())).collect())
+}
+
+/// Every template over the stores on `engine`: each chart's datasets against
+/// vega.js's, and the queries each dataset ran.
+async fn batch_on(label: &str, engine: Option<Arc<dyn QueryEngine>>, stores: &Stores) {
+    for name in TEMPLATES {
+        let expected = read_json(&root().join(format!("batch/expected/{name}.json")));
+        let options = TemplateOptions { keys: vec!["store".into()], source: Some(stores.delta_url.clone()), ..TemplateOptions::default() };
+        let template = Partitioned::new(&expected["vega"], &options).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let runtime = Arc::new(match &engine {
+            Some(e) => Runtime::with_engine(e.clone(), DEFAULT_CACHE_BYTES),
+            None => Runtime::new(DEFAULT_CACHE_BYTES),
+        });
+        let chart_options = ChartOptions { data: stores.access(), ..ChartOptions::default() };
+        let evaluation = evaluate(runtime, &template, chart_options, &Silent).await.unwrap_or_else(|e| panic!("{label} {name}: {e}"));
+        let charts = &evaluation.charts;
+        assert_eq!(charts.keys().len(), STORES, "{label} {name}: one chart per store");
+        let mut compared = 0;
+        for (key, _) in charts.keys() {
+            let id = chart_id(charts.key_names(), key);
+            let want = &expected["charts"][&id];
+            let (spec, _) = charts.spec(key);
+            for d in spec["data"].as_array().unwrap().iter().filter(|d| d["values"].is_array()) {
+                let dataset = d["name"].as_str().unwrap();
+                // Table scans carry no row order: rows compare as sets, in the
+                // columns the chart reads (the client spec ships no others).
+                if let Some(diff) = compare_datasets(&d["values"], &columns_of(&want[dataset], &d["values"]), false) {
+                    panic!("{label} {name} {id} {dataset}: {diff}");
+                }
+                compared += 1;
+            }
+        }
+        assert!(compared >= STORES, "{label} {name}: {compared} datasets compared");
+        let queries: Vec<String> = evaluation.scans.iter().filter(|s| s.scans.queries + s.scans.remote_queries > 0).map(|s| format!("{} {}", s.dataset, s.scans.queries + s.scans.remote_queries)).collect();
+        assert!(!queries.is_empty(), "{label} {name}: no query ran");
+        for scan in &evaluation.scans {
+            let (here, there) = (scan.scans.queries, scan.scans.remote_queries);
+            assert!(here + there <= 3, "{label} {name}: {} ran {} queries (one per key?): {queries:?}", scan.dataset, here + there);
+            if engine.is_some() {
+                assert!(here == 0, "{label} {name}: {} ran here, not on the engine: {queries:?}", scan.dataset);
+            }
+        }
+        println!("batch on {label}: {name}: {STORES} charts equal to vega.js; queries: {}", queries.join("; "));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn batch_charts_equal_vegajs_per_key_locally() {
+    let stores = Stores::write("local").await;
+    batch_on("local", None, &stores).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn batch_charts_equal_vegajs_per_key_on_ballista_and_spark() {
+    let stores = Stores::write("engines").await;
+    let cluster = Cluster::start(2);
+    batch_on("ballista", Some(cluster.engine(CONFORMANCE_OPTIONS).await), &stores).await;
+    let spark = vegalake_executors::engine::connect(&spark_url(), CONFORMANCE_OPTIONS).await.unwrap_or_else(|e| panic!("{e}"));
+    batch_on("spark", Some(spark), &stores).await;
+}
