@@ -79,7 +79,7 @@ impl Partitioned {
         }
         refuse_nested_reads(&spec, &partitioned.keyed)?;
         let usermeta = spec.as_object_mut().expect("a spec with data is an object").entry("usermeta").or_insert_with(|| json!({}));
-        usermeta[USERMETA] = json!({"keys": o.keys, "dataset": KEYS_DATASET});
+        usermeta[USERMETA] = json!({"keys": o.keys, "dataset": KEYS_DATASET, "rows": ROWS});
         partitioned.refuse_keyed_signal_reads(&spec)?;
         partitioned.spec = spec;
         Ok(partitioned)

@@ -191,7 +191,9 @@ impl DataArgs {
     /// The zone and what may be read, for a spec at `spec_path`.
     pub(crate) fn access(&self, spec_path: &Path) -> Result<(Zone, DataAccess), Failure> {
         let zone = Zone::parse(&self.timezone).map_err(|e| Failure(format!("--timezone: {e}")))?;
-        let data_dir = self.data_dir.clone().unwrap_or_else(|| spec_path.parent().map(Path::to_path_buf).unwrap_or_default());
+        // Relative to the working directory (a spec named without a directory has "" as its parent).
+        let data_dir = self.data_dir.clone().unwrap_or_else(|| spec_path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new(".")).to_path_buf());
+        let data_dir = std::path::absolute(&data_dir).map_err(|e| Failure(format!("--data-dir {}: {e}", data_dir.display())))?;
         let default_catalog = data_dir.join("vegalake.toml");
         let catalog = match &self.catalog {
             Some(path) => Catalog::load(path).map_err(|e| Failure(format!("--catalog: {e}")))?,
