@@ -8,7 +8,8 @@
 # tests (the conformance suite on a Ballista cluster the tests start, and on a Spark
 # Connect server started here).
 # Needs a Rust toolchain, Node, Java 17 and protoc (installed here with apt-get when
-# missing: the Spark Connect client's protocol is compiled at build time).
+# missing: the Spark Connect client's protocol is compiled at build time), and the
+# Liberation fonts and poppler-utils (installed here too) for the renderer.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib.sh
@@ -16,6 +17,11 @@ source scripts/lib.sh
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/var/tmp/vegalake-target}"
 if ! command -v protoc >/dev/null; then
   apt-get update -qq && apt-get install -y -qq protobuf-compiler >/dev/null
+fi
+# The renderer draws text in the Liberation fonts (vl-convert's), and its tests
+# rasterise its PDFs with poppler's pdftoppm: Debian's packages, when missing.
+if [ ! -d /usr/share/fonts/truetype/liberation ] || ! command -v pdftoppm >/dev/null; then
+  apt-get update -qq && apt-get install -y -qq fonts-liberation poppler-utils >/dev/null
 fi
 harness=integration-tests/harness
 if ! (cd "$harness" && npm ls --depth=0 >/dev/null 2>&1); then
@@ -52,7 +58,7 @@ for altair in 6.3.0 5.5.0; do
   venv="$TMPDIR/py-altair-$altair"
   python3 -m venv "$venv"
   "$venv/bin/pip" install --quiet --disable-pip-version-check "$wheel[altair]" "altair==$altair" \
-    vl-convert-python==1.9.0.post1 pytest==9.2.0 pandas==3.1.1 polars==2.1.0 numpy deltalake==1.6.6 \
+    vl-convert-python==1.9.0.post1 pillow==13.0.0 pytest==9.2.0 pandas==3.1.1 polars==2.1.0 numpy deltalake==1.6.6 \
     nbclient==0.11.0 nbformat ipykernel==7.4.0 anywidget==0.11.0 \
     duckdb==2.0.0 "psycopg[binary]==3.3.9" sqlalchemy==2.1.9 pyspark-client==4.0.1
   if [ "$altair" = 6.3.0 ]; then

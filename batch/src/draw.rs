@@ -98,7 +98,15 @@ pub fn draw_all(charts: &Charts, renderer: &Renderer, outputs: &mut Outputs, o: 
             let Some((key, source_rows)) = keys.next() else { break };
             let (spec, rows) = charts.spec(key);
             let fingerprint = blake3::hash(format!("{spec}\n{basis}").as_bytes()).to_hex().to_string();
-            let record = ChartRecord { id: chart_id(charts.key_names(), key), key: key_object(charts.key_names(), key), error: None, fingerprint, files: vec![], rows, source_rows: *source_rows };
+            let record = ChartRecord {
+                id: chart_id(charts.key_names(), key),
+                key: key_object(charts.key_names(), key),
+                error: None,
+                fingerprint,
+                files: vec![],
+                rows,
+                source_rows: *source_rows,
+            };
             if let Some(previous) = outputs.reusable(&record.id, &record.fingerprint) {
                 summary.reused += 1;
                 outputs.finish_chart(previous)?;
@@ -137,9 +145,12 @@ fn gave_up(summary: &Summary, o: &BatchOptions) -> bool {
     o.max_failures.is_some_and(|m| summary.failed > m)
 }
 
+/// A chart's files: (extension, bytes).
+type Files = Vec<(&'static str, Vec<u8>)>;
+
 /// A chart's files in the formats asked, once the renderer answered.
-#[allow(clippy::result_large_err)]
-fn finish(chart: InFlight, formats: &[Format]) -> Result<(ChartRecord, Vec<(&'static str, Vec<u8>)>), (ChartRecord, RenderError)> {
+#[allow(clippy::result_large_err)] // the record goes back with the error, to be journaled
+fn finish(chart: InFlight, formats: &[Format]) -> Result<(ChartRecord, Files), (ChartRecord, RenderError)> {
     let mut images = match chart.images.wait() {
         Ok(images) => images.into_iter(),
         Err(e) => return Err((chart.record, e)),

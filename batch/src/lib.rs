@@ -13,6 +13,7 @@ mod draw;
 mod error;
 pub mod outputs;
 pub mod split;
+pub mod table;
 pub mod template;
 
 pub use draw::{draw_all, BatchOptions, Format, Progress, Silent, Summary};

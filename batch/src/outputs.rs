@@ -185,9 +185,8 @@ fn gallery_page(records: &[ChartRecord], page: usize, pages: usize, total: usize
         let links: Vec<String> = r.files.iter().map(|f| format!("<a href=\"{0}\">{0}</a>", escape(f))).collect();
         tiles.push_str(&format!("<figure>{body}<figcaption>{id}<br>{}</figcaption></figure>\n", links.join(" ")));
     }
-    let nav: Vec<String> = (0..pages)
-        .map(|p| if p == page { format!("<b>{}</b>", p + 1) } else { format!("<a href=\"{}\">{}</a>", gallery_page_name(p), p + 1) })
-        .collect();
+    let nav: Vec<String> =
+        (0..pages).map(|p| if p == page { format!("<b>{}</b>", p + 1) } else { format!("<a href=\"{}\">{}</a>", gallery_page_name(p), p + 1) }).collect();
     let failed = records.iter().filter(|r| !r.ok()).count();
     format!(
         "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>vegalake batch: {total} charts</title>\n<style>\

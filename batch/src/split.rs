@@ -34,10 +34,7 @@ impl Charts {
         let data = client.get_mut("data").and_then(Json::as_array_mut).ok_or_else(|| BatchError::Template("the evaluated spec has no data".into()))?;
         let key_rows = take_dataset(data, KEYS_DATASET).ok_or_else(|| BatchError::Template("the keys were not evaluated on the server".into()))?;
         take_dataset(data, SOURCE_DATASET);
-        let mut charts: Vec<(Key, u64)> = key_rows
-            .iter()
-            .map(|r| (keys.iter().map(|k| r[k].clone()).collect(), r[ROWS].as_u64().unwrap_or(0)))
-            .collect();
+        let mut charts: Vec<(Key, u64)> = key_rows.iter().map(|r| (keys.iter().map(|k| r[k].clone()).collect(), r[ROWS].as_u64().unwrap_or(0))).collect();
         charts.sort_by_cached_key(|(k, _)| chart_id(&keys, k));
         let mut rows = HashMap::new();
         for d in data.iter_mut() {
@@ -120,7 +117,12 @@ fn take_keyed_signals(spec: &mut Json) -> HashMap<String, HashMap<String, Json>>
     let mut out = HashMap::new();
     walk_signals(spec, &mut |s| {
         let Some(table) = s.get_mut("value").and_then(|v| v.get_mut(PARTITIONED)).map(Json::take) else { return };
-        let by_key = table["values"].as_array().into_iter().flatten().map(|pair| (key_text(pair[0].as_array().map_or(&[][..], Vec::as_slice)), pair[1].clone())).collect();
+        let by_key = table["values"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|pair| (key_text(pair[0].as_array().map_or(&[][..], Vec::as_slice)), pair[1].clone()))
+            .collect();
         s["value"] = Json::Null;
         out.insert(s["name"].as_str().unwrap_or_default().to_string(), by_key);
     });
@@ -199,12 +201,8 @@ mod tests {
 
     #[test]
     fn a_client_spec_is_cut_per_key() {
-        let template = Partitioned {
-            spec: Json::Null,
-            keys: vec!["k".into()],
-            keyed: HashMap::from([("d".to_string(), false)]),
-            keyed_signals: vec!["bins".into()],
-        };
+        let template =
+            Partitioned { spec: Json::Null, keys: vec!["k".into()], keyed: HashMap::from([("d".to_string(), false)]), keyed_signals: vec!["bins".into()] };
         let client = json!({
             "signals": [{"name": "bins", "value": {PARTITIONED: {"keys": ["k"], "values": [[["a"], {"step": 1}], [["b"], {"step": 5}]]}}}],
             "data": [

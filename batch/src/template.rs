@@ -70,7 +70,8 @@ impl Partitioned {
             "name": KEYS_DATASET, "source": SOURCE_DATASET,
             "transform": [{"type": "aggregate", "groupby": o.keys, "ops": ["count"], "fields": [null], "as": [ROWS]}]
         }));
-        let mut partitioned = Partitioned { spec: Json::Null, keys: o.keys.clone(), keyed: HashMap::from([(SOURCE_DATASET.to_string(), true)]), keyed_signals: Vec::new() };
+        let mut partitioned =
+            Partitioned { spec: Json::Null, keys: o.keys.clone(), keyed: HashMap::from([(SOURCE_DATASET.to_string(), true)]), keyed_signals: Vec::new() };
         for entry in data.iter_mut() {
             partitioned.rewrite_dataset(entry)?;
         }
@@ -121,7 +122,10 @@ impl Partitioned {
                 let text = t.to_string();
                 let own = [t.get("signal"), t.get(PARTITION_EXTENT_SIGNAL)].into_iter().flatten().filter_map(Json::as_str).collect::<Vec<_>>();
                 if let Some(s) = self.keyed_signals.iter().find(|s| !own.contains(&s.as_str()) && mentions(&text, s)) {
-                    return refuse(format!("dataset '{}', transform {i}: reads signal '{s}', which differs per key", entry["name"].as_str().unwrap_or_default()));
+                    return refuse(format!(
+                        "dataset '{}', transform {i}: reads signal '{s}', which differs per key",
+                        entry["name"].as_str().unwrap_or_default()
+                    ));
                 }
             }
         }
@@ -153,7 +157,10 @@ fn source_index(data: &[Json], chosen: Option<&str>) -> Result<usize, BatchError
     match with_url[..] {
         [one] => Ok(one),
         [] => refuse("no dataset reads a URL; name the source dataset (--dataset)".into()),
-        _ => refuse(format!("several datasets read URLs ({}); name the source dataset (--dataset)", with_url.iter().map(|&i| name(&data[i])).collect::<Vec<_>>().join(", "))),
+        _ => refuse(format!(
+            "several datasets read URLs ({}); name the source dataset (--dataset)",
+            with_url.iter().map(|&i| name(&data[i])).collect::<Vec<_>>().join(", ")
+        )),
     }
 }
 
@@ -372,7 +379,11 @@ mod tests {
             assert!(e.contains(needle), "{t}: {e}");
         }
         // Both ways: what the registry allows passes.
-        for t in [json!({"type": "formula", "expr": "1", "as": "f"}), json!({"type": "timeunit", "field": "t", "units": ["year"]}), json!({"type": "window", "ops": ["rank"]})] {
+        for t in [
+            json!({"type": "formula", "expr": "1", "as": "f"}),
+            json!({"type": "timeunit", "field": "t", "units": ["year"]}),
+            json!({"type": "window", "ops": ["rank"]}),
+        ] {
             assert!(Partitioned::new(&with(t.clone()), &options(&["k"])).is_ok(), "{t}");
         }
     }

@@ -5,6 +5,7 @@ use crate::render::DrawArgs;
 use crate::{spec, DataArgs, EngineArgs, Failure};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use vegalake_batch::table::{table_url, write_table};
 use vegalake_batch::{draw_all, evaluate, BatchError, BatchOptions, Format, Outputs, Partitioned, TemplateOptions};
 use vegalake_executors::ChartOptions;
 
@@ -29,9 +30,14 @@ pub struct BatchArgs {
     /// Output formats of each chart (comma-separated): vega, svg, png, pdf.
     #[arg(long, value_delimiter = ',', default_value = "vega,png")]
     formats: Vec<String>,
-    /// The output directory.
+    /// The output directory (default, with --table: a temporary one).
     #[arg(long)]
-    out: PathBuf,
+    out: Option<PathBuf>,
+    /// Also write the charts as the rows of a Delta table (delta+URL or a path),
+    /// replacing its rows: key columns, chart_id, status, error, fingerprint, rows,
+    /// and one column per format (spec, svg, png, pdf).
+    #[arg(long, value_name = "TABLE")]
+    table: Option<String>,
     /// Skip the charts a previous run into --out finished with the same fingerprint
     /// (spec, formats, renderer and font versions).
     #[arg(long)]
@@ -67,28 +73,36 @@ pub async fn run(args: &BatchArgs) -> Result<ExitCode, Failure> {
         println!("{}", partitioned.spec);
         return Ok(ExitCode::SUCCESS);
     }
+    let table = args.table.as_deref().map(table_url).transpose().map_err(|e| Failure(format!("--table: {e}")))?;
+    let staging = match (&args.out, &table) {
+        (Some(out), _) => out.clone(),
+        (None, Some(_)) => std::env::temp_dir().join(format!("vegalake-batch-{}", std::process::id())),
+        (None, None) => return Err(Failure("--out or --table: where should the charts go?".into())),
+    };
     let (zone, data) = args.data.access(&args.template)?;
-    let options = ChartOptions { zone, data, ..ChartOptions::default() };
+    let options = ChartOptions { zone, data: data.clone(), ..ChartOptions::default() };
     let progress = args.progress.reporter();
     let charts = evaluate(args.engine.runtime().await?, &partitioned, options, progress.as_ref()).await.map_err(place)?.charts;
-    let mut outputs = Outputs::open(&args.out, args.resume).map_err(|e| Failure(e.to_string()))?;
-    let o = BatchOptions { formats, scale: args.draw.scale, row_limit: args.row_limit, max_failures: args.max_failures };
-    let summary = tokio::task::block_in_place(|| draw_all(&charts, renderer, &mut outputs, &o, progress.as_ref()));
-    let summary = match summary {
-        Ok(s) => s,
+    let mut outputs = Outputs::open(&staging, args.resume).map_err(|e| Failure(e.to_string()))?;
+    let o = BatchOptions { formats: formats.clone(), scale: args.draw.scale, row_limit: args.row_limit, max_failures: args.max_failures };
+    let drawn = tokio::task::block_in_place(|| draw_all(&charts, renderer, &mut outputs, &o, progress.as_ref()));
+    let summary = match drawn {
+        Ok(s) => Some(s),
         Err(e @ BatchError::TooManyFailures(_)) => {
-            eprintln!("vegalake: {e} (see {})", args.out.join("errors.jsonl").display());
-            return Ok(ExitCode::from(2));
+            eprintln!("vegalake: {e} (see {})", staging.join("errors.jsonl").display());
+            None
         }
         Err(e) => return Err(Failure(e.to_string())),
     };
-    eprintln!(
-        "vegalake: {} charts: {} drawn, {} kept from a previous run, {} failed; {}",
-        summary.charts,
-        summary.drawn,
-        summary.reused,
-        summary.failed,
-        args.out.join("index.html").display()
-    );
+    if let Some(url) = &table {
+        let version = write_table(url, &staging, outputs.records(), charts.key_names(), &formats, &data).await.map_err(|e| Failure(format!("--table: {e}")))?;
+        eprintln!("vegalake: {} charts written to {url} (version {version})", outputs.records().len());
+        if args.out.is_none() {
+            let _ = std::fs::remove_dir_all(&staging);
+        }
+    }
+    let Some(summary) = summary else { return Ok(ExitCode::from(2)) };
+    let gallery = if args.out.is_some() { format!("; {}", staging.join("index.html").display()) } else { String::new() };
+    eprintln!("vegalake: {} charts: {} drawn, {} kept from a previous run, {} failed{gallery}", summary.charts, summary.drawn, summary.reused, summary.failed);
     Ok(if summary.failed > 0 { ExitCode::from(2) } else { ExitCode::SUCCESS })
 }

@@ -192,7 +192,8 @@ impl DataArgs {
     pub(crate) fn access(&self, spec_path: &Path) -> Result<(Zone, DataAccess), Failure> {
         let zone = Zone::parse(&self.timezone).map_err(|e| Failure(format!("--timezone: {e}")))?;
         // Relative to the working directory (a spec named without a directory has "" as its parent).
-        let data_dir = self.data_dir.clone().unwrap_or_else(|| spec_path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new(".")).to_path_buf());
+        let data_dir =
+            self.data_dir.clone().unwrap_or_else(|| spec_path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new(".")).to_path_buf());
         let data_dir = std::path::absolute(&data_dir).map_err(|e| Failure(format!("--data-dir {}: {e}", data_dir.display())))?;
         let default_catalog = data_dir.join("vegalake.toml");
         let catalog = match &self.catalog {

@@ -64,7 +64,8 @@ struct JsonLines(Mutex<(&'static str, Instant, Option<u64>)>);
 impl JsonLines {
     fn line(&self, done: Option<u64>, failed: u64, finished: bool) {
         if let Ok(s) = self.0.lock() {
-            let line = serde_json::json!({"stage": s.0, "done": done, "total": s.2, "failed": failed, "finished": finished, "seconds": s.1.elapsed().as_secs_f64()});
+            let line =
+                serde_json::json!({"stage": s.0, "done": done, "total": s.2, "failed": failed, "finished": finished, "seconds": s.1.elapsed().as_secs_f64()});
             eprintln!("{line}");
         }
     }

@@ -3,8 +3,8 @@
 use crate::{spec, ChartArgs, EngineArgs, Failure};
 use std::path::Path;
 use std::time::Duration;
-use vegalake_executors::{pre_transform_spec, ChartOptions, Interactivity};
 use vegalake_batch::outputs::write_atomically;
+use vegalake_executors::{pre_transform_spec, ChartOptions, Interactivity};
 use vegalake_render::{ImageFormat, RenderOptions, Renderer};
 
 /// How charts are drawn.

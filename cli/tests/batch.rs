@@ -61,7 +61,23 @@ fn png_size(bytes: &[u8]) -> (u32, u32) {
 #[test]
 fn every_format_is_written_with_a_manifest_and_a_gallery() {
     let dir = workspace("formats");
-    let (code, stderr) = batch(&dir, &["--template", "histogram.vl.json", "--by", "store", "--where", "datum.store < 's010'", "--formats", "vega,svg,png,pdf", "--out", "out", "--progress", "none"]);
+    let (code, stderr) = batch(
+        &dir,
+        &[
+            "--template",
+            "histogram.vl.json",
+            "--by",
+            "store",
+            "--where",
+            "datum.store < 's010'",
+            "--formats",
+            "vega,svg,png,pdf",
+            "--out",
+            "out",
+            "--progress",
+            "none",
+        ],
+    );
     assert_eq!(code, 0, "{stderr}");
     assert!(stderr.contains("10 charts: 10 drawn, 0 kept from a previous run, 0 failed"), "{stderr}");
     let out = dir.join("out");
@@ -121,7 +137,14 @@ fn a_chart_whose_drawing_throws_fails_alone() {
 fn a_chart_over_the_row_limit_fails_alone() {
     let dir = workspace("rows");
     // Of s001..s008, only s003 has 16 rows.
-    assert_isolated(&dir, "labels.vg.json", "datum.store >= 's001' && datum.store <= 's008'", "s003", &["--row-limit", "15"], "16 data rows, over the row limit of 15");
+    assert_isolated(
+        &dir,
+        "labels.vg.json",
+        "datum.store >= 's001' && datum.store <= 's008'",
+        "s003",
+        &["--row-limit", "15"],
+        "16 data rows, over the row limit of 15",
+    );
 }
 
 #[test]

@@ -186,8 +186,11 @@ fn vega_lite_runs_in_every_chart_command() {
     assert_eq!(code, 0, "{stderr}");
     assert!(stdout.contains("\"update\":0"), "{stdout}");
     // What the Vega-Lite compiler rejects is a one-line error naming the file.
-    let bad = temp_spec("bad.vl.json", r#"{"$schema": "https://vega.github.io/schema/vega-lite/v6.json", "data": {"values": [{"a": 1}]},
-        "mark": "bar", "encoding": {"x": {"field": "a", "type": "no-such-type"}}}"#);
+    let bad = temp_spec(
+        "bad.vl.json",
+        r#"{"$schema": "https://vega.github.io/schema/vega-lite/v6.json", "data": {"values": [{"a": 1}]},
+        "mark": "bar", "encoding": {"x": {"field": "a", "type": "no-such-type"}}}"#,
+    );
     assert_one_line_error(&["eval", bad.to_str().unwrap()], "bad.vl.json: Vega-Lite: Invalid field type");
 }
 

@@ -6,6 +6,7 @@
 //! pyarrow, anything that speaks it), without copies. The typed, documented API
 //! is the Python package's (`vegalake/_runtime.py`); this module is private.
 
+mod batch;
 mod call;
 mod errors;
 mod logging;
@@ -102,6 +103,14 @@ impl PyRuntime {
         let chart = options.chart_options()?;
         let state = block_on(py, async move { ChartState::open(runtime, &spec, chart).await })?.map_err(to_py_err)?;
         Ok(PyChartState { inner: Arc::new(tokio::sync::Mutex::new(state)) })
+    }
+
+    /// One chart per key of the spec's source, drawn and written (see `vl.batch`):
+    /// the manifest as JSON.
+    fn batch(&self, py: Python<'_>, spec: &str, options: &str, tables: &Bound<'_, PyDict>, batch: &str) -> PyResult<String> {
+        let spec: Json = serde_json::from_str(spec).map_err(|e| errors::spec_error(format!("spec: invalid JSON: {e}")))?;
+        let options = Options::parse(options, Tables::extract(tables)?)?;
+        batch::run(py, self.inner.clone(), spec, options, batch)
     }
 
     /// The schema a data URL gives specs, without reading rows (pyarrow schema).

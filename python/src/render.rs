@@ -8,12 +8,9 @@ use serde_json::Value as Json;
 use std::sync::OnceLock;
 use vegalake_render::{RenderOptions, Renderer};
 
-fn renderer() -> PyResult<&'static Renderer> {
+pub fn renderer() -> PyResult<&'static Renderer> {
     static RENDERER: OnceLock<Result<Renderer, String>> = OnceLock::new();
-    RENDERER
-        .get_or_init(|| Renderer::new(RenderOptions::default()).map_err(|e| e.to_string()))
-        .as_ref()
-        .map_err(|e| errors::render_error(e.clone()))
+    RENDERER.get_or_init(|| Renderer::new(RenderOptions::default()).map_err(|e| e.to_string())).as_ref().map_err(|e| errors::render_error(e.clone()))
 }
 
 fn parse(spec: &str) -> PyResult<Json> {

@@ -108,8 +108,12 @@ def test_image_errors_are_typed():
         vl.image(chart, "gif")
     with pytest.raises(vl.RenderError, match="not a positive number"):
         vl.image(chart, "png", scale=0)
-    bad = {"$schema": "https://vega.github.io/schema/vega-lite/v6.json", "data": {"values": [{"a": 1}]},
-           "mark": "bar", "encoding": {"x": {"field": "a", "type": "no-such-type"}}}
+    bad = {
+        "$schema": "https://vega.github.io/schema/vega-lite/v6.json",
+        "data": {"values": [{"a": 1}]},
+        "mark": "bar",
+        "encoding": {"x": {"field": "a", "type": "no-such-type"}},
+    }
     with pytest.raises(vl.SpecError, match="Vega-Lite: Invalid field type"):
         vl.to_vega(bad)
 

@@ -38,6 +38,7 @@ from typing import Any
 
 from . import _altair, _tables, _warehouse
 from ._altair import RowLimitError, explain, image, save, to_html, to_vega, transformed_data
+from ._batch import batch
 from ._runtime import ChartState, Runtime
 from ._vegalake import DataError, EngineError, ForbiddenError, QueryTimeout, RenderError, SpecError, VegalakeError
 from ._vegalake import version as _crate_version
@@ -56,6 +57,7 @@ __all__ = [
     "Runtime",
     "SpecError",
     "VegalakeError",
+    "batch",
     "delta",
     "enable",
     "explain",

@@ -17,10 +17,9 @@ from typing import Any
 
 import pyarrow as pa
 
-from . import _html, _tables, _warehouse
+from . import _html, _tables, _vegalake, _warehouse
 from ._runtime import Runtime, convert_table
-from . import _vegalake
-from ._vegalake import SpecError, VegalakeError
+from ._vegalake import VegalakeError
 
 log = logging.getLogger("vegalake")
 

@@ -16,10 +16,8 @@ fn renderer() -> Renderer {
 
 fn fixtures() -> Vec<(String, PathBuf)> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
-    let mut names: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap()
-        .filter_map(|e| e.unwrap().file_name().to_str().and_then(|n| n.strip_suffix(".vl.json")).map(str::to_string))
-        .collect();
+    let mut names: Vec<_> =
+        std::fs::read_dir(&dir).unwrap().filter_map(|e| e.unwrap().file_name().to_str().and_then(|n| n.strip_suffix(".vl.json")).map(str::to_string)).collect();
     names.sort();
     assert!(names.len() >= 4, "fixtures missing in {}", dir.display());
     names.into_iter().map(|n| (n.clone(), dir.join(n))).collect()

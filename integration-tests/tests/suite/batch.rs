@@ -7,7 +7,6 @@
 
 use crate::engines::{spark_url, Cluster, CONFORMANCE_OPTIONS};
 use crate::{read_json, root};
-use vegalake_integration_tests::compare_datasets;
 use datafusion::arrow::array::{ArrayRef, Float64Array, Int64Array, StringArray, TimestampMillisecondArray};
 use datafusion::arrow::datatypes::{DataType, Field, Schema, TimeUnit};
 use datafusion::arrow::record_batch::RecordBatch;
@@ -19,6 +18,7 @@ use vegalake_batch::split::chart_id;
 use vegalake_batch::{evaluate, Partitioned, Silent, TemplateOptions};
 use vegalake_executors::engine::QueryEngine;
 use vegalake_executors::{ChartOptions, DataAccess, Runtime, DEFAULT_CACHE_BYTES};
+use vegalake_integration_tests::compare_datasets;
 
 const TEMPLATES: [&str; 4] = ["timeunit_sum", "histogram", "topk", "stacked"];
 const STORES: usize = 200;
@@ -77,7 +77,11 @@ fn columns_of(rows: &Json, like: &Json) -> Json {
     if names.is_empty() {
         return Json::Array(rows.clone());
     }
-    Json::Array(rows.iter().map(|r| Json::Object(r.as_object().into_iter().flatten().filter(|(k, _)| names.contains(k)).map(|(k, v)| (k.clone(), v.clone())).collect())).collect())
+    Json::Array(
+        rows.iter()
+            .map(|r| Json::Object(r.as_object().into_iter().flatten().filter(|(k, _)| names.contains(k)).map(|(k, v)| (k.clone(), v.clone())).collect()))
+            .collect(),
+    )
 }
 
 /// Every template over the stores on `engine`: each chart's datasets against
@@ -111,7 +115,12 @@ async fn batch_on(label: &str, engine: Option<Arc<dyn QueryEngine>>, stores: &St
             }
         }
         assert!(compared >= STORES, "{label} {name}: {compared} datasets compared");
-        let queries: Vec<String> = evaluation.scans.iter().filter(|s| s.scans.queries + s.scans.remote_queries > 0).map(|s| format!("{} {}", s.dataset, s.scans.queries + s.scans.remote_queries)).collect();
+        let queries: Vec<String> = evaluation
+            .scans
+            .iter()
+            .filter(|s| s.scans.queries + s.scans.remote_queries > 0)
+            .map(|s| format!("{} {}", s.dataset, s.scans.queries + s.scans.remote_queries))
+            .collect();
         assert!(!queries.is_empty(), "{label} {name}: no query ran");
         for scan in &evaluation.scans {
             let (here, there) = (scan.scans.queries, scan.scans.remote_queries);

@@ -59,4 +59,5 @@ fn lower(input: TransformInput) -> Result<Step> {
     Step::plan(LogicalPlanBuilder::from(plan).project(project)?.build()?)
 }
 
-pub(super) const DEF: TransformDef = TransformDef { name: "aggregate", lower, partition: super::Partition::GroupByWithout("cross", "its cross product spans every key's values") };
+pub(super) const DEF: TransformDef =
+    TransformDef { name: "aggregate", lower, partition: super::Partition::GroupByWithout("cross", "its cross product spans every key's values") };

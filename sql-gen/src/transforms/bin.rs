@@ -146,13 +146,14 @@ fn bin_rows(args: &[datafusion::logical_expr::ColumnarValue]) -> datafusion::err
     use datafusion::logical_expr::ColumnarValue;
     let rows = args.iter().find_map(|a| if let ColumnarValue::Array(a) = a { Some(a.len()) } else { None }).unwrap_or(1);
     let arrays = args.iter().map(|a| a.to_array(rows)).collect::<datafusion::error::Result<Vec<_>>>()?;
-    let columns: Vec<&Float64Array> = arrays.iter().map(|a| a.as_primitive_opt::<Float64Type>()).collect::<Option<_>>().ok_or_else(|| {
-        datafusion::error::DataFusionError::Execution("vl_bin takes numbers".into())
-    })?;
+    let columns: Vec<&Float64Array> = arrays
+        .iter()
+        .map(|a| a.as_primitive_opt::<Float64Type>())
+        .collect::<Option<_>>()
+        .ok_or_else(|| datafusion::error::DataFusionError::Execution("vl_bin takes numbers".into()))?;
     let [v, start, stop, step] = columns[..] else { return datafusion::common::exec_err!("vl_bin takes 4 arguments") };
-    let out: Float64Array = (0..rows)
-        .map(|i| (!v.is_null(i) && !start.is_null(i)).then(|| bin_of(v.value(i), start.value(i), stop.value(i), step.value(i))))
-        .collect();
+    let out: Float64Array =
+        (0..rows).map(|i| (!v.is_null(i) && !start.is_null(i)).then(|| bin_of(v.value(i), start.value(i), stop.value(i), step.value(i)))).collect();
     Ok(ColumnarValue::Array(std::sync::Arc::new(out)))
 }
 
@@ -234,8 +235,23 @@ impl Output {
 
 fn lower(input: TransformInput) -> Result<Step> {
     input.params.only(&[
-        "field", "interval", "anchor", "maxbins", "base", "divide", "extent", "span", "step", "steps", "minstep", "nice", "name", "as", "signal",
-        partition::KEYS, partition::EXTENT_SIGNAL,
+        "field",
+        "interval",
+        "anchor",
+        "maxbins",
+        "base",
+        "divide",
+        "extent",
+        "span",
+        "step",
+        "steps",
+        "minstep",
+        "nice",
+        "name",
+        "as",
+        "signal",
+        partition::KEYS,
+        partition::EXTENT_SIGNAL,
     ])?;
     let p = &input.params;
     let field = p.required_field("field")?;
@@ -321,7 +337,14 @@ mod partition {
     }
 
     /// Joins each row to its key's bins (computed here from the keys' extents) and bins it.
-    fn join_bins(plan: LogicalPlan, out: Output, o: BinOptions, keys: &[String], extent_signal: Option<String>, batches: &[datafusion::arrow::record_batch::RecordBatch]) -> Result<Step> {
+    fn join_bins(
+        plan: LogicalPlan,
+        out: Output,
+        o: BinOptions,
+        keys: &[String],
+        extent_signal: Option<String>,
+        batches: &[datafusion::arrow::record_batch::RecordBatch],
+    ) -> Result<Step> {
         let mut rows: Vec<Vec<Expr>> = Vec::new();
         let (mut bin_values, mut extent_values) = (Vec::new(), Vec::new());
         for batch in batches {
@@ -353,9 +376,14 @@ mod partition {
             false => {
                 // VALUES names its columns column1, column2...
                 let bin_columns: Vec<String> = (0..keys.len()).map(key_column).chain([START, STOP, STEP].map(String::from)).collect();
-                let bins = LogicalPlanBuilder::values(rows)?.project(bin_columns.iter().enumerate().map(|(i, n)| col(&format!("column{}", i + 1)).alias(n)))?.build()?;
-                let on: (Vec<datafusion::common::Column>, Vec<datafusion::common::Column>) =
-                    keys.iter().enumerate().map(|(i, k)| (datafusion::common::Column::new_unqualified(k), datafusion::common::Column::new_unqualified(key_column(i)))).unzip();
+                let bins = LogicalPlanBuilder::values(rows)?
+                    .project(bin_columns.iter().enumerate().map(|(i, n)| col(&format!("column{}", i + 1)).alias(n)))?
+                    .build()?;
+                let on: (Vec<datafusion::common::Column>, Vec<datafusion::common::Column>) = keys
+                    .iter()
+                    .enumerate()
+                    .map(|(i, k)| (datafusion::common::Column::new_unqualified(k), datafusion::common::Column::new_unqualified(key_column(i))))
+                    .unzip();
                 let joined = LogicalPlanBuilder::from(plan).join(bins, JoinType::Inner, on, None)?.build()?;
                 let v = numeric_field(joined.schema(), &out.field)?;
                 let binned = with_columns(joined, binned_columns(&out, v, col(START), col(STOP), col(STEP)))?;

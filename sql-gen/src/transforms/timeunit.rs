@@ -50,4 +50,8 @@ fn lower(input: TransformInput) -> Result<Step> {
     Step::plan(with_columns(plan, vec![(u1, Typed::new(end, VType::Date).into_column_expr())])?)
 }
 
-pub(super) const DEF: TransformDef = TransformDef { name: "timeunit", lower, partition: super::Partition::RowLocalWith("units", "without units, its units come from the extent of every key's rows") };
+pub(super) const DEF: TransformDef = TransformDef {
+    name: "timeunit",
+    lower,
+    partition: super::Partition::RowLocalWith("units", "without units, its units come from the extent of every key's rows"),
+};

@@ -107,9 +107,19 @@ fn a_join_to_constants_is_pushable_other_joins_are_not() {
         let sql = to_sql(&joined, dialect).unwrap().sql;
         assert!(sql.contains("JOIN") && sql.contains("__vl_values_0"), "{dialect}: {sql}");
     }
-    let itself = LogicalPlanBuilder::from(cars()).alias("a").unwrap().join(LogicalPlanBuilder::from(cars()).alias("b").unwrap().build().unwrap(), JoinType::Inner, (vec!["a.name"], vec!["b.name"]), None).unwrap().build().unwrap();
+    let itself = LogicalPlanBuilder::from(cars())
+        .alias("a")
+        .unwrap()
+        .join(LogicalPlanBuilder::from(cars()).alias("b").unwrap().build().unwrap(), JoinType::Inner, (vec!["a.name"], vec!["b.name"]), None)
+        .unwrap()
+        .build()
+        .unwrap();
     assert!(matches!(to_sql(&itself, SqlDialect::Spark), Err(SqlError::NotPushable(_))));
-    let left = LogicalPlanBuilder::from(cars()).join(LogicalPlanBuilder::values(vec![vec![lit("USA")]]).unwrap().build().unwrap(), JoinType::Left, (vec!["name"], vec!["column1"]), None).unwrap().build().unwrap();
+    let left = LogicalPlanBuilder::from(cars())
+        .join(LogicalPlanBuilder::values(vec![vec![lit("USA")]]).unwrap().build().unwrap(), JoinType::Left, (vec!["name"], vec!["column1"]), None)
+        .unwrap()
+        .build()
+        .unwrap();
     assert!(matches!(to_sql(&left, SqlDialect::Spark), Err(SqlError::NotPushable(_))));
 }
 
