@@ -14,11 +14,16 @@
 #                             (scripts/bench-python.sh)
 #   scripts/bench.sh widget     the Jupyter widget's brush-to-redraw latency in JupyterLab
 #                             and chromium at 1M and 10M rows, beside ChartState.update
+#   scripts/bench.sh batch      10,000 charts (one per store) over a 10M-row table with
+#                             `vegalake batch`, locally and on Ballista, against a
+#                             loop of one DuckDB query and one vl-convert per chart
+#                             (scripts/bench-batch.sh)
 # Installs the vega-datasets npm package (for flights-3m.parquet) if needed, builds in
 # release mode (the first build takes a while) and prints median timings.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ "${1:-}" = engines ] && exec bash scripts/bench-engines.sh
+[ "${1:-}" = batch ] && exec bash scripts/bench-batch.sh
 [ "${1:-}" = python ] && exec bash scripts/bench-python.sh "${@:2}"
 [ "${1:-}" = brush ] && exec bash scripts/bench-python.sh brush "${@:2}"
 [ "${1:-}" = warehouse ] && exec bash scripts/bench-python.sh warehouse "${@:2}"
