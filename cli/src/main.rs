@@ -3,6 +3,7 @@
 mod batch;
 mod progress;
 mod render;
+mod serve;
 mod spec;
 
 use clap::{Parser, Subcommand};
@@ -116,6 +117,9 @@ enum Command {
     /// errors.jsonl and an index.html gallery into --out. Exit code 2 when some
     /// charts failed.
     Batch(batch::BatchArgs),
+    /// Serve charts: gRPC (vegalake.v1) and an HTTP JSON API on one port, charts
+    /// held per bearer token, every request under the server's limits.
+    Serve(serve::ServeArgs),
     /// Run a Ballista scheduler that knows vegalake's functions, for
     /// `--engine ballista://HOST:PORT`. Prints "listening on ADDRESS" when ready.
     Scheduler {
@@ -148,7 +152,7 @@ pub(crate) struct EngineArgs {
     /// local (embedded DataFusion), ballista://HOST:PORT (a vegalake scheduler),
     /// or spark://HOST:PORT (a Spark Connect server; sc:// too).
     #[arg(long, default_value = "local")]
-    engine: String,
+    pub(crate) engine: String,
     /// Cancel a query that runs longer than this many seconds.
     #[arg(long, value_name = "SECONDS")]
     timeout: Option<f64>,
@@ -342,6 +346,7 @@ async fn run(command: Command) -> Result<ExitCode, Failure> {
         }
         Command::Render { chart, engine, draw, output } => render::render(&chart, &engine, &draw, &output).await,
         Command::Batch(args) => return batch::run(&args).await,
+        Command::Serve(args) => serve::run(&args).await,
         Command::Scheduler { bind } => run_scheduler(bind, announce).await.map_err(|e| Failure(format!("scheduler: {e}"))),
         Command::Executor { scheduler, bind, slots, work_dir } => {
             let opts = ExecutorOptions { scheduler, bind, slots, work_dir };
@@ -351,7 +356,7 @@ async fn run(command: Command) -> Result<ExitCode, Failure> {
     done.map(|()| ExitCode::SUCCESS)
 }
 
-/// The line a cluster process prints once it listens (scripts wait for it).
+/// The line a server prints once it listens (scripts wait for it).
 fn announce(addr: SocketAddr) {
     println!("listening on {addr}");
 }
@@ -437,6 +442,7 @@ fn fix_local_time_zone(command: &Command) {
         | Command::Replay { chart, .. }
         | Command::Render { chart, .. } => &chart.data,
         Command::Batch(batch) => &batch.data,
+        Command::Serve(serve) => &serve.data,
         Command::Scheduler { .. } | Command::Executor { .. } => return,
     };
     std::env::set_var("TZ", &data.timezone);

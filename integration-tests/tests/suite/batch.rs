@@ -84,10 +84,44 @@ fn columns_of(rows: &Json, like: &Json) -> Json {
     )
 }
 
+/// The Spark server's own log of SQL executions (its UI's REST API, on loopback):
+/// how many it ran, to show that a batch is not one query per key there either.
+struct SparkLog {
+    ui: String,
+    app: String,
+}
+
+impl SparkLog {
+    fn open() -> SparkLog {
+        let ui = std::env::var("VEGALAKE_SPARK_UI").expect("VEGALAKE_SPARK_UI: scripts/test.sh starts Spark with its UI on loopback");
+        let ui = ui.trim_start_matches("http://").trim_end_matches('/').to_string();
+        let apps = http_json(&ui, "/api/v1/applications");
+        let app = apps[0]["id"].as_str().expect("a Spark application").to_string();
+        SparkLog { ui, app }
+    }
+
+    /// Executions so far (each query, and each view a query's tables need).
+    fn executions(&self) -> usize {
+        http_json(&self.ui, &format!("/api/v1/applications/{}/sql?details=false&offset=0&length=1000000", self.app)).as_array().map_or(0, Vec::len)
+    }
+}
+
+/// GET `path` from `host:port` (HTTP/1.0, no TLS: the UI is on loopback), as JSON.
+fn http_json(host: &str, path: &str) -> Json {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(host).unwrap_or_else(|e| panic!("Spark UI {host}: {e}"));
+    write!(stream, "GET {path} HTTP/1.0\r\nHost: {host}\r\n\r\n").unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let body = response.split_once("\r\n\r\n").map_or("", |(_, b)| b);
+    serde_json::from_str(body).unwrap_or_else(|e| panic!("Spark UI {path}: {e}: {body:.200}"))
+}
+
 /// Every template over the stores on `engine`: each chart's datasets against
 /// vega.js's, and the queries each dataset ran.
-async fn batch_on(label: &str, engine: Option<Arc<dyn QueryEngine>>, stores: &Stores) {
+async fn batch_on(label: &str, engine: Option<Arc<dyn QueryEngine>>, stores: &Stores, spark: Option<&SparkLog>) {
     for name in TEMPLATES {
+        let executions_before = spark.map(SparkLog::executions);
         let expected = read_json(&root().join(format!("batch/expected/{name}.json")));
         let options = TemplateOptions { keys: vec!["store".into()], source: Some(stores.delta_url.clone()), ..TemplateOptions::default() };
         let template = Partitioned::new(&expected["vega"], &options).unwrap_or_else(|e| panic!("{name}: {e}"));
@@ -129,21 +163,31 @@ async fn batch_on(label: &str, engine: Option<Arc<dyn QueryEngine>>, stores: &St
                 assert!(here == 0, "{label} {name}: {} ran here, not on the engine: {queries:?}", scan.dataset);
             }
         }
-        println!("batch on {label}: {name}: {STORES} charts equal to vega.js; queries: {}", queries.join("; "));
+        let sent: usize = evaluation.scans.iter().map(|s| s.scans.queries + s.scans.remote_queries).sum();
+        let logged = match (spark, executions_before) {
+            (Some(log), Some(before)) => {
+                let ran = log.executions() - before;
+                // Each query, and the views of the tables it reads.
+                assert!(ran <= 3 * sent && ran < STORES, "{label} {name}: Spark logged {ran} executions for {sent} queries");
+                format!("; Spark's log: {ran} executions")
+            }
+            _ => String::new(),
+        };
+        println!("batch on {label}: {name}: {STORES} charts equal to vega.js; queries: {}{logged}", queries.join("; "));
     }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn batch_charts_equal_vegajs_per_key_locally() {
     let stores = Stores::write("local").await;
-    batch_on("local", None, &stores).await;
+    batch_on("local", None, &stores, None).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn batch_charts_equal_vegajs_per_key_on_ballista_and_spark() {
     let stores = Stores::write("engines").await;
     let cluster = Cluster::start(2);
-    batch_on("ballista", Some(cluster.engine(CONFORMANCE_OPTIONS).await), &stores).await;
+    batch_on("ballista", Some(cluster.engine(CONFORMANCE_OPTIONS).await), &stores, None).await;
     let spark = vegalake_executors::engine::connect(&spark_url(), CONFORMANCE_OPTIONS).await.unwrap_or_else(|e| panic!("{e}"));
-    batch_on("spark", Some(spark), &stores).await;
+    batch_on("spark", Some(spark), &stores, Some(&SparkLog::open())).await;
 }
