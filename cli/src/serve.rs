@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
-use vegalake_serve::{Limits, ServeOptions, Service, Tokens};
+use vegalake_serve::{Dashboards, Limits, ServeOptions, Service, Tokens};
 
 #[derive(clap::Args)]
 pub struct ServeArgs {
@@ -20,6 +20,10 @@ pub struct ServeArgs {
     /// No tokens, and a non-loopback address without TLS: a trusted network only.
     #[arg(long)]
     insecure: bool,
+    /// Serve each Vega or Vega-Lite spec (NAME.json) of DIR as a page at /d/NAME
+    /// (and an index at /), drawn by the bundled browser client.
+    #[arg(long, value_name = "DIR")]
+    dashboards: Option<PathBuf>,
     /// An origin whose pages may call the HTTP API (repeatable; never `*`).
     #[arg(long = "cors-origin", value_name = "ORIGIN")]
     cors_origins: Vec<String>,
@@ -95,11 +99,21 @@ pub async fn run(args: &ServeArgs) -> Result<(), Failure> {
     }
     let tokens = args.tokens()?;
     let (_, data) = args.data.access(Path::new("./serve"))?;
-    let options = ServeOptions { runtime: args.engine.runtime().await?, engine: args.engine.engine.clone(), data, tokens, limits: args.limits()?, compile: Arc::new(compile) };
+    let options = ServeOptions {
+        runtime: args.engine.runtime().await?,
+        engine: args.engine.engine.clone(),
+        data,
+        tokens,
+        limits: args.limits()?,
+        compile: Arc::new(compile),
+    };
+    let dashboards = args.dashboards.clone().map(Dashboards::new).transpose().map_err(|e| Failure(format!("--dashboards: {e}")))?;
     let listener = tokio::net::TcpListener::bind(args.bind).await.map_err(|e| Failure(format!("--bind {}: {e}", args.bind)))?;
     let address = listener.local_addr().map_err(|e| Failure(e.to_string()))?;
     crate::announce(address);
-    vegalake_serve::serve(listener, Arc::new(Service::new(options)), &args.cors_origins, shutdown_signal()).await.map_err(|e| Failure(format!("serve: {e}")))
+    vegalake_serve::serve(listener, Arc::new(Service::new(options)), &args.cors_origins, dashboards, shutdown_signal())
+        .await
+        .map_err(|e| Failure(format!("serve: {e}")))
 }
 
 /// SIGTERM or Ctrl-C: stop accepting, let requests in flight finish, exit 0.

@@ -56,7 +56,13 @@ impl Server {
         let mut stream = std::net::TcpStream::connect(&self.address).unwrap();
         let auth = token.map(|t| format!("Authorization: Bearer {t}\r\n")).unwrap_or_default();
         let body = body.unwrap_or("");
-        write!(stream, "{method} {path} HTTP/1.1\r\nHost: {}\r\n{auth}Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", self.address, body.len()).unwrap();
+        write!(
+            stream,
+            "{method} {path} HTTP/1.1\r\nHost: {}\r\n{auth}Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            self.address,
+            body.len()
+        )
+        .unwrap();
         let mut response = Vec::new();
         let _ = stream.read_to_end(&mut response);
         let response = String::from_utf8_lossy(&response);
@@ -82,7 +88,13 @@ fn crossfilter() -> (Json, Vec<Json>, Vec<Json>) {
 /// `rows` restricted to the columns `like`'s rows have.
 fn restrict(rows: &Json, like: &Json) -> Json {
     let names: Vec<&String> = like.as_array().into_iter().flatten().filter_map(Json::as_object).flat_map(|r| r.keys()).collect();
-    Json::Array(rows.as_array().into_iter().flatten().map(|r| Json::Object(r.as_object().unwrap().iter().filter(|(k, _)| names.contains(k)).map(|(k, v)| (k.clone(), v.clone())).collect())).collect())
+    Json::Array(
+        rows.as_array()
+            .into_iter()
+            .flatten()
+            .map(|r| Json::Object(r.as_object().unwrap().iter().filter(|(k, _)| names.contains(k)).map(|(k, v)| (k.clone(), v.clone())).collect()))
+            .collect(),
+    )
 }
 
 /// The server's datasets against one vega.js step; how many were compared.
@@ -101,7 +113,13 @@ fn check(current: &HashMap<String, Json>, step: &Json, at: &str) -> usize {
 
 /// The shipped datasets of a client spec, as the browser holds them.
 fn shipped(client: &Json) -> HashMap<String, Json> {
-    client["data"].as_array().unwrap().iter().filter(|d| d["values"].is_array() && d.get("transform").is_none()).map(|d| (d["name"].as_str().unwrap().to_string(), d["values"].clone())).collect()
+    client["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["values"].is_array() && d.get("transform").is_none())
+        .map(|d| (d["name"].as_str().unwrap().to_string(), d["values"].clone()))
+        .collect()
 }
 
 #[test]

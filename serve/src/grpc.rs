@@ -83,7 +83,12 @@ impl Vegalake for Grpc {
         let r = request.into_inner();
         json_only(r.encoding)?;
         let o = self.0.open(caller, &r.spec, &r.timezone).await.map_err(|e| e.grpc_status())?;
-        Ok(Response::new(pb::OpenChartResponse { chart_id: o.chart_id, client_spec: o.client_spec.to_string(), comm_plan: o.comm_plan.to_string(), warnings: o.warnings }))
+        Ok(Response::new(pb::OpenChartResponse {
+            chart_id: o.chart_id,
+            client_spec: o.client_spec.to_string(),
+            comm_plan: o.comm_plan.to_string(),
+            warnings: o.warnings,
+        }))
     }
 
     async fn update(&self, request: Request<pb::UpdateRequest>) -> Result<Response<pb::UpdateResponse>, Status> {

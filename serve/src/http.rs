@@ -63,14 +63,22 @@ async fn info(State(s): State<Arc<Service>>, headers: HeaderMap) -> Result<Body<
     Ok(Body(s.info()))
 }
 
-async fn pre_transform(State(s): State<Arc<Service>>, headers: HeaderMap, req: Result<Body<SpecRequest>, axum::extract::rejection::JsonRejection>) -> Result<Body<Json>, ServeError> {
+async fn pre_transform(
+    State(s): State<Arc<Service>>,
+    headers: HeaderMap,
+    req: Result<Body<SpecRequest>, axum::extract::rejection::JsonRejection>,
+) -> Result<Body<Json>, ServeError> {
     let caller = s.check(authorization(&headers))?;
     let req = body(req)?;
     let (spec, warnings) = s.pre_transform(caller, &req.text(), &req.timezone).await?;
     Ok(Body(json!({"spec": spec, "warnings": warnings})))
 }
 
-async fn open(State(s): State<Arc<Service>>, headers: HeaderMap, req: Result<Body<SpecRequest>, axum::extract::rejection::JsonRejection>) -> Result<Body<Json>, ServeError> {
+async fn open(
+    State(s): State<Arc<Service>>,
+    headers: HeaderMap,
+    req: Result<Body<SpecRequest>, axum::extract::rejection::JsonRejection>,
+) -> Result<Body<Json>, ServeError> {
     let caller = s.check(authorization(&headers))?;
     let req = body(req)?;
     let opened = s.open(caller, &req.text(), &req.timezone).await?;

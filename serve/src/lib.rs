@@ -2,15 +2,18 @@
 //! `proto/`) for programs and an HTTP JSON API for browsers and scripts, on one
 //! port. Charts are held on the server per bearer token ([`auth`]); every
 //! request runs under the server's [`Limits`] (request size, evaluation time,
-//! concurrent evaluations, charts per token, idle charts closed).
+//! concurrent evaluations, charts per token, idle charts closed). A folder of
+//! specs can be served as [`Dashboards`] drawn by the browser client.
 
 pub mod auth;
+mod dashboards;
 pub mod error;
 mod grpc;
 mod http;
 pub mod service;
 
 pub use auth::Tokens;
+pub use dashboards::Dashboards;
 pub use error::{Kind, ServeError};
 pub use service::{Compile, Limits, ServeOptions, Service};
 
@@ -21,13 +24,17 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 use vegalake_proto::v1::vegalake_server::VegalakeServer;
 
 /// The router serving both protocols.
-pub fn router(service: Arc<Service>, cors_origins: &[String]) -> axum::Router {
+pub fn router(service: Arc<Service>, cors_origins: &[String], dashboards: Option<Dashboards>) -> axum::Router {
     let limits = service.options.limits.clone();
     let grpc = VegalakeServer::new(grpc::Grpc(service.clone()))
         .max_decoding_message_size(limits.max_request_bytes)
         .max_encoding_message_size(limits.max_response_bytes);
     let grpc = tonic::service::Routes::new(grpc).into_axum_router();
-    let mut app = grpc.merge(http::routes(service)).layer(axum::extract::DefaultBodyLimit::max(limits.max_request_bytes));
+    let mut app = grpc.merge(http::routes(service.clone()));
+    if let Some(d) = dashboards {
+        app = app.merge(dashboards::routes(service, d));
+    }
+    let mut app = app.layer(axum::extract::DefaultBodyLimit::max(limits.max_request_bytes));
     // Browsers of the origins named may call the API; no other (never `*`).
     if !cors_origins.is_empty() {
         let origins: Vec<axum::http::HeaderValue> = cors_origins.iter().filter_map(|o| o.parse().ok()).collect();
@@ -42,7 +49,13 @@ pub fn router(service: Arc<Service>, cors_origins: &[String]) -> axum::Router {
 
 /// Serves on `listener` until `shutdown` resolves: then no new connection is
 /// accepted and requests in flight finish. Idle charts are closed as they expire.
-pub async fn serve(listener: tokio::net::TcpListener, service: Arc<Service>, cors_origins: &[String], shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    service: Arc<Service>,
+    cors_origins: &[String],
+    dashboards: Option<Dashboards>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
     let reaper = {
         let service = service.clone();
         let every = (service.options.limits.idle_timeout / 4).max(std::time::Duration::from_secs(1));
@@ -54,7 +67,7 @@ pub async fn serve(listener: tokio::net::TcpListener, service: Arc<Service>, cor
             }
         })
     };
-    let app = router(service, cors_origins).into_make_service_with_connect_info::<SocketAddr>();
+    let app = router(service, cors_origins, dashboards).into_make_service_with_connect_info::<SocketAddr>();
     let served = axum::serve(listener, app).with_graceful_shutdown(shutdown).await;
     reaper.abort();
     served

@@ -133,7 +133,8 @@ impl Service {
     }
 
     fn chart_options(&self, timezone: &str, interactivity: Interactivity) -> Result<ChartOptions, ServeError> {
-        let zone = Zone::parse(if timezone.is_empty() { "UTC" } else { timezone }).map_err(|e| ServeError::new(Kind::InvalidArgument, format!("timezone: {e}")))?;
+        let zone =
+            Zone::parse(if timezone.is_empty() { "UTC" } else { timezone }).map_err(|e| ServeError::new(Kind::InvalidArgument, format!("timezone: {e}")))?;
         let rows = Some(self.options.limits.max_rows);
         Ok(ChartOptions { data: self.options.data.clone(), zone, interactivity, row_limit: rows, browser_rows: rows, ..ChartOptions::default() })
     }
@@ -147,7 +148,10 @@ impl Service {
         })?;
         match tokio::time::timeout(limits.request_timeout, work).await {
             Ok(result) => result,
-            Err(_) => Err(ServeError::new(Kind::DeadlineExceeded, format!("the evaluation ran past the server's limit of {:?} and was cancelled", limits.request_timeout))),
+            Err(_) => Err(ServeError::new(
+                Kind::DeadlineExceeded,
+                format!("the evaluation ran past the server's limit of {:?} and was cancelled", limits.request_timeout),
+            )),
         }
     }
 
@@ -173,7 +177,11 @@ impl Service {
         let state = self.evaluate(async { Ok(ChartState::open(runtime, &spec, options).await?) }).await?;
         let to_json = |v: Result<Json, serde_json::Error>| v.map_err(|e| ServeError::new(Kind::Internal, e.to_string()));
         let opened = Opened {
-            chart_id: format!("c{}-{}", self.next_id.fetch_add(1, Ordering::Relaxed), blake3::hash(format!("{:?}{:?}", Instant::now(), std::process::id()).as_bytes()).to_hex().get(..12).unwrap_or_default()),
+            chart_id: format!(
+                "c{}-{}",
+                self.next_id.fetch_add(1, Ordering::Relaxed),
+                blake3::hash(format!("{:?}{:?}", Instant::now(), std::process::id()).as_bytes()).to_hex().get(..12).unwrap_or_default()
+            ),
             client_spec: to_json(serde_json::to_value(state.client_spec()))?,
             comm_plan: to_json(serde_json::to_value(state.comm_plan()))?,
             warnings: state.warnings().iter().map(|w| w.message.clone()).collect(),
@@ -213,7 +221,10 @@ impl Service {
         let updated = Updated { seq, cached: cache.stats().computed == computed_before, values: changed };
         let size = serde_json::to_vec(&updated.values).map_or(0, |v| v.len());
         if size > self.options.limits.max_response_bytes {
-            return Err(ServeError::new(Kind::ResourceExhausted, format!("the answer is {size} bytes, over the limit of {}", self.options.limits.max_response_bytes)));
+            return Err(ServeError::new(
+                Kind::ResourceExhausted,
+                format!("the answer is {size} bytes, over the limit of {}", self.options.limits.max_response_bytes),
+            ));
         }
         Ok(updated)
     }
