@@ -277,7 +277,13 @@ mod tests {
         let release = Arc::new(tokio::sync::Notify::new());
         let running = {
             let (svc, release) = (svc.clone(), release.clone());
-            tokio::spawn(async move { svc.evaluate(async move { Ok(release.notified().await) }).await })
+            tokio::spawn(async move {
+                svc.evaluate(async move {
+                    release.notified().await;
+                    Ok(())
+                })
+                .await
+            })
         };
         // Waits on the condition itself: the first evaluation holds the permit.
         while svc.permits.available_permits() > 0 {
