@@ -42,7 +42,7 @@ COPY (
 PY
 fi
 template="$work/histogram.vl.json"
-sed "s|stores.parquet|$data|" integration-tests/batch/templates/histogram.vl.json >"$template"
+sed "s|stores.parquet|file://$data|" integration-tests/batch/templates/histogram.vl.json >"$template"
 
 pids=()
 trap 'kill "${pids[@]}" 2>/dev/null || true' EXIT

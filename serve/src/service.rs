@@ -177,11 +177,7 @@ impl Service {
         let state = self.evaluate(async { Ok(ChartState::open(runtime, &spec, options).await?) }).await?;
         let to_json = |v: Result<Json, serde_json::Error>| v.map_err(|e| ServeError::new(Kind::Internal, e.to_string()));
         let opened = Opened {
-            chart_id: format!(
-                "c{}-{}",
-                self.next_id.fetch_add(1, Ordering::Relaxed),
-                blake3::hash(format!("{:?}{:?}", Instant::now(), std::process::id()).as_bytes()).to_hex().get(..12).unwrap_or_default()
-            ),
+            chart_id: self.new_chart_id(),
             client_spec: to_json(serde_json::to_value(state.client_spec()))?,
             comm_plan: to_json(serde_json::to_value(state.comm_plan()))?,
             warnings: state.warnings().iter().map(|w| w.message.clone()).collect(),
@@ -192,6 +188,15 @@ impl Service {
             sessions.insert(opened.chart_id.clone(), Arc::new(session));
         }
         Ok(opened)
+    }
+
+    /// A chart id: a counter, and a hash of the process and the time, so that ids of
+    /// a restarted server do not repeat those a client may still hold.
+    fn new_chart_id(&self) -> String {
+        let n = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+        let salt = blake3::hash(format!("{n}:{}:{nanos}", std::process::id()).as_bytes()).to_hex();
+        format!("c{n}-{}", &salt[..12])
     }
 
     /// The caller's chart: another token's chart is as missing as a closed one.

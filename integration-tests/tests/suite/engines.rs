@@ -45,9 +45,16 @@ impl Drop for Process {
     }
 }
 
-/// Starts `vegalake ARGS` and waits for its "listening on ADDRESS" line.
-fn start_listening(args: &[&str]) -> (Process, String) {
-    let mut child = Command::new(vegalake_bin()).args(args).stdout(Stdio::piped()).stderr(Stdio::null()).spawn().expect("vegalake starts");
+/// Starts `vegalake ARGS` and waits for its "listening on ADDRESS" line; with
+/// `log`, its log at info level (Ballista's own lines included) goes there.
+fn start_listening(args: &[&str], log: Option<&std::path::Path>) -> (Process, String) {
+    let mut command = Command::new(vegalake_bin());
+    command.args(args).stdout(Stdio::piped());
+    match log {
+        Some(path) => command.env("VEGALAKE_LOG", "info").stderr(std::fs::File::create(path).expect("a log file")),
+        None => command.stderr(Stdio::null()),
+    };
+    let mut child = command.spawn().expect("vegalake starts");
     let stdout = child.stdout.take().expect("piped stdout");
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
@@ -70,8 +77,14 @@ pub(crate) struct Cluster {
 
 impl Cluster {
     pub(crate) fn start(executors: usize) -> Cluster {
-        let (scheduler, addr) = start_listening(&["scheduler", "--bind", "127.0.0.1:0"]);
-        let executors = (0..executors).map(|_| start_listening(&["executor", "--scheduler", &addr, "--slots", "2"]).0).collect();
+        Cluster::start_logged(executors, None)
+    }
+
+    /// A cluster whose scheduler logs at info level to `scheduler_log`: its own
+    /// record of the jobs it ran.
+    pub(crate) fn start_logged(executors: usize, scheduler_log: Option<&std::path::Path>) -> Cluster {
+        let (scheduler, addr) = start_listening(&["scheduler", "--bind", "127.0.0.1:0"], scheduler_log);
+        let executors = (0..executors).map(|_| start_listening(&["executor", "--scheduler", &addr, "--slots", "2"], None).0).collect();
         let url: EngineUrl = format!("ballista://{addr}").parse().expect("a ballista URL");
         let cluster = Cluster { url, executors, _scheduler: scheduler };
         cluster.wait_for_executors();
