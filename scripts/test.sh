@@ -23,6 +23,12 @@ fi
 if [ ! -d /usr/share/fonts/truetype/liberation ] || ! command -v pdftoppm >/dev/null; then
   apt-get update -qq && apt-get install -y -qq fonts-liberation poppler-utils >/dev/null
 fi
+# The browser client's packages and bundle (the renderer embeds its vega, the
+# server its bundle): installed and built once, before any build script asks.
+if ! (cd client && npm ls --depth=0 >/dev/null 2>&1); then
+  (cd client && npm ci --no-audit --no-fund --loglevel=error)
+fi
+(cd client && npm run --silent build)
 harness=integration-tests/harness
 if ! (cd "$harness" && npm ls --depth=0 >/dev/null 2>&1); then
   (cd "$harness" && npm ci --no-audit --no-fund --loglevel=error)
