@@ -152,10 +152,11 @@ fn read_journal(path: &Path) -> Result<HashMap<String, ChartRecord>, BatchError>
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), BatchError> {
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("output");
     let temporary = path.with_file_name(format!(".{name}.{}.partial", std::process::id()));
-    std::fs::write(&temporary, bytes).map_err(|e| BatchError::io(path, e))?;
+    let cannot = |e: std::io::Error| BatchError::io(path, format!("cannot write: {e}"));
+    std::fs::write(&temporary, bytes).map_err(cannot)?;
     std::fs::rename(&temporary, path).map_err(|e| {
         let _ = std::fs::remove_file(&temporary);
-        BatchError::io(path, e)
+        cannot(e)
     })
 }
 
