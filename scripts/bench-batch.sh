@@ -46,27 +46,7 @@ sed "s|stores.parquet|file://$data|" integration-tests/batch/templates/histogram
 
 pids=()
 trap 'kill "${pids[@]}" 2>/dev/null || true' EXIT
-listening() {
-  local out
-  out="$(mktemp)"
-  "$bin" "$@" >"$out" 2>/dev/null &
-  pids+=($!)
-  for _ in $(seq 1 100); do
-    if grep -q "^listening on " "$out"; then
-      address="$(sed -n 's/^listening on //p' "$out")"
-      return
-    fi
-    sleep 0.1
-  done
-  echo "vegalake $* did not start" >&2
-  exit 1
-}
-listening scheduler --bind 127.0.0.1:0
-scheduler="$address"
-for i in 1 2; do
-  listening executor --scheduler "$scheduler" --slots 2 --work-dir "$(mktemp -d)"
-done
-sleep 3  # the executors' first heartbeats register them
+start_vegalake_cluster
 
 printf '%-28s %8s %10s %10s %10s %10s\n' "method" "charts" "total s" "charts/s" "query s" "render s"
 for engine in local "ballista://$scheduler"; do

@@ -59,31 +59,9 @@ JSON
 
 pids=()
 trap 'kill "${pids[@]}" 2>/dev/null || true' EXIT
-# Starts `vegalake ARGS` in the background (in this shell, so that its pid is
-# kept for the exit trap); sets `address` to the address it listens on.
-listening() {
-  local out
-  out="$(mktemp)"
-  "$bin" "$@" >"$out" 2>/dev/null &
-  pids+=($!)
-  for _ in $(seq 1 100); do
-    if grep -q "^listening on " "$out"; then
-      address="$(sed -n 's/^listening on //p' "$out")"
-      return
-    fi
-    sleep 0.1
-  done
-  echo "vegalake $* did not start" >&2
-  exit 1
-}
-listening scheduler --bind 127.0.0.1:0
-scheduler="$address"
-for i in 1 2; do
-  listening executor --scheduler "$scheduler" --slots 2 --work-dir "$(mktemp -d)"
-done
+start_vegalake_cluster
 start_spark_connect
 trap 'kill "${pids[@]}" 2>/dev/null || true; stop_spark_connect' EXIT
-sleep 3  # the executors' first heartbeats register them
 
 reference=""
 printf '%-34s %10s %10s %10s %14s\n' "engine" "median s" "queries" "rows" "bytes back"

@@ -88,3 +88,34 @@ maturin_tool() {
   fi
   export MATURIN="$tools/build/bin/maturin"
 }
+
+# A vegalake scheduler and 2 executors (the binary $bin) on loopback, in the
+# background of the calling shell: their pids go to `pids` (the caller's exit trap
+# kills them) and the scheduler's HOST:PORT to `scheduler`.
+start_vegalake_cluster() {
+  listening scheduler --bind 127.0.0.1:0
+  scheduler="$address"
+  local i
+  for i in 1 2; do
+    listening executor --scheduler "$scheduler" --slots 2 --work-dir "$(mktemp -d)"
+  done
+  sleep 3  # the executors' first heartbeats register them
+}
+
+# Starts `$bin ARGS` in the background (pid kept in `pids`) and sets `address` to
+# the address it prints once it listens.
+listening() {
+  local out
+  out="$(mktemp)"
+  "$bin" "$@" >"$out" 2>/dev/null &
+  pids+=($!)
+  for _ in $(seq 1 100); do
+    if grep -q "^listening on " "$out"; then
+      address="$(sed -n 's/^listening on //p' "$out")"
+      return
+    fi
+    sleep 0.1
+  done
+  echo "vegalake $* did not start" >&2
+  exit 1
+}
