@@ -6,6 +6,9 @@ pub enum BatchError {
     /// The template cannot be evaluated once for all keys (with where and why).
     #[error("template: {0}")]
     Template(String),
+    /// Neither an output directory nor a table was given.
+    #[error("{0}")]
+    Destination(String),
     /// The one evaluation failed.
     #[error("{0}")]
     Eval(#[from] vegalake_executors::EvalError),

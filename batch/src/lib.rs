@@ -9,6 +9,7 @@
 //! alone. [`draw`] renders them on the renderer's pool and writes each chart, its
 //! manifest row and a gallery ([`outputs`]).
 
+mod destination;
 mod draw;
 mod error;
 pub mod outputs;
@@ -16,6 +17,7 @@ pub mod split;
 pub mod table;
 pub mod template;
 
+pub use destination::Destination;
 pub use draw::{draw_all, BatchOptions, Format, Progress, Silent, Summary};
 pub use error::BatchError;
 pub use outputs::{ChartRecord, Outputs};

@@ -5,8 +5,7 @@ use crate::render::DrawArgs;
 use crate::{spec, DataArgs, EngineArgs, Failure};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use vegalake_batch::table::{table_url, write_table};
-use vegalake_batch::{draw_all, evaluate, BatchError, BatchOptions, Format, Outputs, Partitioned, TemplateOptions};
+use vegalake_batch::{draw_all, evaluate, BatchError, BatchOptions, Destination, Format, Outputs, Partitioned, TemplateOptions};
 use vegalake_executors::ChartOptions;
 
 #[derive(clap::Args)]
@@ -73,17 +72,13 @@ pub async fn run(args: &BatchArgs) -> Result<ExitCode, Failure> {
         println!("{}", partitioned.spec);
         return Ok(ExitCode::SUCCESS);
     }
-    let table = args.table.as_deref().map(table_url).transpose().map_err(|e| Failure(format!("--table: {e}")))?;
-    let staging = match (&args.out, &table) {
-        (Some(out), _) => out.clone(),
-        (None, Some(_)) => std::env::temp_dir().join(format!("vegalake-batch-{}", std::process::id())),
-        (None, None) => return Err(Failure("--out or --table: where should the charts go?".into())),
-    };
+    let destination = Destination::new(args.out.clone(), args.table.as_deref()).map_err(|e| Failure(format!("--out, --table: {e}")))?;
+    let staging = destination.dir();
     let (zone, data) = args.data.access(&args.template)?;
     let options = ChartOptions { zone, data: data.clone(), ..ChartOptions::default() };
     let progress = args.progress.reporter();
     let charts = evaluate(args.engine.runtime().await?, &partitioned, options, progress.as_ref()).await.map_err(place)?.charts;
-    let mut outputs = Outputs::open(&staging, args.resume).map_err(|e| Failure(e.to_string()))?;
+    let mut outputs = Outputs::open(staging, args.resume).map_err(|e| Failure(e.to_string()))?;
     let o = BatchOptions { formats: formats.clone(), scale: args.draw.scale, row_limit: args.row_limit, max_failures: args.max_failures };
     let drawn = tokio::task::block_in_place(|| draw_all(&charts, renderer, &mut outputs, &o, progress.as_ref()));
     let summary = match drawn {
@@ -94,15 +89,12 @@ pub async fn run(args: &BatchArgs) -> Result<ExitCode, Failure> {
         }
         Err(e) => return Err(Failure(e.to_string())),
     };
-    if let Some(url) = &table {
-        let version = write_table(url, &staging, outputs.records(), charts.key_names(), &formats, &data).await.map_err(|e| Failure(format!("--table: {e}")))?;
+    let version = destination.finish(&outputs, charts.key_names(), &formats, &data).await.map_err(|e| Failure(format!("--table: {e}")))?;
+    if let (Some(url), Some(version)) = (destination.table(), version) {
         eprintln!("vegalake: {} charts written to {url} (version {version})", outputs.records().len());
-        if args.out.is_none() {
-            let _ = std::fs::remove_dir_all(&staging);
-        }
     }
     let Some(summary) = summary else { return Ok(ExitCode::from(2)) };
-    let gallery = if args.out.is_some() { format!("; {}", staging.join("index.html").display()) } else { String::new() };
+    let gallery = destination.out().map(|dir| format!("; {}", dir.join("index.html").display())).unwrap_or_default();
     eprintln!("vegalake: {} charts: {} drawn, {} kept from a previous run, {} failed{gallery}", summary.charts, summary.drawn, summary.reused, summary.failed);
     Ok(if summary.failed > 0 { ExitCode::from(2) } else { ExitCode::SUCCESS })
 }

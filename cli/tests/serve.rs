@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use vegalake_integration_tests::compare_datasets;
+use vegalake_integration_tests::{columns, compare_datasets, restrict};
 
 const TOKEN: &str = "first-token-0123456789";
 const OTHER: &str = "other-token-0123456789";
@@ -85,24 +85,12 @@ fn crossfilter() -> (Json, Vec<Json>, Vec<Json>) {
     (expected["spec"].clone(), updates.as_array().unwrap().clone(), expected["steps"].as_array().unwrap().clone())
 }
 
-/// `rows` restricted to the columns `like`'s rows have.
-fn restrict(rows: &Json, like: &Json) -> Json {
-    let names: Vec<&String> = like.as_array().into_iter().flatten().filter_map(Json::as_object).flat_map(|r| r.keys()).collect();
-    Json::Array(
-        rows.as_array()
-            .into_iter()
-            .flatten()
-            .map(|r| Json::Object(r.as_object().unwrap().iter().filter(|(k, _)| names.contains(k)).map(|(k, v)| (k.clone(), v.clone())).collect()))
-            .collect(),
-    )
-}
-
 /// The server's datasets against one vega.js step; how many were compared.
 fn check(current: &HashMap<String, Json>, step: &Json, at: &str) -> usize {
     let mut compared = 0;
     for (name, rows) in current {
         if let Some(theirs) = step["datasets"].get(name) {
-            if let Some(d) = compare_datasets(rows, &restrict(theirs, rows), false) {
+            if let Some(d) = compare_datasets(rows, &restrict(theirs, &columns(rows)), false) {
                 panic!("{at} {name}: {d}");
             }
             compared += 1;

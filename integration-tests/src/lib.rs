@@ -52,6 +52,18 @@ fn as_rows(v: &Json) -> Option<Vec<&Map<String, Json>>> {
     v.as_array()?.iter().map(Json::as_object).collect()
 }
 
+/// The columns any row of a dataset has.
+pub fn columns(rows: &Json) -> std::collections::BTreeSet<String> {
+    rows.as_array().into_iter().flatten().filter_map(Json::as_object).flat_map(|o| o.keys().cloned()).collect()
+}
+
+/// vega.js's rows restricted to the columns vegalake sent (it sends only those the
+/// client spec mentions).
+pub fn restrict(rows: &Json, columns: &std::collections::BTreeSet<String>) -> Json {
+    let keep = |o: &serde_json::Map<String, Json>| o.iter().filter(|(k, _)| columns.contains(*k)).map(|(k, v)| (k.clone(), v.clone())).collect();
+    Json::Array(rows.as_array().into_iter().flatten().map(|r| Json::Object(r.as_object().map(keep).unwrap_or_default())).collect())
+}
+
 /// Compares two datasets; `None` when they agree, else a description of the first
 /// difference.
 pub fn compare_datasets(ours: &Json, theirs: &Json, ordered: bool) -> Option<String> {

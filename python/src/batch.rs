@@ -9,8 +9,7 @@ use serde::Deserialize;
 use serde_json::{json, Value as Json};
 use std::path::PathBuf;
 use std::sync::Arc;
-use vegalake_batch::table::{table_url, write_table};
-use vegalake_batch::{draw_all, evaluate, BatchError, BatchOptions, Format, Outputs, Partitioned, Silent, TemplateOptions};
+use vegalake_batch::{draw_all, evaluate, BatchError, BatchOptions, Destination, Format, Outputs, Partitioned, Silent, TemplateOptions};
 use vegalake_executors::Runtime;
 
 /// What the Python layer asks of a batch (JSON).
@@ -47,6 +46,7 @@ fn batch_error(e: BatchError) -> PyErr {
     match e {
         BatchError::Eval(e) => errors::to_py_err(e),
         BatchError::Template(m) => errors::spec_error(format!("batch: template: {m}")),
+        BatchError::Destination(m) => errors::spec_error(format!("batch: {m}")),
         other => errors::data_error(format!("batch: {other}")),
     }
 }
@@ -57,17 +57,12 @@ pub fn run(py: Python<'_>, runtime: Arc<Runtime>, spec: Json, options: Options, 
     let formats = b.formats.iter().map(|f| Format::parse(f)).collect::<Result<Vec<_>, _>>().map_err(|e| errors::spec_error(format!("formats: {e}")))?;
     let template = TemplateOptions { keys: b.by.clone(), source: b.source.clone(), dataset: b.dataset.clone(), where_: b.where_.clone() };
     let partitioned = Partitioned::new(&spec, &template).map_err(batch_error)?;
-    let table = b.table.as_deref().map(table_url).transpose().map_err(batch_error)?;
-    let out = match (&b.out, &table) {
-        (Some(out), _) => out.clone(),
-        (None, Some(_)) => std::env::temp_dir().join(format!("vegalake-batch-{}", std::process::id())),
-        (None, None) => return Err(errors::spec_error("batch: out or table: where should the charts go?".into())),
-    };
-    let chart_options = vegalake_executors::ChartOptions { interactivity: vegalake_executors::Interactivity::Static, ..options.chart_options()? };
+    let destination = Destination::new(b.out.clone(), b.table.as_deref()).map_err(batch_error)?;
+    let chart_options = options.chart_options()?;
     let access = chart_options.data.clone();
     let evaluation = block_on(py, async move { evaluate(runtime, &partitioned, chart_options, &Silent).await })?.map_err(batch_error)?;
     let renderer = crate::render::renderer()?;
-    let mut outputs = Outputs::open(&out, b.resume).map_err(batch_error)?;
+    let mut outputs = Outputs::open(destination.dir(), b.resume).map_err(batch_error)?;
     let o = BatchOptions { formats: formats.clone(), scale: b.scale, row_limit: b.row_limit, max_failures: b.max_failures };
     let charts = &evaluation.charts;
     let summary = match py.detach(|| draw_all(charts, renderer, &mut outputs, &o, &Silent)) {
@@ -76,14 +71,8 @@ pub fn run(py: Python<'_>, runtime: Arc<Runtime>, spec: Json, options: Options, 
         Err(e) => return Err(batch_error(e)),
     };
     let mut result = json!({"summary": summary, "charts": outputs.records().iter().map(|r| r.to_json()).collect::<Vec<_>>(), "out": b.out});
-    if let Some(url) = table {
-        let (records, keys) = (outputs.records().to_vec(), charts.key_names().to_vec());
-        let (dir, formats) = (out.clone(), formats.clone());
-        let version = block_on(py, async move { write_table(&url, &dir, &records, &keys, &formats, &access).await })?.map_err(batch_error)?;
-        result["table_version"] = json!(version);
-        if b.out.is_none() {
-            let _ = std::fs::remove_dir_all(&out);
-        }
-    }
+    let keys = charts.key_names().to_vec();
+    let version = block_on(py, async move { destination.finish(&outputs, &keys, &formats, &access).await })?.map_err(batch_error)?;
+    result["table_version"] = json!(version);
     json_text(&result)
 }

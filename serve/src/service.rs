@@ -224,13 +224,7 @@ impl Service {
             .await?;
         session.last_seq.fetch_max(seq, Ordering::AcqRel);
         let updated = Updated { seq, cached: cache.stats().computed == computed_before, values: changed };
-        let size = serde_json::to_vec(&updated.values).map_or(0, |v| v.len());
-        if size > self.options.limits.max_response_bytes {
-            return Err(ServeError::new(
-                Kind::ResourceExhausted,
-                format!("the answer is {size} bytes, over the limit of {}", self.options.limits.max_response_bytes),
-            ));
-        }
+        self.fits(&updated.values)?;
         Ok(updated)
     }
 
@@ -250,8 +244,9 @@ impl Service {
         }
     }
 
-    fn fits(&self, answer: &Json) -> Result<(), ServeError> {
-        let size = answer.to_string().len();
+    /// Errs when an answer is larger than the limit.
+    fn fits<T: Serialize>(&self, answer: &T) -> Result<(), ServeError> {
+        let size = serde_json::to_vec(answer).map_or(0, |v| v.len());
         let limit = self.options.limits.max_response_bytes;
         if size > limit {
             return Err(ServeError::new(Kind::ResourceExhausted, format!("the answer is {size} bytes, over the limit of {limit}")));

@@ -6,7 +6,7 @@
 //! each dataset ran a query or two on the engine, never one per store.
 
 use crate::engines::{spark_url, Cluster, CONFORMANCE_OPTIONS};
-use crate::{read_json, root};
+use crate::{columns, read_json, restrict, root};
 use datafusion::arrow::array::{ArrayRef, Float64Array, Int64Array, StringArray, TimestampMillisecondArray};
 use datafusion::arrow::datatypes::{DataType, Field, Schema, TimeUnit};
 use datafusion::arrow::record_batch::RecordBatch;
@@ -68,20 +68,6 @@ impl Drop for Stores {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.dir);
     }
-}
-
-/// `rows` with only the columns `like`'s rows have.
-fn columns_of(rows: &Json, like: &Json) -> Json {
-    let names: std::collections::HashSet<&String> = like.as_array().into_iter().flatten().filter_map(Json::as_object).flat_map(|r| r.keys()).collect();
-    let Some(rows) = rows.as_array() else { return rows.clone() };
-    if names.is_empty() {
-        return Json::Array(rows.clone());
-    }
-    Json::Array(
-        rows.iter()
-            .map(|r| Json::Object(r.as_object().into_iter().flatten().filter(|(k, _)| names.contains(k)).map(|(k, v)| (k.clone(), v.clone())).collect()))
-            .collect(),
-    )
 }
 
 /// The Spark server's own log of SQL executions (its UI's REST API, on loopback):
@@ -158,7 +144,7 @@ async fn batch_on(label: &str, engine: Option<Arc<dyn QueryEngine>>, stores: &St
                 let dataset = d["name"].as_str().unwrap();
                 // Table scans carry no row order: rows compare as sets, in the
                 // columns the chart reads (the client spec ships no others).
-                if let Some(diff) = compare_datasets(&d["values"], &columns_of(&want[dataset], &d["values"]), false) {
+                if let Some(diff) = compare_datasets(&d["values"], &restrict(&want[dataset], &columns(&d["values"])), false) {
                     panic!("{label} {name} {id} {dataset}: {diff}");
                 }
                 compared += 1;

@@ -12,7 +12,6 @@ mod scale;
 mod sql;
 
 use serde_json::Value as Json;
-use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 pub fn root() -> PathBuf {
@@ -66,14 +65,4 @@ pub fn run_harness(script: &str, args: &[&Path]) -> Json {
     serde_json::from_slice(&output.stdout).unwrap_or_else(|e| panic!("{script} printed invalid JSON: {e}"))
 }
 
-/// The columns any row of a dataset has.
-pub fn columns(rows: &Json) -> BTreeSet<String> {
-    rows.as_array().into_iter().flatten().filter_map(Json::as_object).flat_map(|o| o.keys().cloned()).collect()
-}
-
-/// vega.js's rows restricted to the columns vegalake sent (it sends only those the
-/// client spec mentions).
-pub fn restrict(rows: &Json, columns: &BTreeSet<String>) -> Json {
-    let keep = |o: &serde_json::Map<String, Json>| o.iter().filter(|(k, _)| columns.contains(*k)).map(|(k, v)| (k.clone(), v.clone())).collect();
-    Json::Array(rows.as_array().into_iter().flatten().map(|r| Json::Object(r.as_object().map(keep).unwrap_or_default())).collect())
-}
+pub use vegalake_integration_tests::{columns, restrict};

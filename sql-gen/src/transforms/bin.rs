@@ -221,6 +221,11 @@ fn binned_columns(out: &Output, v: Expr, start: Expr, stop: Expr, step: Expr) ->
 }
 
 impl Output {
+    /// The names of the columns it writes.
+    fn columns(&self) -> impl Iterator<Item = String> + '_ {
+        self.as_.iter().take(if self.interval { 2 } else { 1 }).cloned()
+    }
+
     /// The value of the transform's `signal`: the bins as vega publishes them.
     fn signal_value(&self, bins: Bins) -> serde_json::Value {
         json!({
@@ -388,7 +393,7 @@ mod partition {
                 let v = numeric_field(joined.schema(), &out.field)?;
                 let binned = with_columns(joined, binned_columns(&out, v, col(START), col(STOP), col(STEP)))?;
                 let mut keep = names.clone();
-                keep.extend(binned_columns(&out, lit(0.0), lit(0.0), lit(0.0), lit(0.0)).into_iter().map(|(n, _)| n).filter(|n| !names.contains(n)));
+                keep.extend(out.columns().filter(|n| !names.contains(n)));
                 select(binned, &keep)?
             }
         };
