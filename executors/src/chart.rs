@@ -335,7 +335,9 @@ async fn run(
     want: crate::server::Want<'_>,
 ) -> Result<Pass, EvalError> {
     let source = SourceOptions { access: options.data.clone(), zone: options.zone };
-    let opts = PassOptions { source, signals: &options.signals, stores: &options.stores, cuts };
+    // A chart is evaluated again with each interaction: its pinned datasets are
+    // computed once, as its queries read them.
+    let opts = PassOptions { source, signals: &options.signals, stores: &options.stores, cuts, lazy_pins: true };
     runtime.run_pass(graph, &opts, want).await
 }
 

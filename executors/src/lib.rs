@@ -14,7 +14,9 @@ pub mod cluster;
 pub mod codec;
 pub mod engine;
 mod env;
+mod in_process;
 pub mod output;
+mod pinned;
 pub mod server;
 pub mod sql;
 
@@ -168,7 +170,8 @@ async fn top_level_pass(runtime: &Runtime, spec: &Spec, opts: &EvalOptions, want
     let graph = SpecGraph::new(spec);
     let signals: HashMap<Var, Json> = opts.signals.iter().map(|(k, v)| (Var::signal(k, &[]), v.clone())).collect();
     let stores = opts.stores.iter().map(|(k, v)| (Var::data(k, &[]), v.clone())).collect();
-    let pass_opts = PassOptions { source: SourceOptions { access: opts.data.clone(), zone: opts.zone }, signals: &signals, stores: &stores, cuts: None };
+    let pass_opts =
+        PassOptions { source: SourceOptions { access: opts.data.clone(), zone: opts.zone }, signals: &signals, stores: &stores, cuts: None, lazy_pins: false };
     runtime.run_pass(&graph, &pass_opts, want).await
 }
 

@@ -9,7 +9,7 @@
 //! the materialized rows of datasets that someone needs. Everything else is a plan,
 //! rebuilt on each pass (microseconds) and executed only as part of a needed result.
 
-use crate::brush_index::BrushIndexes;
+use crate::brush_index::{BrushIndexes, CubeRows};
 use crate::cache::{Fingerprint, TaskCache};
 use crate::engine::{EngineError, Executed, LocalEngine, QueryEngine};
 use crate::env::SpecEnvironment;
@@ -38,8 +38,8 @@ const PIN_TABLE_FRACTION: usize = 8;
 pub struct Runtime {
     ctx: SessionContext,
     engine: Arc<dyn QueryEngine>,
-    cache: TaskCache,
-    brush_indexes: BrushIndexes,
+    cache: Arc<TaskCache>,
+    brush_indexes: Arc<BrushIndexes>,
 }
 
 /// The default bound of a runtime's cache: 512 MiB.
@@ -53,12 +53,12 @@ impl Runtime {
     /// A runtime over a session of the caller's (one from [`crate::new_session`]
     /// or [`crate::new_session_without_pushdown`], which register our functions).
     pub fn with_session(ctx: SessionContext, cache_bytes: usize) -> Runtime {
-        Runtime { ctx, engine: Arc::new(LocalEngine::default()), cache: TaskCache::new(cache_bytes), brush_indexes: BrushIndexes::default() }
+        Runtime { ctx, engine: Arc::new(LocalEngine::default()), cache: Arc::new(TaskCache::new(cache_bytes)), brush_indexes: Arc::default() }
     }
 
     /// A runtime whose queries run on `engine` (see [`crate::engine::connect`]).
     pub fn with_engine(engine: Arc<dyn QueryEngine>, cache_bytes: usize) -> Runtime {
-        Runtime { ctx: crate::new_session(), engine, cache: TaskCache::new(cache_bytes), brush_indexes: BrushIndexes::default() }
+        Runtime { ctx: crate::new_session(), engine, cache: Arc::new(TaskCache::new(cache_bytes)), brush_indexes: Arc::default() }
     }
 
     /// The brush indexes' switch and counters.
@@ -102,6 +102,11 @@ pub struct PassOptions<'a> {
     /// in the browser): [`SpecGraph::interaction_cuts`], for charts that work
     /// without a server.
     pub cuts: Option<&'a HashMap<Var, usize>>,
+    /// Whether datasets kept for interactions are computed when a query first
+    /// reads them, with its columns ([`crate::pinned`]; the embedded engine
+    /// only), rather than whole as the pass reaches them (rows that SQL and
+    /// remote engines carry as `VALUES`).
+    pub lazy_pins: bool,
 }
 
 /// A dataset's rows, as Arrow and as JSON.
@@ -214,6 +219,13 @@ impl Done {
     fn dataset(&self, var: &Var) -> Option<&DatasetOutcome> {
         self.datasets.iter().find(|d| &d.var == var)
     }
+}
+
+/// A brush index's answer: the plan's rows, or the brushed aggregate's rows when
+/// the nodes above it need the engine.
+enum Answer {
+    Rows(RecordBatch),
+    Aggregate(RecordBatch),
 }
 
 /// Why a dataset (or the rest of it) is left to the client, or is wrong.
@@ -334,8 +346,13 @@ impl Runtime {
             // A warehouse answers each update with its predicate: its rows stay there.
             let plan = env.dataset_plan_of(&node.var).filter(|p| !crate::engine::reads_warehouse(p));
             if let (true, Some(fp), Some(plan)) = (pin, outcome.fingerprint, plan) {
-                let scan = self.pinned_scan(fp, plan.clone()).await.map_err(|s| s.at(&node.var.to_string()))?;
-                env.set_dataset_plan(&node.var, scan);
+                let scan = if opts.lazy_pins && *self.engine.url() == crate::engine::EngineUrl::Local {
+                    let name = format!("{}{fp}", crate::brush_index::PINNED_PREFIX);
+                    crate::pinned::PinnedTable::scan(name, fp, plan.clone(), self.ctx.clone(), self.engine.clone(), self.cache.clone()).map_err(Skip::from)
+                } else {
+                    self.pinned_scan(fp, plan.clone()).await
+                };
+                env.set_dataset_plan(&node.var, scan.map_err(|s| s.at(&node.var.to_string()))?);
             }
             done.datasets.push(outcome);
         }
@@ -563,39 +580,78 @@ impl Runtime {
             .await
     }
 
-    /// `plan` with its brush-indexable aggregate, if any, answered from the cube
-    /// ([`crate::brush_index`]), built on first use.
-    async fn with_brush_index(&self, plan: LogicalPlan) -> Result<LogicalPlan, Skip> {
+    /// `plan`'s rows answered from a brush index ([`crate::brush_index`]), its cube
+    /// built on first use; `None` when no index answers it (the plan runs as it is).
+    async fn brush_index_answer(&self, plan: &LogicalPlan) -> Result<Option<Executed>, Skip> {
         let indexes = &self.brush_indexes;
-        let cube = match crate::brush_index::find(&plan) {
+        let cube = match crate::brush_index::find(plan) {
             // In process only: on Spark the answer over the cube (sent as VALUES)
             // returned the cube's rows unmerged (vl_crossfilter_hist, 693 rows for
             // 11), and a remote engine would receive the cube with every brush.
             Ok(Some(cube)) if indexes.enabled() && *self.engine.url() == crate::engine::EngineUrl::Local => cube,
-            Ok(_) => return Ok(plan),
+            Ok(_) => return Ok(None),
             Err(why) => {
                 log::debug!("{why}");
-                return Ok(plan);
+                return Ok(None);
             }
         };
+        let Some(rows) = self.cube_rows(&cube).await? else { return Ok(None) };
+        let answer = match self.answer_in_process(&cube, &rows, &in_input_order(plan.clone())?) {
+            Ok(answer) => answer,
+            Err(e) => {
+                log::debug!("no brush index: {e}");
+                return Ok(None);
+            }
+        };
+        indexes.count_answer(matches!(answer, Answer::Rows(_)));
+        Ok(Some(match answer {
+            Answer::Rows(batch) => Executed { batches: vec![batch], scans: ScanMetrics::default() },
+            // The nodes above the aggregate need the engine: over the answer's rows.
+            Answer::Aggregate(rows) => {
+                let scan = crate::engine::memory_scan("__vl_cube_answer", rows.schema(), &[rows])?;
+                self.collect(cube.replace(plan.clone(), scan)?, Rows::OfDataset).await?
+            }
+        }))
+    }
+
+    /// The brushed aggregate from the cube's rows, and the plan's rows from it
+    /// where the nodes above it run in process ([`crate::in_process`]).
+    fn answer_in_process(&self, cube: &crate::brush_index::Cube, rows: &CubeRows, plan: &LogicalPlan) -> datafusion::error::Result<Answer> {
+        let state = self.ctx.state_ref();
+        let state = state.read();
+        let aggregate = rows.answer(&state, &cube.predicate, &cube.merges, cube.output())?;
+        Ok(match crate::in_process::run(&state, plan, &cube.target, aggregate.clone()) {
+            Some(Ok(batch)) => Answer::Rows(batch),
+            Some(Err(e)) => {
+                log::debug!("the brush index's answer goes to the engine: {e}");
+                Answer::Aggregate(aggregate)
+            }
+            None => Answer::Aggregate(aggregate),
+        })
+    }
+
+    /// A cube's rows if they are built. Else the cube starts building (once): in
+    /// the background by default, the plan answering meanwhile (`None`), or
+    /// first ([`crate::brush_index::BrushIndexes::set_background`]). A cube past
+    /// [`crate::brush_index::CUBE_ROW_LIMIT`] rows, or whose build failed, is
+    /// refused: its plans answer from then on.
+    async fn cube_rows(&self, cube: &crate::brush_index::Cube) -> Result<Option<Arc<CubeRows>>, Skip> {
         let key = Fingerprint::builder("cube").add(&cube.key()).finish();
-        if indexes.is_oversized(key) {
-            return Ok(plan);
+        let indexes = &self.brush_indexes;
+        if indexes.is_refused(key) {
+            return Ok(None);
         }
-        let limit = crate::brush_index::CUBE_ROW_LIMIT;
-        let build = LogicalPlanBuilder::from(cube.build.clone()).limit(0, Some(limit + 1))?.build()?;
-        let built = self.cached_query(key, build).await?;
-        let rows: usize = built.batches.iter().map(|b| b.num_rows()).sum();
-        if rows > limit {
-            log::info!("no brush index: its cube has more than {limit} rows (too many distinct brushed values)");
-            indexes.set_oversized(key);
-            return Ok(plan);
+        if let Some(rows) = indexes.cube(key) {
+            return Ok(Some(rows));
         }
-        // The batches' own schema where there are rows (nullability as executed).
-        let schema = built.batches.first().map_or_else(|| Arc::new(cube.build.schema().as_arrow().clone()), |b| b.schema());
-        let scan = crate::engine::memory_scan("__vl_cube", schema, &built.batches)?;
-        indexes.count_answer();
-        Ok(cube.answer(plan, scan)?)
+        let Some(building) = indexes.start_building(key) else { return Ok(None) };
+        let build = building.build(cube, self.ctx.clone(), self.engine.clone())?;
+        if indexes.in_background() {
+            tokio::spawn(build);
+            return Ok(None);
+        }
+        build.await;
+        Ok(indexes.cube(key))
     }
 
     /// How many rows a dataset's server part has (`fp` its fingerprint), by a
@@ -640,8 +696,10 @@ impl Runtime {
         let key = Fingerprint::builder("result").add(&fp).finish();
         self.cache
             .get_or_compute(key, || async {
-                let plan = self.with_brush_index(plan).await?;
-                let Executed { batches, scans, .. } = self.collect(plan, Rows::OfDataset).await?;
+                let Executed { batches, scans } = match self.brush_index_answer(&plan).await? {
+                    Some(answered) => answered,
+                    None => self.collect(plan, Rows::OfDataset).await?,
+                };
                 let rows = output::batches_to_rows(&batches);
                 let bytes = batches_bytes(&batches) + rows_bytes(&rows);
                 Ok::<_, Skip>((Materialized { batches, rows, scans }, bytes))

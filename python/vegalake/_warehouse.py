@@ -59,6 +59,18 @@ class Connection:
         """Stops the running query (the runtime's timeout passed)."""
 
 
+# How long a cancel waits for the cancelled query to put the user's connection
+# back (roll back its transaction, restore its settings) before the timeout error
+# reaches the user: a driver whose cancel does not arrive must not hang the call.
+_CANCEL_SETTLE_SECONDS = 10.0
+
+
+def _settled(lock: threading.Lock) -> None:
+    """Waits until the query holding ``lock`` is over (bounded)."""
+    if lock.acquire(timeout=_CANCEL_SETTLE_SECONDS):
+        lock.release()
+
+
 @dataclass
 class WarehouseTable:
     """A table a chart reads through a :class:`Connection`, by ``relation`` (the
@@ -168,6 +180,8 @@ class SparkConnection(Connection):
             self.session.interruptAll()
         else:
             self.session.sparkContext.cancelAllJobs()
+        # The session's own settings are back before the caller hears of the timeout.
+        _settled(self._lock)
 
 
 _spark_connections: dict[int, SparkConnection] = {}
@@ -229,6 +243,10 @@ class PostgresConnection(Connection):
     def cancel(self) -> None:
         cancel = getattr(self.conn, "cancel_safe", None) or self.conn.cancel
         cancel()
+        # The cancelled statement's transaction is rolled back before the caller
+        # hears of the timeout: the connection is theirs again (measured: a
+        # statement run on it at once found the transaction aborted).
+        _settled(self._lock)
 
 
 def _pg_column(values: list, arrow_type: pa.DataType) -> pa.Array:

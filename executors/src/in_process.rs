@@ -1,0 +1,157 @@
+//! Runs the few nodes of a plan above rows already in hand (a brush index's
+//! answer: tens of rows) in process, without DataFusion's optimizer, physical
+//! planner and tasks, which cost more than the work at that size.
+//!
+//! Only nodes that keep or reorder rows one batch at a time are run here:
+//! projections, filters, sorts, limits and aliases. Anything else (a join, a
+//! window, another aggregate) is `None`: the caller runs the plan on the engine.
+//! Expressions are coerced and planned by the session, as the engine would.
+
+use datafusion::arrow::array::{Array, ArrayRef, AsArray, BooleanArray, RecordBatch, UInt32Array};
+use datafusion::arrow::compute::{filter_record_batch, lexsort_to_indices, prep_null_mask_filter, take_record_batch, SortColumn, SortOptions};
+use datafusion::common::{exec_err, DFSchema, Result};
+use datafusion::execution::SessionState;
+use datafusion::logical_expr::simplify::SimplifyContext;
+use datafusion::logical_expr::{Expr, FetchType, LogicalPlan, SkipType};
+use datafusion::optimizer::simplify_expressions::ExprSimplifier;
+use datafusion::physical_expr::PhysicalExpr;
+use std::sync::Arc;
+
+/// The rows of `plan`, where its node `leaf` gives `rows` (the leaf's columns in
+/// order); `None` when a node between them is not one run here.
+pub(crate) fn run(state: &SessionState, plan: &LogicalPlan, leaf: &LogicalPlan, rows: RecordBatch) -> Option<Result<RecordBatch>> {
+    if plan == leaf {
+        return Some(Ok(rows));
+    }
+    let input = match plan {
+        LogicalPlan::Projection(p) => &p.input,
+        LogicalPlan::Filter(f) => &f.input,
+        LogicalPlan::Sort(s) => &s.input,
+        LogicalPlan::Limit(l) => &l.input,
+        LogicalPlan::SubqueryAlias(a) => &a.input,
+        _ => return None,
+    };
+    let rows = match run(state, input, leaf, rows)? {
+        Ok(rows) => rows,
+        Err(e) => return Some(Err(e)),
+    };
+    Some(node(state, plan, input.schema(), rows))
+}
+
+/// One node over its input's rows.
+fn node(state: &SessionState, plan: &LogicalPlan, input: &DFSchema, rows: RecordBatch) -> Result<RecordBatch> {
+    match plan {
+        LogicalPlan::Projection(p) => {
+            let columns = p.expr.iter().map(|e| evaluate(state, e, input, &rows)).collect::<Result<Vec<_>>>()?;
+            Ok(RecordBatch::try_new(Arc::new(p.schema.as_arrow().clone()), columns)?)
+        }
+        LogicalPlan::Filter(f) => {
+            let passing = evaluate(state, &f.predicate, input, &rows)?;
+            let Some(passing) = passing.as_boolean_opt() else { return exec_err!("a filter that is not boolean") };
+            Ok(filter_record_batch(&rows, &without_nulls(passing))?)
+        }
+        LogicalPlan::Sort(s) => {
+            let mut columns = s
+                .expr
+                .iter()
+                .map(|k| Ok(SortColumn { values: evaluate(state, &k.expr, input, &rows)?, options: Some(SortOptions::new(!k.asc, k.nulls_first)) }))
+                .collect::<Result<Vec<_>>>()?;
+            // Equal keys keep their input order (arrow's sort is unstable).
+            let position: ArrayRef = Arc::new(UInt32Array::from_iter_values(0..rows.num_rows() as u32));
+            columns.push(SortColumn { values: position, options: None });
+            Ok(take_record_batch(&rows, &lexsort_to_indices(&columns, s.fetch)?)?)
+        }
+        LogicalPlan::Limit(l) => {
+            let (SkipType::Literal(skip), FetchType::Literal(fetch)) = (l.get_skip_type()?, l.get_fetch_type()?) else {
+                return exec_err!("a limit that is not a literal");
+            };
+            let start = skip.min(rows.num_rows());
+            let length = fetch.unwrap_or(usize::MAX).min(rows.num_rows() - start);
+            Ok(rows.slice(start, length))
+        }
+        LogicalPlan::SubqueryAlias(_) => Ok(rows),
+        _ => exec_err!("not run in process: {}", plan.display()),
+    }
+}
+
+fn evaluate(state: &SessionState, e: &Expr, input: &DFSchema, rows: &RecordBatch) -> Result<ArrayRef> {
+    physical_expr(state, e, input)?.evaluate(rows)?.into_array(rows.num_rows())
+}
+
+/// A filter's mask with null (vega's undefined) as false: a null test passes nothing.
+pub(crate) fn without_nulls(mask: &BooleanArray) -> BooleanArray {
+    if mask.null_count() == 0 {
+        mask.clone()
+    } else {
+        prep_null_mask_filter(mask)
+    }
+}
+
+/// `e` as an expression over rows of `schema`, coerced and simplified as the
+/// engine's analyzer and optimizer would: some functions only run simplified
+/// (measured: `coalesce` fails unsimplified, "should have been simplified to case").
+pub(crate) fn physical_expr(state: &SessionState, e: &Expr, schema: &DFSchema) -> Result<Arc<dyn PhysicalExpr>> {
+    let context = SimplifyContext::builder().with_schema(Arc::new(schema.clone())).with_config_options(Arc::clone(state.config_options())).build();
+    let simplifier = ExprSimplifier::new(context);
+    let coerced = simplifier.coerce(e.clone(), schema)?;
+    state.create_physical_expr(simplifier.simplify(coerced)?, schema)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use datafusion::arrow::array::{Float64Array, Int64Array};
+    use datafusion::arrow::datatypes::{DataType, Field, Schema};
+    use datafusion::logical_expr::{col, lit, LogicalPlanBuilder};
+
+    /// Groups as an aggregate gives them: a bin, its count, and the first row.
+    fn rows() -> RecordBatch {
+        let schema = Schema::new(vec![
+            Field::new("bin", DataType::Float64, true),
+            Field::new("count", DataType::Int64, false),
+            Field::new("__row", DataType::Int64, false),
+        ]);
+        let bins = Float64Array::from(vec![Some(10.0), None, Some(f64::NAN), Some(-5.0), Some(0.0), Some(20.0)]);
+        let counts = Int64Array::from(vec![3, 1, 2, 7, 7, 0]);
+        let first = Int64Array::from(vec![40, 2, 9, 5, 31, 11]);
+        RecordBatch::try_new(Arc::new(schema), vec![Arc::new(bins), Arc::new(counts), Arc::new(first)]).unwrap()
+    }
+
+    /// The same plan run in process and on DataFusion gives the same rows; a node
+    /// it does not run is `None`.
+    #[tokio::test]
+    async fn runs_what_the_engine_runs() {
+        let ctx = crate::new_session();
+        let leaf = crate::engine::memory_scan("groups", rows().schema(), &[rows()]).unwrap();
+        let plans = [
+            LogicalPlanBuilder::from(leaf.clone())
+                .filter(col("bin").is_not_null().and(col("bin").eq(col("bin"))))
+                .unwrap()
+                .project(vec![col("bin"), (col("bin") + lit(5.0)).alias("bin_end"), col("count"), col("__row")])
+                .unwrap()
+                .alias("__vl_result")
+                .unwrap()
+                .sort(vec![col("__row").sort(true, true)])
+                .unwrap()
+                .build()
+                .unwrap(),
+            LogicalPlanBuilder::from(leaf.clone())
+                .sort(vec![col("count").sort(false, false), col("__row").sort(true, false)])
+                .unwrap()
+                .limit(1, Some(3))
+                .unwrap()
+                .build()
+                .unwrap(),
+        ];
+        for plan in plans {
+            let state = ctx.state();
+            let got = run(&state, &plan, &leaf, rows()).expect("runs in process").expect("no error");
+            let want = ctx.execute_logical_plan(plan.clone()).await.unwrap().collect().await.unwrap();
+            let want = datafusion::arrow::compute::concat_batches(&want[0].schema(), &want).unwrap();
+            assert_eq!(got.columns(), want.columns(), "{}", plan.display_indent());
+            assert!(got.num_rows() > 0 && got.num_rows() < rows().num_rows());
+        }
+        let aggregate = LogicalPlanBuilder::from(leaf.clone()).aggregate(vec![col("count")], Vec::<Expr>::new()).unwrap().build().unwrap();
+        assert!(run(&ctx.state(), &aggregate, &leaf, rows()).is_none());
+    }
+}
