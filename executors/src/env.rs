@@ -63,8 +63,8 @@ impl SpecEnvironment {
         }
         for (var, v) in overrides {
             let Some(scope) = paths.iter().position(|p| p == &var.scope) else { continue };
-            if !signals.contains_key(&(scope, var.name.clone())) {
-                signals.insert((scope, var.name.clone()), SignalState::Known(v.clone()));
+            if let std::collections::hash_map::Entry::Vacant(e) = signals.entry((scope, var.name.clone())) {
+                e.insert(SignalState::Known(v.clone()));
                 if scope == 0 {
                     order.push(var.name.clone());
                 }

@@ -54,9 +54,10 @@ fn table(rng: &mut Rng) -> DataAccess {
     let columns: Vec<ArrayRef> =
         vec![Arc::new(Float64Array::from(x)), Arc::new(Float64Array::from(n)), Arc::new(Float64Array::from(dup)), Arc::new(TimestampMillisecondArray::from(t))];
     let batch = RecordBatch::try_new(schema.clone(), columns).expect("a batch");
-    let mut access = DataAccess::default();
-    access.memory = Arc::new([("rows".to_string(), Arc::new(MemoryTable::new(schema, vec![batch], "rows v1")))].into_iter().collect());
-    access
+    DataAccess {
+        memory: Arc::new([("rows".to_string(), Arc::new(MemoryTable::new(schema, vec![batch], "rows v1")))].into_iter().collect()),
+        ..DataAccess::default()
+    }
 }
 
 /// Each view: a histogram of its field, filtered by the brush over any field, with

@@ -341,7 +341,7 @@ fn cube(node: &LogicalPlan, a: &Aggregate, projections: &[&Projection], filter: 
         return Err("a volatile expression".into());
     }
     let mut brushed: Vec<Column> = filter.predicate.column_refs().into_iter().cloned().collect();
-    brushed.sort_by(|x, y| x.flat_name().cmp(&y.flat_name()));
+    brushed.sort_by_key(Column::flat_name);
     if brushed.is_empty() || brushed.len() > 2 {
         return Err(format!("the filter reads {} columns (a cube takes 1 or 2)", brushed.len()));
     }
@@ -368,7 +368,7 @@ fn cube(node: &LogicalPlan, a: &Aggregate, projections: &[&Projection], filter: 
     let mut group_expr = a.group_expr.clone();
     group_expr.extend(carried.iter().zip(&names).map(|(e, n)| e.clone().alias(n)));
     let build = LogicalPlan::Aggregate(Aggregate::try_new(Arc::new(input), group_expr, partials).map_err(|e| e.to_string())?);
-    let cube_columns: Vec<Column> = names.iter().map(|n| Column::new_unqualified(n)).collect();
+    let cube_columns: Vec<Column> = names.iter().map(Column::new_unqualified).collect();
     let renamed: std::collections::HashMap<&Column, &Column> = brushed.iter().zip(&cube_columns).collect();
     let predicate = replace_col(filter.predicate.clone(), &renamed).map_err(|e| e.to_string())?;
     Ok(Cube { target: node.clone(), build, predicate, groups: a.group_expr.len(), merges, schema: a.schema.clone() })
