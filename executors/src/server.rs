@@ -103,7 +103,7 @@ pub struct PassOptions<'a> {
     /// without a server.
     pub cuts: Option<&'a HashMap<Var, usize>>,
     /// Whether datasets kept for interactions are computed when a query first
-    /// reads them, with its columns ([`crate::pinned`]; the embedded engine
+    /// reads them, with its columns (`crate::pinned`; the embedded engine
     /// only), rather than whole as the pass reaches them (rows that SQL and
     /// remote engines carry as `VALUES`).
     pub lazy_pins: bool,
