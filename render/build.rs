@@ -6,7 +6,11 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 fn main() {
-    let client = Path::new(env!("CARGO_MANIFEST_DIR")).join("../client");
+    // Read when the script runs, not baked in when it compiles: one target
+    // directory serves several clones, and a script compiled in one of them
+    // reads the client of the clone that builds now.
+    let manifest = std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR");
+    let client = Path::new(&manifest).join("../client");
     let client = client.canonicalize().unwrap_or(client);
     println!("cargo:rerun-if-changed={}", client.join("package-lock.json").display());
     println!("cargo:rerun-if-changed=js");

@@ -13,7 +13,11 @@ fn run(dir: &Path, args: &[&str]) {
 }
 
 fn main() {
-    let client = Path::new(env!("CARGO_MANIFEST_DIR")).join("../client");
+    // Read when the script runs, not baked in when it compiles: one target
+    // directory serves several clones, and a script compiled in one of them
+    // reads the client of the clone that builds now.
+    let manifest = std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR");
+    let client = Path::new(&manifest).join("../client");
     let bundle = client.join("dist/vegalake-client.js");
     println!("cargo:rerun-if-changed={}", client.join("src").display());
     println!("cargo:rerun-if-changed={}", client.join("package-lock.json").display());

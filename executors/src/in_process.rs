@@ -9,6 +9,7 @@
 
 use datafusion::arrow::array::{Array, ArrayRef, AsArray, BooleanArray, RecordBatch, UInt32Array};
 use datafusion::arrow::compute::{filter_record_batch, lexsort_to_indices, prep_null_mask_filter, take_record_batch, SortColumn, SortOptions};
+use datafusion::arrow::datatypes::{Field, Schema};
 use datafusion::common::{exec_err, DFSchema, Result};
 use datafusion::execution::SessionState;
 use datafusion::logical_expr::simplify::SimplifyContext;
@@ -18,10 +19,10 @@ use datafusion::physical_expr::PhysicalExpr;
 use std::sync::Arc;
 
 /// The rows of `plan`, where its node `leaf` gives `rows` (the leaf's columns in
-/// order); `None` when a node between them is not one run here.
+/// order, under any names); `None` when a node between them is not one run here.
 pub(crate) fn run(state: &SessionState, plan: &LogicalPlan, leaf: &LogicalPlan, rows: RecordBatch) -> Option<Result<RecordBatch>> {
     if plan == leaf {
-        return Some(Ok(rows));
+        return Some(named(leaf.schema(), rows.columns().to_vec()));
     }
     let input = match plan {
         LogicalPlan::Projection(p) => &p.input,
@@ -38,12 +39,20 @@ pub(crate) fn run(state: &SessionState, plan: &LogicalPlan, leaf: &LogicalPlan, 
     Some(node(state, plan, input.schema(), rows))
 }
 
+/// `columns` under the names of `schema` (a node's output: what the rows print
+/// as), each keeping its own type. Only the leaf and projections name columns;
+/// the other nodes pass their input's names on.
+fn named(schema: &DFSchema, columns: Vec<ArrayRef>) -> Result<RecordBatch> {
+    let fields: Vec<Field> = schema.fields().iter().zip(&columns).map(|(f, c)| Field::new(f.name(), c.data_type().clone(), true)).collect();
+    Ok(RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)?)
+}
+
 /// One node over its input's rows.
 fn node(state: &SessionState, plan: &LogicalPlan, input: &DFSchema, rows: RecordBatch) -> Result<RecordBatch> {
     match plan {
         LogicalPlan::Projection(p) => {
             let columns = p.expr.iter().map(|e| evaluate(state, e, input, &rows)).collect::<Result<Vec<_>>>()?;
-            Ok(RecordBatch::try_new(Arc::new(p.schema.as_arrow().clone()), columns)?)
+            named(&p.schema, columns)
         }
         LogicalPlan::Filter(f) => {
             let passing = evaluate(state, &f.predicate, input, &rows)?;
@@ -143,12 +152,19 @@ mod tests {
                 .build()
                 .unwrap(),
         ];
+        // The leaf's rows as a brush index gives them: the columns in order, named
+        // otherwise; the answer carries the plan's names.
+        let unnamed =
+            Schema::new(rows().schema().fields().iter().enumerate().map(|(i, f)| Field::new(format!("c{i}"), f.data_type().clone(), true)).collect::<Vec<_>>());
+        let unnamed = RecordBatch::try_new(Arc::new(unnamed), rows().columns().to_vec()).unwrap();
         for plan in plans {
             let state = ctx.state();
-            let got = run(&state, &plan, &leaf, rows()).expect("runs in process").expect("no error");
+            let got = run(&state, &plan, &leaf, unnamed.clone()).expect("runs in process").expect("no error");
             let want = ctx.execute_logical_plan(plan.clone()).await.unwrap().collect().await.unwrap();
             let want = datafusion::arrow::compute::concat_batches(&want[0].schema(), &want).unwrap();
             assert_eq!(got.columns(), want.columns(), "{}", plan.display_indent());
+            let names = |b: &RecordBatch| b.schema().fields().iter().map(|f| f.name().clone()).collect::<Vec<_>>();
+            assert_eq!(names(&got), names(&want));
             assert!(got.num_rows() > 0 && got.num_rows() < rows().num_rows());
         }
         let aggregate = LogicalPlanBuilder::from(leaf.clone()).aggregate(vec![col("count")], Vec::<Expr>::new()).unwrap().build().unwrap();
