@@ -5,8 +5,11 @@
 # VegaFusion's chart state and DuckDB's SQL (python/bench/bench_brush.py); with
 # "warehouse", the charts over the table in DuckDB, PostgreSQL and Spark Connect
 # (servers started here, stopped on exit) against fetching it and VegaFusion
-# (python/bench/bench_warehouse.py).
+# (python/bench/bench_warehouse.py); with "workloads", the static workloads W2, W3
+# and W5 over Parquet against VegaFusion and DuckDB's hand SQL, cold
+# (python/bench/bench_workloads.py).
 #   scripts/bench.sh python [ROWS]
+#   scripts/bench.sh workloads [ROWS]
 #   scripts/bench.sh brush [ROWS]
 #   scripts/bench.sh warehouse [ROWS]    (VEGALAKE_WAREHOUSES=duckdb,postgres,spark: which)
 #   scripts/bench.sh widget [ROWS...]    (default 1M and 10M)
@@ -21,7 +24,7 @@ venv="$tools/bench-py"
 "$venv/bin/pip" install --quiet --disable-pip-version-check "$wheel[altair]" vegafusion==2.0.3 \
   pandas==3.1.1 deltalake==1.6.6 numpy duckdb==1.4.1
 mode=charts
-case "${1:-}" in brush | warehouse | widget) mode="$1"; shift ;; esac
+case "${1:-}" in brush | workloads | warehouse | widget) mode="$1"; shift ;; esac
 rows="${1:-10000000}"
 data="$tools/bench-data/python-$rows"
 if [ "$mode" = widget ]; then
@@ -35,6 +38,8 @@ if [ "$mode" = widget ]; then
   VEGALAKE_JUPYTER="$venv/bin/jupyter" node client/e2e/bench.js "${sizes[@]}"
 elif [ "$mode" = brush ]; then
   "$venv/bin/python" python/bench/bench_brush.py "$data" --rows "$rows"
+elif [ "$mode" = workloads ]; then
+  "$venv/bin/python" python/bench/bench_workloads.py "$tools/bench-data" --rows "$rows"
 elif [ "$mode" = warehouse ]; then
   "$venv/bin/pip" install --quiet --disable-pip-version-check "psycopg[binary]==3.3.9" pyspark-client==4.0.1
   python_tools

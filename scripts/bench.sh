@@ -9,6 +9,9 @@
 #                             against VegaFusion (scripts/bench-python.sh)
 #   scripts/bench.sh brush    the 3-view crossfilter's brush latency over 10M rows,
 #                             against VegaFusion and DuckDB (scripts/bench-python.sh)
+#   scripts/bench.sh workloads  W2 histogram, W3 stacked time units, W5 heatmap over 10M
+#                             rows of Parquet, cold, against VegaFusion and DuckDB's SQL
+#                             (scripts/bench-python.sh)
 #   scripts/bench.sh warehouse  Altair charts over a 10M-row table in DuckDB, PostgreSQL
 #                             and Spark Connect, against fetching it and VegaFusion
 #                             (scripts/bench-python.sh)
@@ -26,6 +29,7 @@ cd "$(dirname "$0")/.."
 [ "${1:-}" = batch ] && exec bash scripts/bench-batch.sh
 [ "${1:-}" = python ] && exec bash scripts/bench-python.sh "${@:2}"
 [ "${1:-}" = brush ] && exec bash scripts/bench-python.sh brush "${@:2}"
+[ "${1:-}" = workloads ] && exec bash scripts/bench-python.sh workloads "${@:2}"
 [ "${1:-}" = warehouse ] && exec bash scripts/bench-python.sh warehouse "${@:2}"
 [ "${1:-}" = widget ] && exec bash scripts/bench-python.sh widget "${@:2}"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/var/tmp/vegalake-target}"
