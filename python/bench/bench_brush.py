@@ -1,21 +1,24 @@
 """W1, the 3-view crossfilter: open time and brush latency, vegalake against
-VegaFusion's chart state and DuckDB's hand-written SQL, in one run.
+VegaFusion's chart state, DuckDB's hand-written SQL and a Mosaic-style
+pre-aggregated table in DuckDB, in one run.
 
-    python bench_brush.py DIR [--brushes N] [--systems vegalake,vegafusion,duckdb]
+    python bench_brush.py DIR [--brushes N] [--systems vegalake,vegafusion,duckdb,mosaic]
 
 Reads DIR/flights.parquet (written as bench_altair.py writes it, if missing). Each system opens the
 chart once (cold: a fresh process per system) and answers the same recorded
 brushes: over each view in turn, with random bounds, fractional bounds on the
 integer-valued columns, reversed bounds and bounds outside the domain. It prints
 open seconds, update p50/p95/p99 in milliseconds, the first brush (vegalake
-builds its brush index there) and peak RSS; and checks that each system's counts
-per bin agree with vegalake's on every brush.
+builds its brush index there) and peak RSS; and checks on every brush whether
+each system's counts per bin agree with vegalake's (Mosaic's snap the brush to
+pixels, so they differ at the edges).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import random
 import resource
 import statistics
@@ -69,16 +72,17 @@ def store(field: str, a: float, b: float) -> list[dict]:
     return [{"unit": f"view_{field}", "fields": [{"field": field, "channel": "x", "type": "R"}], "values": [[a, b]]}]
 
 
-def counts(updates: list[dict]) -> dict:
-    """Bin -> count per changed dataset, comparable across systems."""
-    out = {}
-    for u in updates:
-        if u.get("namespace") == "data" and isinstance(u.get("value"), list):
-            rows = u["value"]
+def counts(snapshots: list[dict]) -> list[dict]:
+    """What the views show after each brush, bin -> count per binned dataset,
+    comparable across systems: `snapshots` holds each dataset's rows as the last
+    update gave them (a system leaves an unchanged dataset out of an update)."""
+    keys = {}
+    for snapshot in snapshots:
+        for name, rows in snapshot.items():
             key = next((k for k in (rows[0] if rows else {}) if k.startswith("bin_") and not k.endswith("_end")), None)
-            if key:
-                out[key] = sorted((r[key], r.get("__count")) for r in rows)
-    return out
+            if key and "__count" in rows[0]:
+                keys[name] = key
+    return [{keys[n]: sorted((r[keys[n]], r["__count"]) for r in rows) for n, rows in s.items() if n in keys} for s in snapshots]
 
 
 def run_vegalake(path: Path, recorded, frame) -> dict:
@@ -100,36 +104,75 @@ def run_vegafusion(path: Path, recorded, frame) -> dict:
 
 
 def run_duckdb(path: Path, recorded, frame) -> dict:
-    import duckdb
-
-    start = time.perf_counter()
-    con = duckdb.connect()
-    con.execute(f"CREATE TABLE flights AS SELECT distance, delay, time FROM read_parquet('{path}')")
-    extents = {f: con.execute(f"SELECT min({f}), max({f}) FROM flights").fetchone() for f in FIELDS}
-    opened = time.perf_counter() - start
+    """Hand SQL: the table in DuckDB's memory, each update three exact GROUP BYs."""
+    started = time.perf_counter()
+    con, bins = _duckdb_table(path)
+    opened = time.perf_counter() - started
 
     def update(field: str, a: float, b: float):
         lo, hi = min(a, b), max(a, b)
-        for other in FIELDS:
-            if other != field:
-                x0, x1 = extents[other]
-                step = (x1 - x0) / 20
-                con.execute(f"SELECT floor(({other} - {x0}) / {step}) AS b, count(*) FROM flights WHERE {field} BETWEEN {lo} AND {hi} GROUP BY b").fetchall()
-        return []
+        where = f"{field} BETWEEN {lo!r} AND {hi!r}"
+        return [_rows(g, con.execute(f"SELECT {bins[g]} AS b, count(*) FROM flights WHERE {where} GROUP BY b").fetchall()) for g in FIELDS]
 
     return timed(opened, recorded, update)
 
 
+def run_mosaic(path: Path, recorded, frame) -> dict:
+    """Mosaic's way, in DuckDB: per brushed field and view, a table pre-aggregated
+    by the brush's pixel (300 across the view) and the view's bin; an update sums
+    the pixels the brush covers, so its edges snap to pixels."""
+    started = time.perf_counter()
+    con, bins = _duckdb_table(path)
+    pixels = {}
+    for f in FIELDS:
+        lo, hi = con.execute(f"SELECT min({f}), max({f}) FROM flights").fetchone()
+        pixels[f] = (lo, (hi - lo) / PIXELS)
+        px = f"least(floor(({f} - {lo!r}) / {pixels[f][1]!r}), {PIXELS - 1})"
+        for g in FIELDS:
+            con.execute(f"CREATE TABLE cube_{f}_{g} AS SELECT {px} AS px, {bins[g]} AS b, count(*) AS n FROM flights GROUP BY px, b")
+    opened = time.perf_counter() - started
+
+    def update(field: str, a: float, b: float):
+        start, width = pixels[field]
+        px0, px1 = (math.floor((v - start) / width) for v in sorted((a, b)))
+        where = f"px BETWEEN {px0} AND {px1}"
+        return [_rows(g, con.execute(f"SELECT b, sum(n) FROM cube_{field}_{g} WHERE {where} GROUP BY b").fetchall()) for g in FIELDS]
+
+    return timed(opened, recorded, update)
+
+
+PIXELS = 300
+
+
+def _duckdb_table(path: Path):
+    """A DuckDB connection holding the columns in memory, and vega's bin start
+    of each field as SQL."""
+    import duckdb
+    from bench_workloads import bin_sql
+
+    con = duckdb.connect()
+    con.execute(f"CREATE TABLE flights AS SELECT {', '.join(FIELDS)} FROM read_parquet('{path}')")
+    return con, {f: bin_sql(con, f, 20) for f in FIELDS}
+
+
+def _rows(field: str, groups) -> dict:
+    """Groups (bin, count) as the data update a chart state gives, so counts()
+    compares them with vegalake's."""
+    return {"namespace": "data", "name": f"view_{field}", "value": [{f"bin_maxbins_20_{field}": b, "__count": int(n)} for b, n in groups if n]}
+
+
 def timed(opened: float, recorded, update) -> dict:
-    times, answers = [], []
+    times, snapshots, current = [], [], {}
     for field, a, b in recorded:
         start = time.perf_counter()
         out = update(field, a, b)
         times.append((time.perf_counter() - start) * 1000)
-        answers.append(counts(out))
+        current.update({u["name"]: u["value"] for u in out if u.get("namespace") == "data" and isinstance(u.get("value"), list)})
+        snapshots.append(dict(current))
     ms = sorted(times[1:])
     pick = lambda q: ms[min(len(ms) - 1, int(q * len(ms)))]  # noqa: E731
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    answers = counts(snapshots)
     return {"open_s": opened, "first_ms": times[0], "p50": statistics.median(ms), "p95": pick(0.95), "p99": pick(0.99), "rss_mb": rss, "answers": answers}
 
 
@@ -138,7 +181,7 @@ def child(system: str, directory: Path, n: int) -> None:
 
     path = directory / "flights.parquet"
     frame = pd.read_parquet(path, columns=list(FIELDS))
-    result = {"vegalake": run_vegalake, "vegafusion": run_vegafusion, "duckdb": run_duckdb}[system](path, brushes(n), frame)
+    result = {"vegalake": run_vegalake, "vegafusion": run_vegafusion, "duckdb": run_duckdb, "mosaic": run_mosaic}[system](path, brushes(n), frame)
     print(json.dumps(result))
 
 
@@ -147,7 +190,7 @@ def main() -> None:
     parser.add_argument("directory", type=Path)
     parser.add_argument("--brushes", type=int, default=200)
     parser.add_argument("--rows", type=int, default=10_000_000, help="rows of the data written when DIR has none")
-    parser.add_argument("--systems", default="vegalake,vegafusion,duckdb")
+    parser.add_argument("--systems", default="vegalake,vegafusion,duckdb,mosaic")
     parser.add_argument("--child")
     args = parser.parse_args()
     if args.child:
@@ -170,11 +213,13 @@ def main() -> None:
     print(f"{'system':<11} {'open s':>7} {'1st ms':>8} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'RSS MB':>8}")
     for system, r in results.items():
         print(f"{system:<11} {r['open_s']:7.2f} {r['first_ms']:8.1f} {r['p50']:8.1f} {r['p95']:8.1f} {r['p99']:8.1f} {r['rss_mb']:8.0f}")
-    if "vegalake" in results and "vegafusion" in results:
-        ours, theirs = results["vegalake"]["answers"], results["vegafusion"]["answers"]
-        differ = [i for i, (a, b) in enumerate(zip(ours, theirs, strict=True)) if a != b]
+    ours = results.get("vegalake", {}).get("answers")
+    for system, r in results.items():
+        if ours is None or system == "vegalake":
+            continue
+        differ = [i for i, (a, b) in enumerate(zip(ours, r["answers"], strict=True)) if a != b]
         first = f" (first differing: {differ[:5]})" if differ else ""
-        print(f"vegafusion's counts per bin equal vegalake's on {len(ours) - len(differ)} of {len(ours)} brushes{first}")
+        print(f"{system}'s counts per bin equal vegalake's on {len(ours) - len(differ)} of {len(ours)} brushes{first}")
 
 
 if __name__ == "__main__":
