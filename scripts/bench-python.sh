@@ -21,8 +21,10 @@ wheel="$(bash scripts/python.sh)"
 venv="$tools/bench-py"
 [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
 "$venv/bin/pip" install --quiet --disable-pip-version-check --force-reinstall --no-deps "$wheel"
+# vl-convert-python: VegaFusion reads the local time zone from it (and fails
+# without it); vegalake compiles Vega-Lite itself.
 "$venv/bin/pip" install --quiet --disable-pip-version-check "$wheel[altair]" vegafusion==2.0.3 \
-  pandas==3.1.1 deltalake==1.6.6 numpy duckdb==1.4.1
+  pandas==3.1.1 deltalake==1.6.6 numpy duckdb==1.4.1 vl-convert-python==1.9.0.post1
 mode=charts
 case "${1:-}" in brush | workloads | warehouse | widget) mode="$1"; shift ;; esac
 rows="${1:-10000000}"

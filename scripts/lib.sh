@@ -95,27 +95,30 @@ maturin_tool() {
 start_vegalake_cluster() {
   listening scheduler --bind 127.0.0.1:0
   scheduler="$address"
-  local i
+  local scheduler_out="$listening_out" i
   for i in 1 2; do
     listening executor --scheduler "$scheduler" --slots 2 --work-dir "$(mktemp -d)"
   done
-  sleep 3  # the executors' first heartbeats register them
+  # The scheduler prints "executors: N (ID joined)" as each registers.
+  wait_for_line "$scheduler_out" "^executors: 2 " "the executors did not register with the scheduler"
 }
 
-# Starts `$bin ARGS` in the background (pid kept in `pids`) and sets `address` to
-# the address it prints once it listens.
+# Starts `$bin ARGS` in the background (pid kept in `pids`, output in
+# `listening_out`) and sets `address` to the address it prints once it listens.
 listening() {
-  local out
-  out="$(mktemp)"
-  "$bin" "$@" >"$out" 2>/dev/null &
+  listening_out="$(mktemp)"
+  "$bin" "$@" >"$listening_out" 2>/dev/null &
   pids+=($!)
-  for _ in $(seq 1 100); do
-    if grep -q "^listening on " "$out"; then
-      address="$(sed -n 's/^listening on //p' "$out")"
-      return
-    fi
+  wait_for_line "$listening_out" "^listening on " "vegalake $* did not start"
+  address="$(sed -n 's/^listening on //p' "$listening_out")"
+}
+
+# Waits (up to 60 s) for a line matching PATTERN in FILE, or exits saying WHAT.
+wait_for_line() {
+  for _ in $(seq 1 600); do
+    grep -q "$2" "$1" && return
     sleep 0.1
   done
-  echo "vegalake $* did not start" >&2
+  echo "$3" >&2
   exit 1
 }

@@ -121,7 +121,8 @@ enum Command {
     /// held per bearer token, every request under the server's limits.
     Serve(serve::ServeArgs),
     /// Run a Ballista scheduler that knows vegalake's functions, for
-    /// `--engine ballista://HOST:PORT`. Prints "listening on ADDRESS" when ready.
+    /// `--engine ballista://HOST:PORT`. Prints "listening on ADDRESS" when ready,
+    /// then "executors: N (ID joined)" or "executors: N (ID left)" as they come and go.
     Scheduler {
         /// Address to listen on (port 0 picks a free port).
         #[arg(long, default_value = "127.0.0.1:50050")]
@@ -347,7 +348,7 @@ async fn run(command: Command) -> Result<ExitCode, Failure> {
         Command::Render { chart, engine, draw, output } => render::render(&chart, &engine, &draw, &output).await,
         Command::Batch(args) => return batch::run(&args).await,
         Command::Serve(args) => serve::run(&args).await,
-        Command::Scheduler { bind } => run_scheduler(bind, announce).await.map_err(|e| Failure(format!("scheduler: {e}"))),
+        Command::Scheduler { bind } => run_scheduler(bind, announce, report_change).await.map_err(|e| Failure(format!("scheduler: {e}"))),
         Command::Executor { scheduler, bind, slots, work_dir } => {
             let opts = ExecutorOptions { scheduler, bind, slots, work_dir };
             run_executor(opts, announce).await.map_err(|e| Failure(format!("executor: {e}")))
@@ -359,6 +360,14 @@ async fn run(command: Command) -> Result<ExitCode, Failure> {
 /// The line a server prints once it listens (scripts wait for it).
 fn announce(addr: SocketAddr) {
     println!("listening on {addr}");
+}
+
+/// An executor that joined or left, as a line (a closed stdout is no reason to
+/// stop scheduling).
+fn report_change(change: vegalake_executors::cluster::ExecutorChange) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{change}").and_then(|()| out.flush());
 }
 
 fn task_label(task: &ServerTask) -> String {

@@ -226,8 +226,10 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn concurrent_requests_share_one_computation() {
         let cache = Arc::new(TaskCache::new(1000));
+        // Pending once: `join!` then polls the second request while the first is
+        // in flight.
         let slow = || async {
-            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            tokio::task::yield_now().await;
             Ok::<_, ()>((7u8, 1))
         };
         let (a, b) = tokio::join!(cache.get_or_compute(fp(1), slow), cache.get_or_compute(fp(1), slow));

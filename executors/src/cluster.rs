@@ -18,11 +18,13 @@ use crate::codec::VegalakeLogicalCodec;
 use ballista_core::extension::SessionConfigExt;
 use ballista_core::registry::BallistaFunctionRegistry;
 use ballista_executor::executor_process::{start_executor_process, ExecutorProcessConfig};
-use ballista_scheduler::cluster::BallistaCluster;
+use ballista_scheduler::cluster::{BallistaCluster, ClusterStateEvent};
 use ballista_scheduler::config::SchedulerConfig;
 use ballista_scheduler::scheduler_process::{create_scheduler, start_grpc_service_with_listener};
 use datafusion::prelude::SessionConfig;
 use datafusion_proto::protobuf::{LogicalPlanNode, PhysicalPlanNode};
+use futures::StreamExt;
+use std::collections::HashSet;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -56,9 +58,29 @@ pub fn ballista_config() -> SessionConfig {
         .with_ballista_logical_extension_codec(Arc::new(VegalakeLogicalCodec::default()))
 }
 
+/// An executor joined or left the scheduler's cluster: its id and how many are
+/// registered after the change. Scripts and tests wait on these instead of on
+/// time, and an operator sees a lost executor as it is declared lost.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExecutorChange {
+    /// The executor's id.
+    pub id: String,
+    /// True when it joined, false when it left (stopped, or lost its heartbeat).
+    pub joined: bool,
+    /// Executors registered after the change.
+    pub registered: usize,
+}
+
+impl std::fmt::Display for ExecutorChange {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "executors: {} ({} {})", self.registered, self.id, if self.joined { "joined" } else { "left" })
+    }
+}
+
 /// Runs a scheduler on `bind` (port 0 picks a free one) until the process ends;
-/// `ready` is told the address it listens on.
-pub async fn run_scheduler(bind: SocketAddr, ready: impl FnOnce(SocketAddr)) -> Result<(), ClusterError> {
+/// `ready` is told the address it listens on, `changed` each executor that joins
+/// or leaves.
+pub async fn run_scheduler(bind: SocketAddr, ready: impl FnOnce(SocketAddr), changed: impl FnMut(ExecutorChange) + Send + 'static) -> Result<(), ClusterError> {
     let listener = tokio::net::TcpListener::bind(bind).await.map_err(|e| fail("cannot listen", format!("{bind}: {e}")))?;
     let addr = listener.local_addr().map_err(|e| fail("cannot listen", e))?;
     let config = SchedulerConfig {
@@ -84,8 +106,27 @@ pub async fn run_scheduler(bind: SocketAddr, ready: impl FnOnce(SocketAddr)) -> 
     let cluster = BallistaCluster::new_from_config(&config).await.map_err(|e| fail("cannot start the scheduler", e))?;
     let scheduler =
         create_scheduler::<LogicalPlanNode, PhysicalPlanNode>(cluster, Arc::new(config)).await.map_err(|e| fail("cannot start the scheduler", e))?;
+    // Subscribed before any executor can know the address: none is missed.
+    let events = scheduler.state.executor_manager.cluster_state_events().await.map_err(|e| fail("cannot start the scheduler", e))?;
+    tokio::spawn(report_executor_changes(events, changed));
     ready(addr);
     start_grpc_service_with_listener(listener, scheduler).await.map_err(|e| fail("the scheduler stopped", e))
+}
+
+/// Calls `changed` for each executor that registers or is removed (a heartbeat
+/// repeats registration: only a new id counts).
+async fn report_executor_changes(mut events: ballista_scheduler::cluster::ClusterStateEventStream, mut changed: impl FnMut(ExecutorChange)) {
+    let mut registered = HashSet::new();
+    while let Some(event) = events.next().await {
+        let (id, joined) = match event {
+            ClusterStateEvent::RegisteredExecutor { executor_id } => (executor_id, true),
+            ClusterStateEvent::RemovedExecutor { executor_id } => (executor_id, false),
+        };
+        let new = if joined { registered.insert(id.clone()) } else { registered.remove(&id) };
+        if new {
+            changed(ExecutorChange { id, joined, registered: registered.len() });
+        }
+    }
 }
 
 /// The scheduler plans with our optimizer rules plus Ballista's.

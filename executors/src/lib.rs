@@ -18,6 +18,7 @@ mod in_process;
 pub mod output;
 mod pinned;
 pub mod server;
+mod shared_calls;
 pub mod sql;
 
 pub use cache::{CacheStats, Fingerprint, TaskCache};
@@ -149,10 +150,13 @@ fn session_with_rules(
     let state = SessionStateBuilder::new().with_config(config).with_default_features().build();
     // Common subexpression elimination mislabels the nullability of the columns it
     // introduces for our coalesce-heavy expressions (DataFusion 55), failing the
-    // physical planner's schema check; the lowered plans gain little from it.
+    // physical planner's schema check. What it would save most, repeated calls of
+    // our functions, `shared_calls` saves on the physical plan.
     let mut rules: Vec<_> = state.optimizers().iter().filter(|r| r.name() != "common_sub_expression_eliminate").cloned().collect();
     edit(&mut rules);
-    let state = SessionStateBuilder::new_from_existing(state).with_optimizer_rules(rules).build();
+    let mut physical = state.physical_optimizers().to_vec();
+    physical.push(std::sync::Arc::new(shared_calls::ShareFunctionCalls));
+    let state = SessionStateBuilder::new_from_existing(state).with_optimizer_rules(rules).with_physical_optimizer_rules(physical).build();
     let ctx = SessionContext::new_with_state(state);
     vegalake_sql_gen::register_udfs(&ctx);
     ctx

@@ -25,7 +25,6 @@ import argparse
 import json
 import math
 import os
-import resource
 import statistics
 import subprocess
 import sys
@@ -222,9 +221,19 @@ def child(system: str, workload: str, path: Path) -> dict:
         result = run_duckdb(workload, path)
     text = json.dumps(result if result is not None else spec)
     end = time.perf_counter()
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    rss = peak_rss_mb()
     rows = result if result is not None else summary(spec)
     return {"seconds": end - start, "engine": end - compiled, "rss_mb": rss, "bytes": len(text), "rows": rows}
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident memory. Not getrusage's ru_maxrss: Linux keeps
+    it across exec, so a child reports its parent's peak when that is higher (the
+    parent that wrote the data showed its 574 MB in every child); VmHWM belongs to
+    the process's own address space."""
+    with open("/proc/self/status") as status:
+        kb = next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
+    return kb / 1024
 
 
 def measure(system: str, workload: str, args: argparse.Namespace) -> tuple[list[dict], str | None]:

@@ -5,7 +5,8 @@
 //! vega.js computes from that store's rows alone (`harness/batch-expect.mjs`), and
 //! each dataset ran a query or two on the engine, never one per store.
 
-use crate::engines::{spark_url, Cluster, CONFORMANCE_OPTIONS};
+use crate::engines::CONFORMANCE_OPTIONS;
+use crate::processes::{spark_url, Cluster};
 use crate::{columns, read_json, restrict, root};
 use datafusion::arrow::array::{ArrayRef, Float64Array, Int64Array, StringArray, TimestampMillisecondArray};
 use datafusion::arrow::datatypes::{DataType, Field, Schema, TimeUnit};
@@ -189,7 +190,7 @@ async fn batch_charts_equal_vegajs_per_key_locally() {
 async fn batch_charts_equal_vegajs_per_key_on_ballista_and_spark() {
     let stores = Stores::write("engines").await;
     let scheduler_log = stores.dir.join("scheduler.log");
-    let cluster = Cluster::start_logged(2, Some(&scheduler_log));
+    let cluster = Cluster::start_logged(2, &scheduler_log);
     batch_on("ballista", Some(cluster.engine(CONFORMANCE_OPTIONS).await), &stores, Some(EngineLog::Ballista(&scheduler_log))).await;
     let spark = vegalake_executors::engine::connect(&spark_url(), CONFORMANCE_OPTIONS).await.unwrap_or_else(|e| panic!("{e}"));
     batch_on("spark", Some(spark), &stores, Some(EngineLog::Spark(&SparkLog::open()))).await;

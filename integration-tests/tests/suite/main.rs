@@ -8,6 +8,9 @@ mod engines;
 mod interactions;
 mod lake;
 mod pretransform;
+#[path = "../common/processes.rs"]
+#[allow(dead_code)] // shared with tests/faults.rs, which uses the rest
+mod processes;
 mod scale;
 mod sql;
 

@@ -104,7 +104,20 @@ fn bin_of(v: f64, start: f64, stop: f64, step: f64) -> f64 {
         f64::INFINITY
     } else {
         let clamped = start.max(v.min(stop - step));
-        start + step * (EPSILON + (clamped - start) / step).floor()
+        start + step * floor_of_positive(EPSILON + (clamped - start) / step)
+    }
+}
+
+/// `x.floor()` for the bin index, which is never negative: truncation, which is
+/// floor there. Why: without SSE4.1 in the baseline target `f64::floor` is a call
+/// into libm, and it was 17% of a 10M-row heatmap's time (perf, release); the
+/// conversion is one instruction. Exact: an index below 2^53 converts to i64 and
+/// back unchanged; beyond, `x` is an integer already.
+fn floor_of_positive(x: f64) -> f64 {
+    if x < 9.0e15 {
+        (x as i64) as f64
+    } else {
+        x.floor()
     }
 }
 
@@ -433,5 +446,27 @@ mod tests {
         assert_eq!(bins(1.0, 5.0, 10.0), Bins { start: 1.0, stop: 5.0, step: 0.5 });
         assert_eq!(bins(0.0, 100.0, 20.0), Bins { start: 0.0, stop: 100.0, step: 5.0 });
         assert_eq!(bins(1.0, 9.2, 10.0), Bins { start: 1.0, stop: 10.0, step: 1.0 });
+    }
+
+    #[test]
+    fn the_truncated_floor_is_floor_for_bin_indexes() {
+        let edges = [0.0, 1e-14, 0.5, 1.0 - 1e-16, 1.0, 2.0 - 1e-15, 49.99999999999999, 1e15, 9.0e15 - 1.0, 9.0e15, 1e300, f64::INFINITY];
+        for x in edges {
+            assert_eq!(floor_of_positive(x).to_bits(), x.floor().to_bits(), "{x}");
+        }
+        assert!(floor_of_positive(f64::NAN).is_nan());
+        // Every value of a fine grid over a heatmap's bins, edges and between.
+        let (start, stop, step) = (-150.0, 170.0, 10.0);
+        for i in -2_000..40_000 {
+            let v = -170.0 + f64::from(i) * 0.00937;
+            let reference = if v < start {
+                f64::NEG_INFINITY
+            } else if v > stop {
+                f64::INFINITY
+            } else {
+                start + step * (EPSILON + (start.max(v.min(stop - step)) - start) / step).floor()
+            };
+            assert_eq!(bin_of(v, start, stop, step).to_bits(), reference.to_bits(), "{v}");
+        }
     }
 }
