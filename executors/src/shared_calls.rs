@@ -70,7 +70,7 @@ fn share_in(node: Arc<dyn ExecutionPlan>) -> Result<Transformed<Arc<dyn Executio
     if let Some(filter) = node.downcast_ref::<FilterExec>() {
         if let Some((new_filter, _)) = share_below(filter, &[])? {
             // The filter's own columns, without the shared calls.
-            let columns = columns_of(filter.schema().fields().iter().map(|f| f.name().clone()));
+            let columns = columns_of(filter);
             return Ok(Transformed::yes(Arc::new(ProjectionExec::try_new(columns, new_filter)?)));
         }
     }
@@ -116,14 +116,16 @@ fn is_vegalake_call(e: &Arc<dyn PhysicalExpr>) -> bool {
 
 /// A projection of `input`'s columns and then `calls`, and how to read them.
 fn computing(calls: Vec<Arc<dyn PhysicalExpr>>, input: &Arc<dyn ExecutionPlan>) -> Result<(Arc<dyn ExecutionPlan>, SharedCalls)> {
-    let mut exprs = columns_of(input.schema().fields().iter().map(|f| f.name().clone()));
+    let mut exprs = columns_of(input.as_ref());
     let shared = SharedCalls { first: exprs.len(), calls };
     exprs.extend(shared.calls.iter().enumerate().map(|(k, call)| ProjectionExpr { expr: Arc::clone(call), alias: shared.name(k) }));
     Ok((Arc::new(ProjectionExec::try_new(exprs, Arc::clone(input))?), shared))
 }
 
-fn columns_of(names: impl Iterator<Item = String>) -> Vec<ProjectionExpr> {
-    names.enumerate().map(|(i, name)| ProjectionExpr { expr: Arc::new(Column::new(&name, i)), alias: name }).collect()
+/// Each output column of `plan`, as it is.
+fn columns_of(plan: &dyn ExecutionPlan) -> Vec<ProjectionExpr> {
+    let schema = plan.schema();
+    schema.fields().iter().enumerate().map(|(i, f)| ProjectionExpr { expr: Arc::new(Column::new(f.name(), i)), alias: f.name().clone() }).collect()
 }
 
 /// Calls computed once, as the columns after the input's `first`.

@@ -76,6 +76,7 @@ async fn ballista_survives_an_executor_killed_mid_query() {
     let victim = cluster.executors.remove(0);
     victim.log.as_ref().expect("the executor's log").wait_for("a task started", |line| line.contains("Execute task").then_some(()));
     drop(victim);
+    assert!(!query.is_finished(), "the query ended before an executor could be killed: make the table larger");
     cluster.wait_for_executors(1);
     let scheduler_said = || cluster.scheduler.stdout.so_far().join("\n");
     match query.await.expect("the query task") {
