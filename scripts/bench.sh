@@ -17,6 +17,12 @@
 #                             (scripts/bench-python.sh)
 #   scripts/bench.sh widget     the Jupyter widget's brush-to-redraw latency in JupyterLab
 #                             and chromium at 1M and 10M rows, beside ChartState.update
+#   scripts/bench.sh serve      `vegalake serve` under load: 32 sessions x 200 brush
+#                             updates on a 1M-row crossfilter over gRPC, latency
+#                             and peak RSS (scripts/bench-serve.sh)
+#   scripts/bench.sh fuzz [SECONDS]  each fuzz target (spec, expression, chart, request)
+#                             for SECONDS (default 1800) in release; kept inputs go to
+#                             fuzz/corpus, crashes to fuzz/crashes (fuzz/src/lib.rs)
 #   scripts/bench.sh batch      10,000 charts (one per store) over a 10M-row table with
 #                             `vegalake batch`, locally and on Ballista, against a
 #                             loop of one DuckDB query and one vl-convert per chart
@@ -27,6 +33,16 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 [ "${1:-}" = engines ] && exec bash scripts/bench-engines.sh
 [ "${1:-}" = batch ] && exec bash scripts/bench-batch.sh
+[ "${1:-}" = serve ] && exec bash scripts/bench-serve.sh "${@:2}"
+if [ "${1:-}" = fuzz ]; then
+  export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/var/tmp/vegalake-target}"
+  cargo build --release --locked -p vegalake-fuzz
+  status=0
+  for target in spec expression chart request; do
+    "$CARGO_TARGET_DIR/release/vegalake-fuzz" "$target" --seconds "${2:-1800}" || status=1
+  done
+  exit "$status"
+fi
 [ "${1:-}" = python ] && exec bash scripts/bench-python.sh "${@:2}"
 [ "${1:-}" = brush ] && exec bash scripts/bench-python.sh brush "${@:2}"
 [ "${1:-}" = workloads ] && exec bash scripts/bench-python.sh workloads "${@:2}"

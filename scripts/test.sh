@@ -23,6 +23,10 @@ fi
 if [ ! -d /usr/share/fonts/truetype/liberation ] || ! command -v pdftoppm >/dev/null; then
   apt-get update -qq && apt-get install -y -qq fonts-liberation poppler-utils >/dev/null
 fi
+# The service's TLS test makes its certificate with openssl and calls it with curl.
+if ! command -v openssl >/dev/null || ! command -v curl >/dev/null; then
+  apt-get update -qq && apt-get install -y -qq openssl curl >/dev/null
+fi
 # The browser client's packages and bundle (the renderer embeds its vega, the
 # server its bundle): installed and built once, before any build script asks.
 if ! (cd client && npm ls --depth=0 >/dev/null 2>&1); then

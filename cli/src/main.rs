@@ -157,6 +157,27 @@ pub(crate) struct EngineArgs {
     /// Cancel a query that runs longer than this many seconds.
     #[arg(long, value_name = "SECONDS")]
     timeout: Option<f64>,
+    /// Memory the embedded engine's queries may hold together (bytes, or with
+    /// K, M, G: 2G). Sorts, joins and aggregates spill to disk before it; a query
+    /// that still needs more fails. Remote engines keep their own limits.
+    #[arg(long, value_name = "BYTES", value_parser = parse_bytes)]
+    pub(crate) memory_limit: Option<usize>,
+}
+
+/// A size in bytes: digits, with an optional K, M or G (powers of 1024; `2G`,
+/// `512MiB`, `64KB`).
+fn parse_bytes(text: &str) -> Result<usize, String> {
+    let bad = || format!("'{text}' is not a positive size (bytes, or a number with K, M or G)");
+    let upper = text.trim().to_ascii_uppercase();
+    let number = upper.strip_suffix("IB").or_else(|| upper.strip_suffix('B')).unwrap_or(&upper);
+    let (digits, shift) = match number.as_bytes().last() {
+        Some(b'K') => (&number[..number.len() - 1], 10),
+        Some(b'M') => (&number[..number.len() - 1], 20),
+        Some(b'G') => (&number[..number.len() - 1], 30),
+        _ => (number, 0),
+    };
+    let n: usize = digits.parse().map_err(|_| bad())?;
+    n.checked_mul(1 << shift).filter(|b| *b > 0).ok_or_else(bad)
 }
 
 impl EngineArgs {
@@ -169,7 +190,11 @@ impl EngineArgs {
             None => None,
         };
         let engine = connect(&url, EngineOptions { timeout }).await.map_err(|e| Failure(e.to_string()))?;
-        Ok(Arc::new(Runtime::with_engine(engine, DEFAULT_CACHE_BYTES)))
+        let runtime = Runtime::with_engine(engine, DEFAULT_CACHE_BYTES);
+        Ok(Arc::new(match self.memory_limit {
+            Some(bytes) => runtime.with_memory_limit(bytes),
+            None => runtime,
+        }))
     }
 }
 
@@ -475,6 +500,22 @@ fn main() -> ExitCode {
             let line = if verbose { message } else { message.lines().next().unwrap_or_default().to_string() };
             eprintln!("vegalake: {line}");
             ExitCode::FAILURE
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_bytes;
+
+    #[test]
+    fn sizes_read_as_people_write_them() {
+        assert_eq!(parse_bytes("1024"), Ok(1024));
+        assert_eq!(parse_bytes("2G"), Ok(2 << 30));
+        assert_eq!(parse_bytes("512MiB"), Ok(512 << 20));
+        assert_eq!(parse_bytes("64kb"), Ok(64 << 10));
+        for bad in ["", "0", "-1", "1.5G", "G", "12T", "99999999999999999999G"] {
+            assert!(parse_bytes(bad).is_err(), "{bad:?} was accepted");
         }
     }
 }

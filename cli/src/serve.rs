@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
-use vegalake_serve::{Dashboards, Limits, ServeOptions, Service, Tokens};
+use vegalake_serve::{Dashboards, Limits, ServeOptions, Service, Tls, Tokens};
 
 #[derive(clap::Args)]
 pub struct ServeArgs {
@@ -20,6 +20,13 @@ pub struct ServeArgs {
     /// No tokens, and a non-loopback address without TLS: a trusted network only.
     #[arg(long)]
     insecure: bool,
+    /// The server's certificate chain (PEM): the port speaks TLS (needed off
+    /// loopback). With --tls-key.
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// The certificate's private key (PEM).
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
     /// Serve each Vega or Vega-Lite spec (NAME.json) of DIR as a page at /d/NAME
     /// (and an index at /), drawn by the bundled browser client.
     #[arg(long, value_name = "DIR")]
@@ -81,7 +88,20 @@ impl ServeArgs {
             max_concurrent: self.max_concurrent.unwrap_or(defaults.max_concurrent).max(1),
             max_charts_per_token: self.max_charts_per_token,
             idle_timeout: seconds("idle-timeout", self.idle_timeout)?,
+            memory_limit: self.engine.memory_limit,
         })
+    }
+
+    /// TLS when a certificate is given; off loopback, it is needed (or --insecure).
+    fn tls(&self) -> Result<Option<Tls>, Failure> {
+        let tls = match (&self.tls_cert, &self.tls_key) {
+            (Some(cert), Some(key)) => Some(Tls::from_pem_files(cert, key).map_err(|e| Failure(format!("--tls-cert/--tls-key: {e}")))?),
+            _ => None,
+        };
+        if tls.is_none() && !self.bind.ip().is_loopback() && !self.insecure {
+            return Err(Failure(format!("--bind {}: not a loopback address; serving it needs --tls-cert and --tls-key (or --insecure)", self.bind)));
+        }
+        Ok(tls)
     }
 }
 
@@ -91,12 +111,7 @@ fn compile(json: serde_json::Value) -> Result<serde_json::Value, String> {
 }
 
 pub async fn run(args: &ServeArgs) -> Result<(), Failure> {
-    if !args.bind.ip().is_loopback() && !args.insecure {
-        return Err(Failure(format!(
-            "--bind {}: not a loopback address; serving it needs TLS, which this build does not offer yet (put a TLS proxy in front of a loopback address), or --insecure",
-            args.bind
-        )));
-    }
+    let tls = args.tls()?;
     let tokens = args.tokens()?;
     let (_, data) = args.data.access(Path::new("./serve"))?;
     let options = ServeOptions {
@@ -111,7 +126,7 @@ pub async fn run(args: &ServeArgs) -> Result<(), Failure> {
     let listener = tokio::net::TcpListener::bind(args.bind).await.map_err(|e| Failure(format!("--bind {}: {e}", args.bind)))?;
     let address = listener.local_addr().map_err(|e| Failure(e.to_string()))?;
     crate::announce(address);
-    vegalake_serve::serve(listener, Arc::new(Service::new(options)), &args.cors_origins, dashboards, shutdown_signal())
+    vegalake_serve::serve(listener, Arc::new(Service::new(options)), &args.cors_origins, dashboards, tls, shutdown_signal())
         .await
         .map_err(|e| Failure(format!("serve: {e}")))
 }

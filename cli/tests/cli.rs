@@ -259,3 +259,20 @@ fn bad_or_unreachable_engines_fail_on_one_line() {
     }
     assert_one_line_error(&["executor", "--scheduler", "nowhere"], "bad scheduler address 'nowhere'");
 }
+
+#[test]
+fn a_query_over_the_memory_limit_fails_in_one_line_and_sizes_are_checked() {
+    let data = repo().join("integration-tests/datasets");
+    let p = temp_spec(
+        "names.vg.json",
+        r#"{"data":[{"name":"t","url":"data/cars.json","transform":[{"type":"aggregate","groupby":["Name"],"ops":["mean"],"fields":["Horsepower"]}]}]}"#,
+    );
+    let args = ["eval", p.to_str().unwrap(), "--data-dir", data.to_str().unwrap(), "--memory-limit"];
+    assert_one_line_error(&[&args[..], &["1K"]].concat(), "data[0] \"t\": over the runtime's memory limit");
+    let (code, stdout, stderr) = vegalake(&[&args[..], &["64M"]].concat());
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("\"Name\""), "evaluated within 64 MiB");
+    let (code, _, stderr) = vegalake(&[&args[..], &["lots"]].concat());
+    assert_eq!(code, 2, "clap's usage error: {stderr}");
+    assert!(stderr.contains("'lots' is not a positive size"), "{stderr}");
+}

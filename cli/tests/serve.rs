@@ -22,6 +22,8 @@ fn repo() -> PathBuf {
 struct Server {
     child: Child,
     address: String,
+    /// Its stderr, line by line, read by a thread so the server never blocks on it.
+    stderr: std::sync::mpsc::Receiver<String>,
 }
 
 impl Drop for Server {
@@ -33,22 +35,56 @@ impl Drop for Server {
 
 impl Server {
     fn start(extra: &[&str]) -> Server {
+        Server::start_at("127.0.0.1:0", extra)
+    }
+
+    fn start_at(bind: &str, extra: &[&str]) -> Server {
         let dir = std::env::temp_dir().join(format!("vegalake-serve-{}-{}", std::process::id(), extra.len()));
         std::fs::create_dir_all(&dir).unwrap();
         let tokens = dir.join("tokens");
         std::fs::write(&tokens, format!("{TOKEN}\nblake3:{}\n", blake3_hex(OTHER))).unwrap();
         let data = repo().join("integration-tests/datasets");
+        let data = if extra.contains(&"--data-dir") { vec![] } else { vec!["--data-dir".to_string(), data.display().to_string()] };
         let mut child = Command::new(env!("CARGO_BIN_EXE_vegalake"))
-            .args(["serve", "--bind", "127.0.0.1:0", "--token-file", tokens.to_str().unwrap(), "--data-dir", data.to_str().unwrap()])
+            .args(["serve", "--bind", bind, "--token-file", tokens.to_str().unwrap()])
+            .args(data)
             .args(extra)
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(Stdio::piped())
             .spawn()
             .unwrap();
         let mut line = String::new();
         BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
         let address = line.trim().strip_prefix("listening on ").unwrap_or_else(|| panic!("printed {line:?}")).to_string();
-        Server { child, address }
+        let (lines, stderr) = std::sync::mpsc::channel();
+        let pipe = BufReader::new(child.stderr.take().unwrap());
+        std::thread::spawn(move || pipe.lines().map_while(Result::ok).try_for_each(|line| lines.send(line)));
+        Server { child, address, stderr }
+    }
+
+    /// Waits until the server prints a line containing `text` on stderr.
+    fn wait_for_stderr(&self, text: &str) {
+        for line in self.stderr.iter() {
+            if line.contains(text) {
+                return;
+            }
+        }
+        panic!("the server's stderr ended before {text:?}");
+    }
+
+    /// A request's head and the first `sent` bytes of its body, the rest to follow.
+    fn begin(&self, method: &str, path: &str, body: &str, sent: usize) -> std::net::TcpStream {
+        let mut stream = std::net::TcpStream::connect(&self.address).unwrap();
+        write!(
+            stream,
+            "{method} {path} HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {TOKEN}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{}",
+            self.address,
+            body.len(),
+            &body[..sent]
+        )
+        .unwrap();
+        stream.flush().unwrap();
+        stream
     }
 
     /// One HTTP/1.1 request; (status, JSON body).
@@ -56,13 +92,13 @@ impl Server {
         let mut stream = std::net::TcpStream::connect(&self.address).unwrap();
         let auth = token.map(|t| format!("Authorization: Bearer {t}\r\n")).unwrap_or_default();
         let body = body.unwrap_or("");
-        write!(
+        // A server that closes early (one refusing plain text) answers nothing: status 0.
+        let _ = write!(
             stream,
             "{method} {path} HTTP/1.1\r\nHost: {}\r\n{auth}Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
             self.address,
             body.len()
-        )
-        .unwrap();
+        );
         let mut response = Vec::new();
         let _ = stream.read_to_end(&mut response);
         let response = String::from_utf8_lossy(&response);
@@ -77,11 +113,12 @@ fn blake3_hex(token: &str) -> String {
     blake3::hash(token.as_bytes()).to_hex().to_string()
 }
 
-/// The crossfilter of the interactions suite: its Vega spec, updates and vega.js's states.
+/// The crossfilter over Parquet of the interactions suite (20 brushes): its Vega
+/// spec, updates and vega.js's states.
 fn crossfilter() -> (Json, Vec<Json>, Vec<Json>) {
     let dir = repo().join("integration-tests/interactions");
-    let expected: Json = serde_json::from_str(&std::fs::read_to_string(dir.join("expected/crossfilter_three_histograms.json")).unwrap()).unwrap();
-    let updates: Json = serde_json::from_str(&std::fs::read_to_string(dir.join("crossfilter_three_histograms.updates.json")).unwrap()).unwrap();
+    let expected: Json = serde_json::from_str(&std::fs::read_to_string(dir.join("expected/crossfilter_parquet.json")).unwrap()).unwrap();
+    let updates: Json = serde_json::from_str(&std::fs::read_to_string(dir.join("crossfilter_parquet.updates.json")).unwrap()).unwrap();
     (expected["spec"].clone(), updates.as_array().unwrap().clone(), expected["steps"].as_array().unwrap().clone())
 }
 
@@ -127,7 +164,7 @@ fn the_http_api_brushes_a_crossfilter_as_vegajs_does() {
         }
         compared += check(&current, &steps[i + 1], &format!("update {i}"));
     }
-    assert!(compared > updates.len(), "{compared} states compared");
+    assert!(updates.len() >= 20 && compared > updates.len(), "{} updates, {compared} states compared", updates.len());
     // The same brush again: nothing to compute.
     let last = updates.last().unwrap();
     let (_, again) = server.http("POST", &format!("/v1/charts/{id}/update"), Some(TOKEN), Some(&json!({"seq": updates.len() + 1, "values": last}).to_string()));
@@ -185,61 +222,186 @@ fn an_evaluation_past_its_deadline_is_cancelled() {
 }
 
 #[test]
-fn grpc_opens_and_brushes_the_same_chart() {
+fn the_rust_client_opens_and_brushes_the_same_chart_over_grpc() {
+    use vegalake_proto::client::{Client, Variable};
     let server = Server::start(&[]);
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     runtime.block_on(async {
-        use vegalake_proto::v1::vegalake_client::VegalakeClient;
-        use vegalake_proto::v1::{value, InfoRequest, OpenChartRequest, UpdateRequest, Value};
-        let mut client = VegalakeClient::connect(format!("http://{}", server.address)).await.unwrap();
-        let status = client.info(InfoRequest {}).await.unwrap_err();
-        assert_eq!(status.code(), tonic::Code::Unauthenticated);
-        let authorized = |m: &mut tonic::metadata::MetadataMap| {
-            m.insert("authorization", format!("Bearer {TOKEN}").parse().unwrap());
-        };
-        let mut request = tonic::Request::new(InfoRequest {});
-        authorized(request.metadata_mut());
-        assert!(!client.info(request).await.unwrap().into_inner().version.is_empty());
+        let url = format!("grpc://{}", server.address);
+        let refused = Client::connect(&url, None).await.unwrap().info().await.unwrap_err();
+        assert_eq!(refused.code, tonic::Code::Unauthenticated, "{refused}");
+        let mut client = Client::connect(&url, Some(TOKEN)).await.unwrap();
+        assert!(!client.info().await.unwrap().version.is_empty());
         let (spec, updates, steps) = crossfilter();
-        let mut request = tonic::Request::new(OpenChartRequest { spec: spec.to_string(), ..Default::default() });
-        authorized(request.metadata_mut());
-        let opened = client.open_chart(request).await.unwrap().into_inner();
-        let mut current = shipped(&serde_json::from_str(&opened.client_spec).unwrap());
+        let mut chart = client.open(&spec, None).await.unwrap();
+        // A second view of the chart follows it (another connection, the same token).
+        let mut watch = Client::connect(&url, Some(TOKEN)).await.unwrap().watch(&chart).await.unwrap();
+        let mut answers = Vec::new();
+        let mut current = shipped(&chart.client_spec);
         let mut compared = check(&current, &steps[0], "grpc open");
         for (i, update) in updates.iter().enumerate() {
-            let values = update
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|v| Value {
-                    namespace: v["namespace"].as_str().unwrap().into(),
-                    name: v["name"].as_str().unwrap().into(),
-                    scope: vec![],
-                    value: Some(value::Value::Json(v["value"].to_string())),
-                })
-                .collect();
-            let mut request = tonic::Request::new(UpdateRequest { chart_id: opened.chart_id.clone(), seq: i as u64 + 1, values });
-            authorized(request.metadata_mut());
-            let answer = client.update(request).await.unwrap().into_inner();
+            let values: Vec<Variable> = serde_json::from_value(update.clone()).unwrap();
+            let answer = client.update(&mut chart, values).await.unwrap();
+            answers.push(answer.clone());
             for v in answer.values.into_iter().filter(|v| v.namespace == "data") {
-                let Some(value::Value::Json(text)) = v.value else { panic!("JSON values asked") };
-                current.insert(v.name, serde_json::from_str(&text).unwrap());
+                current.insert(v.name, v.value);
             }
             compared += check(&current, &steps[i + 1], &format!("grpc update {i}"));
         }
-        assert!(compared > updates.len());
+        assert!(updates.len() >= 20 && compared > updates.len(), "{} updates, {compared} states compared", updates.len());
+        let last: Vec<Variable> = serde_json::from_value(updates.last().unwrap().clone()).unwrap();
+        let again = client.update(&mut chart, last).await.unwrap();
+        assert!(again.cached, "the same brush again is a cache hit");
+        answers.push(again);
+        for answer in &answers {
+            assert_eq!(watch.next().await.unwrap().unwrap(), *answer, "the watcher saw update {} as answered", answer.seq);
+        }
+        let mut other = Client::connect(&url, Some(OTHER)).await.unwrap();
+        let stolen = other.update(&mut chart.clone(), vec![]).await.unwrap_err();
+        assert_eq!(stolen.code, tonic::Code::NotFound, "another token's chart: {stolen}");
+        assert_eq!(other.watch(&chart).await.err().map(|e| e.code), Some(tonic::Code::NotFound), "another token's chart is not watched");
+        client.close(&chart).await.unwrap();
+        assert!(watch.next().await.is_none(), "the watch ends when the chart closes");
+        let closed = client.update(&mut chart, vec![]).await.unwrap_err();
+        assert_eq!(closed.code, tonic::Code::NotFound, "{closed}");
     });
 }
 
 #[test]
-fn sigterm_stops_the_server_cleanly() {
+fn sigterm_mid_request_lets_it_finish_refuses_new_ones_and_exits_zero() {
     let mut server = Server::start(&[]);
-    let (status, _) = server.http("GET", "/v1/info", Some(TOKEN), None);
-    assert_eq!(status, 200);
+    let (spec, _, steps) = crossfilter();
+    let body = json!({"spec": spec}).to_string();
+    // A chart followed over gRPC: its watch stream must end for the server to stop.
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let mut watch = runtime.block_on(async {
+        let mut client = vegalake_proto::client::Client::connect(&format!("grpc://{}", server.address), Some(TOKEN)).await.unwrap();
+        let chart = client.open(&spec, None).await.unwrap();
+        client.watch(&chart).await.unwrap()
+    });
+    // A request in flight: its head and half its body sent before SIGTERM.
+    let mut in_flight = server.begin("POST", "/v1/charts", &body, body.len() / 2);
     let pid = server.child.id().to_string();
     assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    server.wait_for_stderr("shutting down");
+    // Refused, or queued before the listener closed and then reset: never answered.
+    let answered = std::net::TcpStream::connect(&server.address).is_ok_and(|mut s| {
+        let mut response = String::new();
+        let asked = write!(s, "GET /v1/info HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {TOKEN}\r\nConnection: close\r\n\r\n");
+        asked.is_ok() && s.read_to_string(&mut response).is_ok() && response.starts_with("HTTP/1.1 200")
+    });
+    assert!(!answered, "a request made after SIGTERM was answered");
+    in_flight.write_all(&body.as_bytes()[body.len() / 2..]).unwrap();
+    let mut response = String::new();
+    in_flight.read_to_string(&mut response).unwrap();
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    let opened: Json = serde_json::from_str(response.split_once("\r\n\r\n").unwrap().1).unwrap();
+    assert!(check(&shipped(&opened["client_spec"]), &steps[0], "in flight at SIGTERM") > 0);
+    assert!(runtime.block_on(watch.next()).is_none(), "the watch stream ended with the server");
     let exit = server.child.wait().unwrap();
     assert_eq!(exit.code(), Some(0), "{exit:?}");
+}
+
+#[test]
+fn a_client_gone_mid_query_leaves_the_server_serving_others() {
+    let server = Server::start(&[]);
+    let (spec, _, _) = crossfilter();
+    let body = json!({"spec": spec}).to_string();
+    for _ in 0..4 {
+        let stream = server.begin("POST", "/v1/charts", &body, body.len());
+        stream.shutdown(std::net::Shutdown::Both).unwrap();
+    }
+    let (status, opened) = server.http("POST", "/v1/charts", Some(TOKEN), Some(&body));
+    assert_eq!(status, 200, "{opened}");
+}
+
+#[test]
+fn specs_read_nothing_outside_the_roots_however_they_name_it() {
+    let dir = std::env::temp_dir().join(format!("vegalake-serve-roots-{}", std::process::id()));
+    let root = dir.join("root");
+    std::fs::create_dir_all(&root).unwrap();
+    std::fs::write(dir.join("secret.csv"), "a\n1\n").unwrap();
+    std::fs::write(root.join("shown.csv"), "a\n2\n").unwrap();
+    let _ = std::fs::remove_file(root.join("escape.csv"));
+    std::os::unix::fs::symlink(dir.join("secret.csv"), root.join("escape.csv")).unwrap();
+    let server = Server::start(&["--data-dir", root.to_str().unwrap()]);
+    let pretransform = |url: &str| {
+        let spec = json!({"data": [{"name": "t", "url": url, "format": {"type": "csv"}}], "marks": [{"type": "text", "from": {"data": "t"}, "encode": {"update": {"text": {"field": "a"}}}}]});
+        server.http("POST", "/v1/pretransform", Some(TOKEN), Some(&json!({"spec": spec.to_string()}).to_string()))
+    };
+    let (status, body) = pretransform("shown.csv");
+    assert_eq!((status, &body["spec"]["data"][0]["values"]), (200, &json!([{"a": "2"}])), "{body}");
+    let secret = dir.join("secret.csv");
+    let outside =
+        ["escape.csv", "../secret.csv", secret.to_str().unwrap(), &format!("file://{}", secret.display()), "https://example.com/t.csv", "s3://bucket/t.csv"];
+    for url in outside {
+        let (status, body) = pretransform(url);
+        assert_eq!(status, 403, "{url}: {body}");
+        assert!(!body.to_string().contains("\"a\":\"1\""), "{url}: the secret was read: {body}");
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// A certificate authority of the test's own (`ca.pem`) and the server's
+/// certificate for 127.0.0.1 it signed, with its key: (ca, cert, key), by openssl.
+fn certificates(dir: &std::path::Path) -> (PathBuf, PathBuf, PathBuf) {
+    let file = |name: &str| dir.join(name).to_str().unwrap().to_string();
+    let openssl = |args: &[&str]| {
+        let made = Command::new("openssl").args(args).output().unwrap();
+        assert!(made.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&made.stderr));
+    };
+    let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
+    openssl(&[&["req", "-x509"][..], &ec, &["-days", "2", "-subj", "/CN=vegalake-test-ca", "-keyout", &file("ca.key"), "-out", &file("ca.pem")]].concat());
+    openssl(&[&["req"][..], &ec, &["-subj", "/CN=127.0.0.1", "-keyout", &file("key.pem"), "-out", &file("server.csr")]].concat());
+    std::fs::write(dir.join("server.ext"), "basicConstraints=critical,CA:FALSE\nsubjectAltName=IP:127.0.0.1\n").unwrap();
+    openssl(
+        &["x509", "-req", "-in", &file("server.csr"), "-CA", &file("ca.pem"), "-CAkey", &file("ca.key"), "-CAcreateserial", "-days", "2"]
+            .into_iter()
+            .chain(["-extfile", &file("server.ext"), "-out", &file("cert.pem")])
+            .collect::<Vec<_>>(),
+    );
+    (dir.join("ca.pem"), dir.join("cert.pem"), dir.join("key.pem"))
+}
+
+#[test]
+fn off_loopback_the_port_speaks_tls_to_grpc_and_http_clients() {
+    use vegalake_proto::client::Client;
+    let dir = std::env::temp_dir().join(format!("vegalake-serve-tls-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (ca, cert, key) = certificates(&dir);
+    let server = Server::start_at("0.0.0.0:0", &["--tls-cert", cert.to_str().unwrap(), "--tls-key", key.to_str().unwrap()]);
+    let port = server.address.rsplit(':').next().unwrap().to_string();
+    let url = format!("grpcs://127.0.0.1:{port}");
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    runtime.block_on(async {
+        let mut client = Client::connect_trusting(&url, Some(TOKEN), Some(&std::fs::read(&ca).unwrap())).await.unwrap();
+        assert!(!client.info().await.unwrap().version.is_empty());
+        let spec = json!({"data": [{"name": "t", "values": [{"a": 2}, {"a": 3}], "transform": [{"type": "aggregate", "ops": ["sum"], "fields": ["a"]}]}],
+            "marks": [{"type": "text", "from": {"data": "t"}, "encode": {"update": {"text": {"field": "sum_a"}}}}]});
+        let (client_spec, _) = client.pre_transform(&spec, None).await.unwrap();
+        assert_eq!(client_spec["data"][0]["values"], json!([{"sum_a": 5}]), "{client_spec}");
+        // The authority is nobody's the system trusts: without it, no answer.
+        let untrusted = match Client::connect(&url, Some(TOKEN)).await {
+            Ok(mut c) => c.info().await.map(|_| ()),
+            Err(e) => Err(e),
+        };
+        assert!(untrusted.is_err(), "a self-signed certificate was trusted");
+    });
+    let https = |token: &str| {
+        let out = Command::new("curl")
+            .args(["-sS", "--cacert", ca.to_str().unwrap(), "-H", &format!("Authorization: Bearer {token}"), "-w", "\n%{http_code}"])
+            .arg(format!("https://127.0.0.1:{port}/v1/info"))
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).to_string()
+    };
+    let answer = https(TOKEN);
+    assert!(answer.ends_with("\n200") && answer.contains("\"max_request_bytes\""), "{answer}");
+    assert!(https("wrong-token-0123456789").ends_with("\n401"));
+    // Plain HTTP to the TLS port is not served.
+    let (status, _) = server.http("GET", "/v1/info", Some(TOKEN), None);
+    assert_eq!(status, 0, "plain text answered on the TLS port");
+    std::fs::remove_dir_all(&dir).ok();
 }
 
 #[test]
@@ -250,5 +412,9 @@ fn serving_needs_tokens_and_loopback() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("--token-file: the server needs tokens"));
     let out = run(&["--bind", "0.0.0.0:0", "--token-file", "/dev/null"]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("not a loopback address"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not a loopback address; serving it needs --tls-cert"));
+    let out = run(&["--bind", "127.0.0.1:0", "--insecure", "--tls-cert", "/nonexistent/cert.pem", "--tls-key", "/nonexistent/key.pem"]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("/nonexistent/cert.pem") && stderr.lines().count() == 1, "{stderr}");
 }

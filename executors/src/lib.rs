@@ -115,6 +115,8 @@ pub enum ErrorKind {
     Engine,
     /// A query ran past its timeout and was cancelled.
     Timeout,
+    /// A query needed more memory than the runtime's limit, even spilling to disk.
+    Memory,
 }
 
 /// A new DataFusion session with vegalake's functions registered.
@@ -126,6 +128,19 @@ pub fn new_session() -> SessionContext {
 /// the local session's, and that of each Ballista process ([`cluster`]).
 pub fn session_state(config: SessionConfig) -> SessionState {
     session_with_rules(config, |rules| rules.extend(vegalake_sql_gen::optimize::rules())).state()
+}
+
+/// A new session whose queries hold at most `bytes` of memory between them:
+/// DataFusion's fair spill pool, so that concurrent queries share it and sorts,
+/// joins and aggregates spill to disk before a query fails (`ErrorKind::Memory`).
+/// The five largest holders are named in the failure's message.
+pub fn new_session_with_memory_limit(bytes: usize) -> SessionContext {
+    use datafusion::execution::memory_pool::{FairSpillPool, TrackConsumersPool};
+    use datafusion::execution::runtime_env::RuntimeEnvBuilder;
+    use datafusion::execution::SessionStateBuilder;
+    let pool = TrackConsumersPool::new(FairSpillPool::new(bytes), std::num::NonZeroUsize::new(5).expect("5 is not zero"));
+    let env = RuntimeEnvBuilder::new().with_memory_pool(std::sync::Arc::new(pool)).build_arc().expect("a runtime over a memory pool");
+    SessionContext::new_with_state(SessionStateBuilder::new_from_existing(session_state(SessionConfig::new())).with_runtime_env(env).build())
 }
 
 /// The same without projection and filter pushdown: every scan reads all columns

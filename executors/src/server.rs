@@ -61,6 +61,15 @@ impl Runtime {
         Runtime { ctx: crate::new_session(), engine, cache: Arc::new(TaskCache::new(cache_bytes)), brush_indexes: Arc::default() }
     }
 
+    /// Bounds the memory the embedded engine's queries hold together (see
+    /// [`crate::new_session_with_memory_limit`]); past it a query fails with
+    /// [`ErrorKind::Memory`] instead of growing the process. Remote engines bound
+    /// their own memory. Before any chart is evaluated: it starts a new session.
+    pub fn with_memory_limit(mut self, bytes: usize) -> Runtime {
+        self.ctx = crate::new_session_with_memory_limit(bytes);
+        self
+    }
+
     /// The brush indexes' switch and counters.
     pub fn brush_indexes(&self) -> &BrushIndexes {
         &self.brush_indexes
@@ -279,9 +288,14 @@ impl From<EngineError> for Skip {
     }
 }
 
+/// A local failure leaves the dataset to the client, except running out of the
+/// runtime's memory: the client could not hold what the server could not.
 impl From<datafusion::error::DataFusionError> for Skip {
     fn from(e: datafusion::error::DataFusionError) -> Skip {
-        Skip::Unsupported(format!("execution failed: {e}"))
+        match e.find_root() {
+            datafusion::error::DataFusionError::ResourcesExhausted(m) => Skip::Invalid(ErrorKind::Memory, format!("over the runtime's memory limit: {m}")),
+            _ => Skip::Unsupported(format!("execution failed: {e}")),
+        }
     }
 }
 

@@ -130,3 +130,20 @@ async fn pre_transform_datasets_returns_arrow_or_says_why_not() {
     let err = pre_transform_datasets(&runtime, &chart, &[Var::data("missing", &[])], &options()).await.unwrap_err();
     assert!(err.to_string().contains("no such dataset"), "{err}");
 }
+
+#[tokio::test]
+async fn a_query_past_the_memory_limit_fails_as_such_and_a_roomier_runtime_answers() {
+    // Grouping cars by name holds a hash table no one-kilobyte pool can hold, even spilling.
+    let chart = spec(json!({
+        "data": [{"name": "names", "url": "data/cars.json", "transform": [{"type": "aggregate", "groupby": ["Name"], "ops": ["mean"], "fields": ["Horsepower"]}]}],
+        "marks": [{"type": "text", "from": {"data": "names"}, "encode": {"update": {"text": {"field": "Name"}}}}]
+    }));
+    let tight = Arc::new(Runtime::default().with_memory_limit(1 << 10));
+    let err = pre_transform_spec(tight, &chart, options()).await.unwrap_err();
+    assert_eq!(err.kind, vegalake_executors::ErrorKind::Memory, "{err}");
+    assert!(err.to_string().contains("memory limit"), "{err}");
+    let roomy = Arc::new(Runtime::default().with_memory_limit(64 << 20));
+    let (client, _) = pre_transform_spec(roomy, &chart, options()).await.unwrap();
+    let (unbounded, _) = pre_transform_spec(Arc::new(Runtime::default()), &chart, options()).await.unwrap();
+    assert_eq!(client, unbounded, "a limit the query fits in changes nothing");
+}

@@ -76,6 +76,20 @@ specs["crossfilter_three_histograms"] = (crossfilter, [
     store("brush_store", [interval("child__column_time_layer_0", ("time", "x", [6, 12]))]),
     store("brush_store", [])])
 
+# The same crossfilter over Parquet, brushed 20 times: fractional bounds on integer
+# columns, reversed bounds, bounds outside the domain, a brush moved along a view,
+# and cleared (the service's tests send these over HTTP and gRPC).
+crossfilter_parquet = json.loads(json.dumps(crossfilter))
+crossfilter_parquet["data"] = {"url": "data/flights-2k.parquet"}
+BRUSHES = [("delay", [-10, 40]), ("delay", [-9.5, 40.25]), ("delay", [40, -10]), ("delay", [-500, -20]),
+           ("delay", [100, 900]), ("distance", [500, 1500]), ("distance", [1499.5, 500.5]), ("distance", [0, 100]),
+           ("distance", [-1000, 10000]), ("distance", [2000, 2000]), ("time", [6, 12]), ("time", [6.25, 11.75]),
+           ("time", [23, 0]), ("time", [-5, 3]), ("time", [12, 12.5]), ("delay", [0, 0]), ("delay", [-5, 5]),
+           ("distance", [700, 900]), ("time", [18, 30])]
+specs["crossfilter_parquet"] = (crossfilter_parquet, [
+    store("brush_store", [interval(f"child__column_{field}_layer_0", (field, "x", bounds))]) for field, bounds in BRUSHES
+] + [store("brush_store", [])])
+
 specs["zoomable_heatmap"] = ({
     "$schema": VG, "width": 300, "height": 200,
     "signals": [

@@ -12,6 +12,7 @@ create_exception!(_vegalake, ForbiddenError, VegalakeError, "The spec names data
 create_exception!(_vegalake, DataError, VegalakeError, "The chart's data cannot be read: a missing file or table, a store that refuses.");
 create_exception!(_vegalake, EngineError, VegalakeError, "The engine failed or cannot be reached.");
 create_exception!(_vegalake, QueryTimeout, VegalakeError, "A query ran past its timeout and was cancelled on the engine.");
+create_exception!(_vegalake, MemoryLimitError, VegalakeError, "A query needed more memory than the runtime's memory_limit, even spilling to disk.");
 create_exception!(_vegalake, RenderError, VegalakeError, "A chart could not be drawn: vega.js failed on it, a limit stopped it, or fonts are missing.");
 
 pub fn to_py_err(e: EvalError) -> PyErr {
@@ -22,11 +23,20 @@ pub fn to_py_err(e: EvalError) -> PyErr {
         ErrorKind::Data => DataError::new_err(line),
         ErrorKind::Engine => EngineError::new_err(line),
         ErrorKind::Timeout => QueryTimeout::new_err(line),
+        ErrorKind::Memory => MemoryLimitError::new_err(line),
     }
 }
 
 pub fn spec_error(message: String) -> PyErr {
     SpecError::new_err(message)
+}
+
+pub fn forbidden_error(message: String) -> PyErr {
+    ForbiddenError::new_err(message)
+}
+
+pub fn timeout_error(message: String) -> PyErr {
+    QueryTimeout::new_err(message)
 }
 
 pub fn data_error(message: String) -> PyErr {
@@ -49,6 +59,7 @@ pub fn add_to(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("DataError", py.get_type::<DataError>())?;
     m.add("EngineError", py.get_type::<EngineError>())?;
     m.add("QueryTimeout", py.get_type::<QueryTimeout>())?;
+    m.add("MemoryLimitError", py.get_type::<MemoryLimitError>())?;
     m.add("RenderError", py.get_type::<RenderError>())?;
     Ok(())
 }

@@ -11,6 +11,7 @@ mod call;
 mod errors;
 mod logging;
 mod options;
+mod remote;
 mod render;
 mod warehouse;
 
@@ -38,8 +39,8 @@ struct PyRuntime {
 impl PyRuntime {
     /// Connects to the engine (`local`, `ballista://HOST:PORT`, `spark://HOST:PORT`).
     #[new]
-    #[pyo3(signature = (engine = "local", cache_bytes = None, timeout = None))]
-    fn new(py: Python<'_>, engine: &str, cache_bytes: Option<usize>, timeout: Option<f64>) -> PyResult<PyRuntime> {
+    #[pyo3(signature = (engine = "local", cache_bytes = None, timeout = None, memory_limit = None))]
+    fn new(py: Python<'_>, engine: &str, cache_bytes: Option<usize>, timeout: Option<f64>, memory_limit: Option<usize>) -> PyResult<PyRuntime> {
         let url: EngineUrl = engine.parse().map_err(|e| errors::engine_error(format!("engine: {e}")))?;
         let timeout = match timeout {
             Some(t) if t.is_finite() && t > 0.0 => Some(Duration::from_secs_f64(t)),
@@ -48,7 +49,11 @@ impl PyRuntime {
         };
         let connected = block_on(py, async move { connect(&url, EngineOptions { timeout }).await })?;
         let engine_impl = connected.map_err(|e| errors::engine_error(e.to_string()))?;
-        let inner = Arc::new(Runtime::with_engine(engine_impl, cache_bytes.unwrap_or(DEFAULT_CACHE_BYTES)));
+        let runtime = Runtime::with_engine(engine_impl, cache_bytes.unwrap_or(DEFAULT_CACHE_BYTES));
+        let inner = Arc::new(match memory_limit {
+            Some(bytes) => runtime.with_memory_limit(bytes),
+            None => runtime,
+        });
         Ok(PyRuntime { inner, engine: engine.to_string() })
     }
 
@@ -226,6 +231,8 @@ fn _vegalake(m: &Bound<'_, PyModule>) -> PyResult<()> {
     logging::install();
     m.add_class::<PyRuntime>()?;
     m.add_class::<PyChartState>()?;
+    m.add_class::<remote::PyRemoteRuntime>()?;
+    m.add_class::<remote::PyRemoteChart>()?;
     m.add_function(wrap_pyfunction!(version, m)?)?;
     m.add_function(wrap_pyfunction!(mentioned_names, m)?)?;
     m.add_function(wrap_pyfunction!(render::compile_vega_lite, m)?)?;

@@ -270,3 +270,17 @@ def test_a_standalone_crossfilter_stays_interactive_unless_it_would_ship_too_man
     assert [w["type"] for w in warnings] == ["interactions_need_kernel"]
     assert "150000 rows" in warnings[0]["message"]
     assert sum(len(d.get("values", [])) for d in big["data"]) < 100
+
+
+def test_a_query_past_the_memory_limit_raises_memory_limit_error():
+    frame = pd.DataFrame({"name": [f"n{i}" for i in range(50_000)], "v": range(50_000)})
+    spec = {
+        "data": [
+            {"name": "t", "url": "vegafusion+dataset://frame", "transform": [{"type": "aggregate", "groupby": ["name"], "ops": ["sum"], "fields": ["v"]}]}
+        ],
+        "marks": [{"type": "text", "from": {"data": "t"}, "encode": {"update": {"text": {"field": "name"}}}}],
+    }
+    with pytest.raises(vl.MemoryLimitError, match="memory limit"):
+        vl.Runtime(memory_limit=1024).pre_transform_spec(spec, inline_datasets={"frame": frame}, row_limit=10)
+    client, _ = vl.Runtime(memory_limit=256 << 20).pre_transform_spec(spec, inline_datasets={"frame": frame}, row_limit=10)
+    assert len(client["data"][0]["values"]) == 10

@@ -40,7 +40,7 @@ from . import _altair, _tables, _warehouse
 from ._altair import RowLimitError, explain, image, save, to_html, to_vega, transformed_data
 from ._batch import batch
 from ._runtime import ChartState, Runtime
-from ._vegalake import DataError, EngineError, ForbiddenError, QueryTimeout, RenderError, SpecError, VegalakeError
+from ._vegalake import DataError, EngineError, ForbiddenError, MemoryLimitError, QueryTimeout, RenderError, SpecError, VegalakeError
 from ._vegalake import version as _crate_version
 
 __version__ = _crate_version()
@@ -51,6 +51,7 @@ __all__ = [
     "DataError",
     "EngineError",
     "ForbiddenError",
+    "MemoryLimitError",
     "QueryTimeout",
     "RenderError",
     "RowLimitError",
@@ -85,6 +86,7 @@ def enable(
     timeout: float | None = None,
     cache_bytes: int | None = None,
     widget: bool = False,
+    token: str | None = None,
 ) -> Runtime:
     """Makes every Altair chart run its data on vegalake: enables the ``vegalake``
     data transformer and renderer, on a runtime over ``engine``; and lets
@@ -93,8 +95,9 @@ def enable(
     Parameters
     ----------
     engine:
-        ``"local"`` (embedded DataFusion), ``"ballista://HOST:PORT"`` or
-        ``"spark://HOST:PORT"``.
+        ``"local"`` (embedded DataFusion), ``"ballista://HOST:PORT"``,
+        ``"spark://HOST:PORT"``, or ``"grpc://HOST:PORT"`` (a ``vegalake serve``;
+        ``token`` is its bearer token).
     row_limit:
         The most rows any dataset may send to the browser; a chart over it raises
         :class:`RowLimitError` naming the dataset. Input size is never limited.
@@ -108,7 +111,7 @@ def enable(
     """
     import altair as alt
 
-    rt = Runtime(engine, catalog=catalog, data_dir=data_dir, allow_roots=allow_roots, cache_bytes=cache_bytes, timeout=timeout)
+    rt = Runtime(engine, catalog=catalog, data_dir=data_dir, allow_roots=allow_roots, cache_bytes=cache_bytes, timeout=timeout, token=token)
     _altair.settings.runtime = rt
     _altair.settings.row_limit = row_limit
     _altair.settings.local_tz = local_tz

@@ -18,6 +18,7 @@ from typing import Any
 import pyarrow as pa
 
 from . import _tables
+from ._remote import RemoteEngine, is_remote
 from ._vegalake import ChartState as _ChartState
 from ._vegalake import Runtime as _Runtime
 
@@ -65,6 +66,13 @@ class ChartState:
         """Warnings of the pre-transformed spec (``[{"type", "message"}]``)."""
         return _warnings(self._inner.warnings())
 
+    def close(self) -> None:
+        """Lets the chart go: on a ``grpc://`` server, closes its session there
+        (a local chart's state goes with this object)."""
+        close = getattr(self._inner, "close", None)
+        if close is not None:
+            close()
+
 
 def _warnings(text: str) -> list[dict]:
     return [{"type": w["kind"], "message": w["message"]} for w in json.loads(text)]
@@ -77,7 +85,11 @@ class Runtime:
     ----------
     engine:
         ``"local"`` (embedded DataFusion, the default), ``"ballista://HOST:PORT"``
-        (a vegalake scheduler) or ``"spark://HOST:PORT"`` (a Spark Connect server).
+        (a vegalake scheduler), ``"spark://HOST:PORT"`` (a Spark Connect server),
+        or ``"grpc://HOST:PORT"`` (``grpcs://`` over TLS): a ``vegalake serve``
+        that evaluates whole charts over its own data roots and catalog, for
+        charts over lake URLs and tables it can read (not in-memory frames), as
+        client specs and chart sessions.
     catalog:
         A ``vegalake.toml`` naming tables (``vl.table(name)``), store options and
         roots charts may read.
@@ -88,8 +100,14 @@ class Runtime:
         More store URLs or directories charts may read.
     cache_bytes:
         The bound of the result cache (default 512 MiB).
+    memory_limit:
+        Bytes the embedded engine's queries may hold together (default: no
+        limit). Sorts, joins and aggregates spill to disk before it; a query that
+        still needs more raises ``MemoryLimitError``. Remote engines keep their own.
     timeout:
         Seconds after which a query is cancelled on the engine.
+    token:
+        The bearer token of a ``grpc://`` server.
     """
 
     def __init__(
@@ -102,8 +120,14 @@ class Runtime:
         cache_bytes: int | None = None,
         memory_limit: int | None = None,
         timeout: float | None = None,
+        token: str | None = None,
     ) -> None:
-        self._inner = _Runtime(engine, cache_bytes or memory_limit, timeout)
+        if is_remote(engine):
+            if catalog is not None or data_dir is not None or allow_roots or memory_limit is not None:
+                raise ValueError("catalog, data_dir, allow_roots and memory_limit are the server's own with a grpc:// engine")
+            self._inner: Any = RemoteEngine(engine, token)
+        else:
+            self._inner = _Runtime(engine, cache_bytes, timeout, memory_limit)
         self.catalog = os.fspath(catalog) if catalog is not None else None
         self.data_dir = os.fspath(data_dir) if data_dir is not None else None
         self.allow_roots = list(allow_roots)

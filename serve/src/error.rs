@@ -72,6 +72,7 @@ impl From<EvalError> for ServeError {
             ErrorKind::Data => Kind::FailedPrecondition,
             ErrorKind::Engine => Kind::Unavailable,
             ErrorKind::Timeout => Kind::DeadlineExceeded,
+            ErrorKind::Memory => Kind::ResourceExhausted,
         };
         ServeError::new(kind, e.to_string())
     }

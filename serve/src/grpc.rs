@@ -47,8 +47,25 @@ fn from_value(v: pb::Value) -> Result<VarValue, Status> {
     Ok(VarValue { namespace, name: v.name, scope: v.scope, value })
 }
 
+fn to_answer(u: &crate::service::Updated) -> pb::UpdateResponse {
+    pb::UpdateResponse { seq: u.seq, values: u.values.iter().cloned().map(to_value).collect(), cached: u.cached }
+}
+
 #[tonic::async_trait]
 impl Vegalake for Grpc {
+    type WatchStream = std::pin::Pin<Box<dyn futures::Stream<Item = Result<pb::UpdateResponse, Status>> + Send>>;
+
+    async fn watch(&self, request: Request<pb::WatchRequest>) -> Result<Response<Self::WatchStream>, Status> {
+        use futures::StreamExt;
+        let caller = self.caller(&request)?;
+        let answers = self.0.watch(caller, &request.into_inner().chart_id).map_err(|e| e.grpc_status())?;
+        let answers = answers.map(|answer| match answer {
+            Ok(updated) => Ok(to_answer(&updated)),
+            Err(missed) => Err(ServeError::new(Kind::ResourceExhausted, format!("the watcher fell {missed} updates behind; watch again")).grpc_status()),
+        });
+        Ok(Response::new(Box::pin(answers)))
+    }
+
     async fn info(&self, request: Request<pb::InfoRequest>) -> Result<Response<pb::InfoResponse>, Status> {
         self.caller(&request)?;
         let info = self.0.info();
@@ -65,6 +82,7 @@ impl Vegalake for Grpc {
                 max_concurrent: l.max_concurrent as u32,
                 max_charts_per_token: l.max_charts_per_token as u32,
                 idle_timeout_seconds: l.idle_timeout.as_secs_f64(),
+                memory_limit_bytes: l.memory_limit.unwrap_or(0) as u64,
             }),
             data_roots: strings(&info["data_roots"]),
             tables: strings(&info["tables"]),
@@ -96,7 +114,7 @@ impl Vegalake for Grpc {
         let r = request.into_inner();
         let values = r.values.into_iter().map(from_value).collect::<Result<Vec<_>, _>>()?;
         let u = self.0.update(caller, &r.chart_id, r.seq, values).await.map_err(|e| e.grpc_status())?;
-        Ok(Response::new(pb::UpdateResponse { seq: u.seq, values: u.values.into_iter().map(to_value).collect(), cached: u.cached }))
+        Ok(Response::new(to_answer(&u)))
     }
 
     async fn close_chart(&self, request: Request<pb::CloseChartRequest>) -> Result<Response<pb::CloseChartResponse>, Status> {

@@ -3,7 +3,8 @@
 //! port. Charts are held on the server per bearer token ([`auth`]); every
 //! request runs under the server's [`Limits`] (request size, evaluation time,
 //! concurrent evaluations, charts per token, idle charts closed). A folder of
-//! specs can be served as [`Dashboards`] drawn by the browser client.
+//! specs can be served as [`Dashboards`] drawn by the browser client. Off
+//! loopback, the port speaks [`Tls`].
 
 pub mod auth;
 mod dashboards;
@@ -11,14 +12,15 @@ pub mod error;
 mod grpc;
 mod http;
 pub mod service;
+mod tls;
 
 pub use auth::Tokens;
 pub use dashboards::Dashboards;
 pub use error::{Kind, ServeError};
 pub use service::{Compile, Limits, ServeOptions, Service};
+pub use tls::Tls;
 
 use std::future::Future;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use vegalake_proto::v1::vegalake_server::VegalakeServer;
@@ -47,13 +49,15 @@ pub fn router(service: Arc<Service>, cors_origins: &[String], dashboards: Option
     app
 }
 
-/// Serves on `listener` until `shutdown` resolves: then no new connection is
-/// accepted and requests in flight finish. Idle charts are closed as they expire.
+/// Serves on `listener` (over `tls` when given) until `shutdown` resolves: then
+/// no new connection is accepted and requests in flight finish. Idle charts are
+/// closed as they expire.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     service: Arc<Service>,
     cors_origins: &[String],
     dashboards: Option<Dashboards>,
+    tls: Option<Tls>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let reaper = {
@@ -67,8 +71,15 @@ pub async fn serve(
             }
         })
     };
-    let app = router(service, cors_origins, dashboards).into_make_service_with_connect_info::<SocketAddr>();
-    let served = axum::serve(listener, app).with_graceful_shutdown(shutdown).await;
+    let app = router(service.clone(), cors_origins, dashboards);
+    let shutdown = async move {
+        shutdown.await;
+        service.stop_watches();
+    };
+    let served = match tls {
+        Some(tls) => tls::serve(listener, app, tls, shutdown).await,
+        None => axum::serve(listener, app).with_graceful_shutdown(shutdown).await,
+    };
     reaper.abort();
     served
 }

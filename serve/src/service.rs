@@ -35,6 +35,9 @@ pub struct Limits {
     /// A chart unused this long is closed.
     #[serde(serialize_with = "seconds")]
     pub idle_timeout: Duration,
+    /// Memory the embedded engine's queries hold together (the runtime's pool,
+    /// `--memory-limit`); a query past it fails with RESOURCE_EXHAUSTED.
+    pub memory_limit: Option<usize>,
 }
 
 fn seconds<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
@@ -52,6 +55,7 @@ impl Default for Limits {
             max_concurrent: 2 * cores,
             max_charts_per_token: 32,
             idle_timeout: Duration::from_secs(30 * 60),
+            memory_limit: None,
         }
     }
 }
@@ -75,7 +79,12 @@ struct Session {
     state: tokio::sync::Mutex<ChartState>,
     last_seq: AtomicU64,
     last_used: Mutex<Instant>,
+    /// Each applied update's answer, to the chart's watchers.
+    applied: tokio::sync::broadcast::Sender<Arc<Updated>>,
 }
+
+/// Answers a watcher may fall behind by before its stream ends.
+const WATCH_BACKLOG: usize = 64;
 
 /// An opened chart, as answered.
 #[derive(Debug, Serialize)]
@@ -87,7 +96,7 @@ pub struct Opened {
 }
 
 /// An update's answer.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct Updated {
     pub seq: u64,
     pub values: Vec<VarValue>,
@@ -101,12 +110,20 @@ pub struct Service {
     sessions: Mutex<HashMap<String, Arc<Session>>>,
     permits: Semaphore,
     next_id: AtomicU64,
+    /// Set when the server stops: watch streams end (or graceful shutdown would
+    /// wait on them forever).
+    stopping: tokio::sync::watch::Sender<bool>,
 }
 
 impl Service {
     pub fn new(options: ServeOptions) -> Service {
         let permits = Semaphore::new(options.limits.max_concurrent);
-        Service { options, sessions: Mutex::default(), permits, next_id: AtomicU64::new(1) }
+        Service { options, sessions: Mutex::default(), permits, next_id: AtomicU64::new(1), stopping: tokio::sync::watch::Sender::new(false) }
+    }
+
+    /// Ends the watch streams: the server is stopping.
+    pub fn stop_watches(&self) {
+        self.stopping.send_replace(true);
     }
 
     pub fn check(&self, authorization: Option<&str>) -> Result<Caller, ServeError> {
@@ -183,7 +200,13 @@ impl Service {
             warnings: state.warnings().iter().map(|w| w.message.clone()).collect(),
         };
         self.fits(&opened.client_spec)?;
-        let session = Session { owner: caller, state: tokio::sync::Mutex::new(state), last_seq: AtomicU64::new(0), last_used: Mutex::new(Instant::now()) };
+        let session = Session {
+            owner: caller,
+            state: tokio::sync::Mutex::new(state),
+            last_seq: AtomicU64::new(0),
+            last_used: Mutex::new(Instant::now()),
+            applied: tokio::sync::broadcast::Sender::new(WATCH_BACKLOG),
+        };
         if let Ok(mut sessions) = self.sessions.lock() {
             sessions.insert(opened.chart_id.clone(), Arc::new(session));
         }
@@ -225,7 +248,28 @@ impl Service {
         session.last_seq.fetch_max(seq, Ordering::AcqRel);
         let updated = Updated { seq, cached: cache.stats().computed == computed_before, values: changed };
         self.fits(&updated.values)?;
+        // No watcher is no error.
+        let _ = session.applied.send(Arc::new(updated.clone()));
         Ok(updated)
+    }
+
+    /// The answers of the updates applied to the caller's chart from now on, until
+    /// it closes or the server stops; `Err(n)` when the watcher fell `n` behind.
+    pub fn watch(&self, caller: Caller, id: &str) -> Result<impl futures::Stream<Item = Result<Arc<Updated>, u64>> + Send + 'static, ServeError> {
+        use futures::StreamExt;
+        use tokio::sync::broadcast::error::RecvError;
+        let applied = self.session(caller, id)?.applied.subscribe();
+        let mut stopping = self.stopping.subscribe();
+        let answers = futures::stream::unfold(applied, |mut applied| async move {
+            match applied.recv().await {
+                Ok(updated) => Some((Ok(updated), applied)),
+                Err(RecvError::Lagged(n)) => Some((Err(n), applied)),
+                Err(RecvError::Closed) => None,
+            }
+        });
+        Ok(answers.take_until(async move {
+            let _ = stopping.wait_for(|stop| *stop).await;
+        }))
     }
 
     pub fn close(&self, caller: Caller, id: &str) -> Result<(), ServeError> {

@@ -1,0 +1,227 @@
+//! The service's load client (`scripts/bench.sh serve` runs it): sessions at
+//! once, each opening the 3-view crossfilter over a Parquet file through the Rust
+//! client and sending its brushes one after another, on loopback only, bounded
+//! in count and in time.
+//!
+//!   load prepare FLIGHTS_3M.parquet OUT.parquet ROWS
+//!   load run ADDRESS TOKEN FILE [--sessions N] [--updates N] [--server-pid PID] [--deadline SECONDS]
+//!
+//! `prepare` writes the first ROWS rows of vega-datasets' flights-3m.parquet;
+//! `run` prints open and update latencies (p50/p95/p99), errors, requests the
+//! server shed (retried), cache hits, and the server's peak RSS.
+
+use serde_json::{json, Value as Json};
+use std::path::Path;
+use std::time::{Duration, Instant};
+use vegalake_proto::client::{Client, ClientError, Variable};
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("a tokio runtime");
+    let done = match args.first().map(String::as_str) {
+        Some("prepare") if args.len() == 4 => runtime.block_on(prepare(&args[1], &args[2], &args[3])),
+        Some("run") if args.len() >= 4 => match Options::parse(&args[1..]) {
+            Ok(options) => runtime.block_on(run(options)),
+            Err(e) => Err(e),
+        },
+        _ => Err("usage: load prepare FLIGHTS.parquet OUT.parquet ROWS | load run ADDRESS TOKEN FILE [--sessions N] [--updates N] [--server-pid PID] [--deadline SECONDS]".into()),
+    };
+    if let Err(e) = done {
+        eprintln!("load: {e}");
+        std::process::exit(1);
+    }
+}
+
+async fn prepare(source: &str, out: &str, rows: &str) -> Result<(), String> {
+    use datafusion::prelude::{ParquetReadOptions, SessionContext};
+    let rows: usize = rows.parse().map_err(|_| format!("rows: '{rows}' is not a count"))?;
+    let ctx = SessionContext::new();
+    let frame = ctx.read_parquet(source, ParquetReadOptions::default()).await.map_err(|e| format!("{source}: {e}"))?;
+    let frame = frame.limit(0, Some(rows)).map_err(|e| e.to_string())?;
+    frame.write_parquet(out, Default::default(), None).await.map_err(|e| format!("{out}: {e}"))?;
+    println!("load: wrote {rows} rows to {out}");
+    Ok(())
+}
+
+struct Options {
+    address: String,
+    token: String,
+    file: String,
+    sessions: usize,
+    updates: usize,
+    server_pid: Option<u32>,
+    deadline: Duration,
+}
+
+impl Options {
+    fn parse(args: &[String]) -> Result<Options, String> {
+        let mut options = Options {
+            address: args[0].clone(),
+            token: args[1].clone(),
+            file: args[2].clone(),
+            sessions: 32,
+            updates: 200,
+            server_pid: None,
+            deadline: Duration::from_secs(1200),
+        };
+        if !options.address.starts_with("127.0.0.1:") && !options.address.starts_with("[::1]:") {
+            return Err(format!("{}: the load client calls loopback addresses only", options.address));
+        }
+        let mut rest = args[3..].iter();
+        while let Some(flag) = rest.next() {
+            let value = rest.next().ok_or_else(|| format!("{flag}: a value is missing"))?;
+            let number = || value.parse::<u64>().map_err(|_| format!("{flag}: '{value}' is not a number"));
+            match flag.as_str() {
+                "--sessions" => options.sessions = number()?.clamp(1, 256) as usize,
+                "--updates" => options.updates = number()?.clamp(1, 10_000) as usize,
+                "--server-pid" => options.server_pid = Some(number()? as u32),
+                "--deadline" => options.deadline = Duration::from_secs(number()?),
+                _ => return Err(format!("{flag}: unknown option")),
+            }
+        }
+        Ok(options)
+    }
+}
+
+/// The crossfilter of the interactions suite, reading `file`.
+fn crossfilter(file: &str) -> Result<Json, String> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../integration-tests/interactions/expected/crossfilter_three_histograms.json");
+    let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let mut spec = serde_json::from_str::<Json>(&text).map_err(|e| e.to_string())?["spec"].take();
+    for d in spec["data"].as_array_mut().into_iter().flatten().filter(|d| d["name"] == "source_0") {
+        d["url"] = json!(file);
+        d.as_object_mut().map(|d| d.remove("format"));
+    }
+    Ok(spec)
+}
+
+/// The i-th brush of session `s`: over each view in turn, moving, with
+/// fractional and reversed bounds; sessions brush differently.
+fn brush(s: usize, i: usize) -> Variable {
+    let k = (i + 37 * s) as f64;
+    let (unit, field, mut range) = match i % 3 {
+        0 => ("child__column_delay_layer_0", "delay", [-20.0 + k % 60.0, 20.0 + (2.0 * k) % 150.0]),
+        1 => ("child__column_distance_layer_0", "distance", [200.0 + (20.0 * k) % 1500.0 + 0.5, 1200.0 + (20.0 * k) % 1500.0]),
+        _ => ("child__column_time_layer_0", "time", [(k % 12.0) + 0.25, (k % 12.0) + 6.0]),
+    };
+    if i % 5 == 2 {
+        range.reverse();
+    }
+    Variable::data("brush_store", json!([{"unit": unit, "fields": [{"field": field, "channel": "x", "type": "R"}], "values": [range]}]))
+}
+
+/// One session's figures.
+#[derive(Default)]
+struct Session {
+    open: Duration,
+    updates: Vec<Duration>,
+    shed: usize,
+    cached: usize,
+    errors: Vec<String>,
+}
+
+/// Whether the server shed the call (RESOURCE_EXHAUSTED, "busy"): a client
+/// retries it, after a wait that doubles.
+fn shed(e: &ClientError) -> bool {
+    e.code == tonic::Code::ResourceExhausted && e.message.starts_with("busy")
+}
+
+async fn back_off(tries: &mut usize) {
+    *tries += 1;
+    tokio::time::sleep(Duration::from_millis(5 << (*tries).min(6))).await;
+}
+
+async fn session(s: usize, url: String, token: String, spec: Json, updates: usize) -> Session {
+    let mut out = Session::default();
+    let mut client = match Client::connect(&url, Some(&token)).await {
+        Ok(c) => c,
+        Err(e) => {
+            out.errors.push(format!("connect: {e}"));
+            return out;
+        }
+    };
+    let start = Instant::now();
+    let opened = loop {
+        match client.open(&spec, None).await {
+            Err(e) if shed(&e) => back_off(&mut out.shed).await,
+            other => break other,
+        }
+    };
+    out.open = start.elapsed();
+    let mut chart = match opened {
+        Ok(chart) => chart,
+        Err(e) => {
+            out.errors.push(format!("open: {e}"));
+            return out;
+        }
+    };
+    for i in 0..updates {
+        let start = Instant::now();
+        let answer = loop {
+            match client.update(&mut chart, vec![brush(s, i)]).await {
+                Err(e) if shed(&e) => back_off(&mut out.shed).await,
+                other => break other,
+            }
+        };
+        match answer {
+            Ok(u) if u.values.iter().any(|v| v.namespace == "data") => {
+                out.updates.push(start.elapsed());
+                out.cached += usize::from(u.cached);
+            }
+            Ok(_) => out.errors.push(format!("update {i}: no dataset changed")),
+            Err(e) => out.errors.push(format!("update {i}: {e}")),
+        }
+    }
+    if let Err(e) = client.close(&chart).await {
+        out.errors.push(format!("close: {e}"));
+    }
+    out
+}
+
+fn quantile(sorted: &[Duration], q: f64) -> f64 {
+    sorted.get(((sorted.len() as f64 * q).ceil() as usize).saturating_sub(1)).map_or(f64::NAN, |d| d.as_secs_f64() * 1e3)
+}
+
+/// The server's peak resident set (VmHWM), in MB.
+fn peak_rss_mb(pid: u32) -> Option<f64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let kb: f64 = status.lines().find_map(|l| l.strip_prefix("VmHWM:"))?.trim().trim_end_matches("kB").trim().parse().ok()?;
+    Some(kb / 1024.0)
+}
+
+async fn run(o: Options) -> Result<(), String> {
+    let spec = crossfilter(&o.file)?;
+    let url = format!("grpc://{}", o.address);
+    let start = Instant::now();
+    let tasks: Vec<_> = (0..o.sessions).map(|s| tokio::spawn(session(s, url.clone(), o.token.clone(), spec.clone(), o.updates))).collect();
+    let all = futures::future::join_all(tasks);
+    let sessions = tokio::time::timeout(o.deadline, all).await.map_err(|_| format!("not done within the deadline of {:?}", o.deadline))?;
+    let wall = start.elapsed();
+    let sessions: Vec<Session> = sessions.into_iter().map(|s| s.map_err(|e| e.to_string())).collect::<Result<_, _>>()?;
+    let mut opens: Vec<Duration> = sessions.iter().map(|s| s.open).collect();
+    let mut updates: Vec<Duration> = sessions.iter().flat_map(|s| s.updates.iter().copied()).collect();
+    opens.sort();
+    updates.sort();
+    let errors: Vec<&String> = sessions.iter().flat_map(|s| &s.errors).collect();
+    let (shed, cached) = (sessions.iter().map(|s| s.shed).sum::<usize>(), sessions.iter().map(|s| s.cached).sum::<usize>());
+    println!("serve load: {} sessions x {} brush updates over {} (gRPC, loopback), {:.1} s", o.sessions, o.updates, o.file, wall.as_secs_f64());
+    println!("  open     p50 {:8.1} ms  p95 {:8.1} ms  p99 {:8.1} ms", quantile(&opens, 0.5), quantile(&opens, 0.95), quantile(&opens, 0.99));
+    println!("  update   p50 {:8.1} ms  p95 {:8.1} ms  p99 {:8.1} ms", quantile(&updates, 0.5), quantile(&updates, 0.95), quantile(&updates, 0.99));
+    println!(
+        "  {} updates answered ({:.0}/s), {cached} from the cache, {shed} shed by the server and retried, {} errors",
+        updates.len(),
+        updates.len() as f64 / wall.as_secs_f64(),
+        errors.len()
+    );
+    if let Some(mb) = o.server_pid.and_then(peak_rss_mb) {
+        println!("  server peak RSS {mb:.0} MB");
+    }
+    for e in errors.iter().take(5) {
+        println!("  error: {e}");
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(format!("{} errors", errors.len()))
+    }
+}
