@@ -95,14 +95,16 @@ fn crossfilter(file: &str) -> Result<Json, String> {
     Ok(spec)
 }
 
-/// The i-th brush of session `s`: over each view in turn, moving, with
-/// fractional and reversed bounds; sessions brush differently.
+/// The i-th brush of session `s`: over each view in turn, at positions spread
+/// over the domain (fractional bounds on integer columns, every fifth reversed),
+/// so that sessions rarely repeat one another's brushes (a repeat is a cache hit).
 fn brush(s: usize, i: usize) -> Variable {
-    let k = (i + 37 * s) as f64;
+    let x = ((s * 7919 + i * 104_729) % 10_007) as f64 / 10_007.0;
+    let y = ((s * 6007 + i * 7727) % 9973) as f64 / 9973.0;
     let (unit, field, mut range) = match i % 3 {
-        0 => ("child__column_delay_layer_0", "delay", [-20.0 + k % 60.0, 20.0 + (2.0 * k) % 150.0]),
-        1 => ("child__column_distance_layer_0", "distance", [200.0 + (20.0 * k) % 1500.0 + 0.5, 1200.0 + (20.0 * k) % 1500.0]),
-        _ => ("child__column_time_layer_0", "time", [(k % 12.0) + 0.25, (k % 12.0) + 6.0]),
+        0 => ("child__column_delay_layer_0", "delay", [-60.0 + 120.0 * x, -50.0 + 120.0 * x + 150.0 * y]),
+        1 => ("child__column_distance_layer_0", "distance", [2000.0 * x + 0.5, 2100.0 * x + 1500.0 * y]),
+        _ => ("child__column_time_layer_0", "time", [20.0 * x + 0.25, 21.0 * x + 4.0 * y]),
     };
     if i % 5 == 2 {
         range.reverse();
