@@ -19,8 +19,10 @@ use std::time::{Duration, Instant};
 /// An input still running after this long is a hang.
 pub const HANG: Duration = Duration::from_secs(10);
 
-/// Inputs kept per run at most: the committed corpus stays reviewable.
-pub const KEPT_PER_RUN: usize = 500;
+/// Inputs kept per run at most, and the largest kept: the committed corpus stays
+/// small (a first run kept 20 MB).
+pub const KEPT_PER_RUN: usize = 200;
+pub const KEPT_BYTES: usize = 16 << 10;
 
 /// How a run went.
 #[derive(Debug, Default)]
@@ -131,7 +133,7 @@ pub fn fuzz(settings: &Settings) -> Result<Report, String> {
         report.inputs += 1;
         match from_worker.recv_timeout(HANG) {
             Ok(Ok(outcome)) => {
-                if outcomes.insert(outcome) && report.inputs > pool.len() as u64 && report.kept < KEPT_PER_RUN {
+                if outcomes.insert(outcome) && report.inputs > pool.len() as u64 && report.kept < KEPT_PER_RUN && input.len() <= KEPT_BYTES {
                     keep(&settings.dir, "corpus", &name, &input);
                     pool.push(input.clone());
                     report.kept += 1;

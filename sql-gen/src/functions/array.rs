@@ -137,7 +137,8 @@ pub(super) const FUNCTIONS: &[FunctionDef] = &[
                 [start, stop, step] => (*start, *stop, *step),
                 _ => unreachable!("arity checked"),
             };
-            Ok(Lowered::List(d3_range(start, stop, step).into_iter().map(num).collect()))
+            let range = d3_range(start, stop, step).map_err(|e| crate::error::LowerError::Unsupported(format!("sequence(): {e}")))?;
+            Ok(Lowered::List(range.into_iter().map(num).collect()))
         },
     },
     FunctionDef {
@@ -190,12 +191,46 @@ fn clamp_range(mut lo: f64, mut hi: f64, span: f64, min: f64, max: f64) -> (f64,
     (lo, hi)
 }
 
+/// The most elements a generated range may have on the server. A spec asking
+/// more (`"stop": 1e9`) would take the process's memory: the fuzzer's `sequence`
+/// to 2^64 aborted on a capacity overflow. Past it the transform or function
+/// stays with the client, which does what vega.js does.
+pub const MAX_RANGE: usize = 10_000_000;
+
 /// d3-array's `range`, which vega's `sequence` is: element `i` is `start + i * step`,
-/// with the count `ceil((stop - start) / step)` (0 when not positive).
-pub(crate) fn d3_range(start: f64, stop: f64, step: f64) -> Vec<f64> {
-    let n = ((stop - start) / step).ceil();
-    if !n.is_finite() || n <= 0.0 {
-        return Vec::new();
+/// with the count `max(0, ceil((stop - start) / step)) | 0` taken as JavaScript
+/// takes it (a 32-bit integer: 1e300 elements are none, NaN none, 2^31 negative,
+/// where `new Array` throws). A count over [`MAX_RANGE`] or negative is the error.
+pub(crate) fn d3_range(start: f64, stop: f64, step: f64) -> std::result::Result<Vec<f64>, String> {
+    let n = to_int32(((stop - start) / step).ceil().max(0.0));
+    match usize::try_from(n) {
+        Ok(n) if n <= MAX_RANGE => Ok((0..n).map(|i| start + i as f64 * step).collect()),
+        Ok(n) => Err(format!("a range of {n} elements, over the server's {MAX_RANGE}")),
+        Err(_) => Err(format!("a range of {n} elements, which vega.js refuses (invalid array length)")),
     }
-    (0..n as usize).map(|i| start + i as f64 * step).collect()
+}
+
+/// JavaScript's ToInt32 (`x | 0`).
+fn to_int32(x: f64) -> i32 {
+    if !x.is_finite() {
+        return 0;
+    }
+    let wrapped = x.trunc().rem_euclid(4_294_967_296.0);
+    (if wrapped >= 2_147_483_648.0 { wrapped - 4_294_967_296.0 } else { wrapped }) as i32
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranges_count_as_javascript_counts_and_stay_bounded() {
+        assert_eq!(d3_range(0.0, 1.0, 0.25), Ok(vec![0.0, 0.25, 0.5, 0.75]));
+        assert_eq!(d3_range(5.0, -5.0, -1.5).map(|r| r.len()), Ok(7));
+        assert_eq!(d3_range(3.0, 1e300, 1.0), Ok(vec![]), "1e300 | 0 is 0 in JavaScript");
+        assert_eq!(d3_range(0.0, 18_446_744_073_709_551_615.0, 1.0), Ok(vec![]), "2^64 | 0 is 0");
+        assert_eq!(d3_range(0.0, f64::NAN, 1.0), Ok(vec![]));
+        assert!(d3_range(0.0, 3e9, 1.0).unwrap_err().contains("vega.js refuses"), "3e9 | 0 is negative");
+        assert!(d3_range(0.0, 2e9, 1.0).unwrap_err().contains("over the server's"));
+    }
 }

@@ -58,9 +58,7 @@ fn lower(input: TransformInput) -> Result<Step> {
         "cdf" => true,
         other => return invalid(format!("Invalid density method: {other}")),
     };
-    let steps = p.number("steps")?.map(|s| s as usize).filter(|s| *s > 0);
-    let min_steps = steps.or(p.number("minsteps")?.map(|s| s as usize)).unwrap_or(25);
-    let max_steps = steps.or(p.number("maxsteps")?.map(|s| s as usize)).unwrap_or(200);
+    let (_, min_steps, max_steps) = super::generated::curve_steps(p)?;
     let given_extent = match p.numbers("extent")? {
         Some(e) if e.len() == 2 => Some([e[0], e[1]]),
         Some(_) => return invalid("density extent must be [min, max]"),

@@ -13,6 +13,24 @@ use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::common::ScalarValue;
 use datafusion::logical_expr::{cast, lit, Expr, LogicalPlan, LogicalPlanBuilder};
 
+/// The most points a sampled curve (`kde`, `density`) may have on the server:
+/// the fuzzer's `"steps": 1e300` sampled until the process held 3 GB. Past it
+/// the transform stays with the client, which does what vega.js does.
+pub const MAX_CURVE_STEPS: f64 = 1e6;
+
+/// `steps`, `minsteps` and `maxsteps` of a sampled curve (vega's defaults 25
+/// and 200): (steps, min, max).
+pub fn curve_steps(p: &super::params::Params) -> Result<(Option<usize>, usize, usize)> {
+    let count = |name: &str| -> Result<Option<usize>> {
+        match p.number(name)? {
+            Some(n) if n > MAX_CURVE_STEPS => crate::error::unsupported(format!("{name} {n}: over the server's {MAX_CURVE_STEPS} samples")),
+            n => Ok(n.map(|n| n as usize)),
+        }
+    };
+    let steps = count("steps")?.filter(|s| *s > 0);
+    Ok((steps, steps.or(count("minsteps")?).unwrap_or(25), steps.or(count("maxsteps")?).unwrap_or(200)))
+}
+
 /// One group: its groupby values and, per fetched value column, the values in input
 /// order (`None`: null).
 pub struct Group {

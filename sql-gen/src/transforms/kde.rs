@@ -48,9 +48,7 @@ fn lower(input: TransformInput) -> Result<Step> {
         return invalid("kde extent must be [min, max]");
     }
     let shared = p.string("resolve")?.as_deref() == Some("shared");
-    let steps = p.number("steps")?.map(|s| s as usize).filter(|s| *s > 0);
-    let mut min_steps = steps.or(p.number("minsteps")?.map(|s| s as usize)).unwrap_or(25);
-    let mut max_steps = steps.or(p.number("maxsteps")?.map(|s| s as usize)).unwrap_or(200);
+    let (steps, mut min_steps, mut max_steps) = super::generated::curve_steps(p)?;
     if shared {
         min_steps = steps.unwrap_or(max_steps);
         max_steps = min_steps;

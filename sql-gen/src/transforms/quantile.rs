@@ -14,7 +14,10 @@ fn lower(input: TransformInput) -> Result<Step> {
     let field = p.required_field("field")?;
     let groupby: Vec<String> = p.fields("groupby")?.into_iter().flatten().collect();
     let step = p.number("step")?.filter(|s| *s != 0.0).unwrap_or(0.01);
-    let probs = p.numbers("probs")?.unwrap_or_else(|| d3_range(step / 2.0, 1.0 - 1e-14, step));
+    let probs = match p.numbers("probs")? {
+        Some(probs) => probs,
+        None => d3_range(step / 2.0, 1.0 - 1e-14, step).or_else(|e| crate::error::unsupported(format!("quantile step {step}: {e}")))?,
+    };
     let names = p.output_pair("as", ["prob", "value"])?;
     let types = group_types(&input.plan, &groupby)?;
     let value = super::extent::numeric_field(input.plan.schema(), &field)?;

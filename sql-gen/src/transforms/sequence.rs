@@ -1,7 +1,7 @@
 //! `sequence`: generates rows `{as: v}` for v in d3's `range(start, stop, step)`.
 
 use super::{Step, TransformDef, TransformInput, ROW};
-use crate::error::{invalid, Result};
+use crate::error::{invalid, unsupported, Result};
 use crate::functions::d3_range;
 use datafusion::logical_expr::{lit, LogicalPlanBuilder};
 
@@ -13,7 +13,7 @@ fn lower(input: TransformInput) -> Result<Step> {
     };
     let step = p.number("step")?.unwrap_or(1.0);
     let name = p.string("as")?.unwrap_or("data".into());
-    let values = d3_range(start, stop, step);
+    let values = d3_range(start, stop, step).or_else(|e| unsupported(format!("sequence: {e}")))?;
     if values.is_empty() {
         let empty = LogicalPlanBuilder::values(vec![vec![lit(0.0).alias(&name), lit(0_i64).alias(ROW)]])?.filter(lit(false))?.build()?;
         return Step::plan(empty);
