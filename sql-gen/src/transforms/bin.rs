@@ -192,10 +192,18 @@ pub(crate) fn sql_form(args: &[Expr]) -> Option<Expr> {
 
 fn options(input: &TransformInput, extent: [f64; 2]) -> Result<BinOptions> {
     let p = &input.params;
+    // vega's step search grows the step by `base` until the bins fit `maxbins`:
+    // with a negative maxbins or a base of at most 1 it never ends (in vega.js too;
+    // the fuzzer's `"maxbins": -1` held a server thread forever). Such a bin stays
+    // with the client.
+    let (maxbins, base) = (p.number("maxbins")?, p.number("base")?);
+    if maxbins.is_some_and(|m| m < 0.0) || base.is_some_and(|b| b <= 1.0) {
+        return crate::error::unsupported(format!("bin with maxbins {maxbins:?} and base {base:?}: vega's step search never ends"));
+    }
     Ok(BinOptions {
         extent,
-        maxbins: p.number("maxbins")?.unwrap_or(20.0),
-        base: p.number("base")?.unwrap_or(10.0),
+        maxbins: maxbins.unwrap_or(20.0),
+        base: base.unwrap_or(10.0),
         divide: p.numbers("divide")?.unwrap_or(vec![5.0, 2.0]),
         span: p.number("span")?,
         step: p.number("step")?,
