@@ -75,14 +75,7 @@ impl Server {
     /// A request's head and the first `sent` bytes of its body, the rest to follow.
     fn begin(&self, method: &str, path: &str, body: &str, sent: usize) -> std::net::TcpStream {
         let mut stream = std::net::TcpStream::connect(&self.address).unwrap();
-        write!(
-            stream,
-            "{method} {path} HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {TOKEN}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{}",
-            self.address,
-            body.len(),
-            &body[..sent]
-        )
-        .unwrap();
+        write!(stream, "{}{}", head(method, path, Some(TOKEN), body.len()), &body[..sent]).unwrap();
         stream.flush().unwrap();
         stream
     }
@@ -90,15 +83,9 @@ impl Server {
     /// One HTTP/1.1 request; (status, JSON body).
     fn http(&self, method: &str, path: &str, token: Option<&str>, body: Option<&str>) -> (u16, Json) {
         let mut stream = std::net::TcpStream::connect(&self.address).unwrap();
-        let auth = token.map(|t| format!("Authorization: Bearer {t}\r\n")).unwrap_or_default();
         let body = body.unwrap_or("");
         // A server that closes early (one refusing plain text) answers nothing: status 0.
-        let _ = write!(
-            stream,
-            "{method} {path} HTTP/1.1\r\nHost: {}\r\n{auth}Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-            self.address,
-            body.len()
-        );
+        let _ = write!(stream, "{}{body}", head(method, path, token, body.len()));
         let mut response = Vec::new();
         let _ = stream.read_to_end(&mut response);
         let response = String::from_utf8_lossy(&response);
@@ -106,6 +93,12 @@ impl Server {
         let body = response.split_once("\r\n\r\n").map_or("", |(_, b)| b);
         (status, serde_json::from_str(body).unwrap_or(Json::Null))
     }
+}
+
+/// An HTTP/1.1 request's head, for a JSON body of `length` bytes.
+fn head(method: &str, path: &str, token: Option<&str>, length: usize) -> String {
+    let auth = token.map(|t| format!("Authorization: Bearer {t}\r\n")).unwrap_or_default();
+    format!("{method} {path} HTTP/1.1\r\nHost: vegalake\r\n{auth}Content-Type: application/json\r\nContent-Length: {length}\r\nConnection: close\r\n\r\n")
 }
 
 /// A token's hash, as a token file may hold it.
@@ -287,7 +280,7 @@ fn sigterm_mid_request_lets_it_finish_refuses_new_ones_and_exits_zero() {
     // Refused, or queued before the listener closed and then reset: never answered.
     let answered = std::net::TcpStream::connect(&server.address).is_ok_and(|mut s| {
         let mut response = String::new();
-        let asked = write!(s, "GET /v1/info HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {TOKEN}\r\nConnection: close\r\n\r\n");
+        let asked = write!(s, "{}", head("GET", "/v1/info", Some(TOKEN), 0));
         asked.is_ok() && s.read_to_string(&mut response).is_ok() && response.starts_with("HTTP/1.1 200")
     });
     assert!(!answered, "a request made after SIGTERM was answered");
