@@ -31,6 +31,15 @@ pub fn js_number_to_string(x: f64) -> String {
     }
 }
 
+/// JavaScript's ToInt32 (`x | 0`, `~~x`): wrapped modulo 2^32, non-finite as 0.
+pub fn js_to_int32(x: f64) -> i32 {
+    if !x.is_finite() {
+        return 0;
+    }
+    let wrapped = x.trunc().rem_euclid(4_294_967_296.0);
+    (if wrapped >= 2_147_483_648.0 { wrapped - 4_294_967_296.0 } else { wrapped }) as i32
+}
+
 /// `Number(s)` / unary `+s` for a string: whitespace-trimmed decimal, hex, binary or
 /// octal literal, `Infinity`; the empty string is 0; anything else is NaN.
 pub fn js_string_to_number(s: &str) -> f64 {

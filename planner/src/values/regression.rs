@@ -129,7 +129,8 @@ pub fn loess(points: &[(f64, f64)], bandwidth: f64) -> Vec<(f64, f64)> {
     if n == 0 {
         return Vec::new();
     }
-    let bw = 2.max((bandwidth * n as f64).trunc() as i64) as usize;
+    // `Math.max(2, ~~(bandwidth * n))`: a huge bandwidth wraps as JavaScript's does.
+    let bw = 2.max(super::number::js_to_int32(bandwidth * n as f64)) as usize;
     let mut yhat = vec![0.0; n];
     let mut residuals = vec![0.0; n];
     let mut robust = vec![1.0; n];
@@ -143,8 +144,10 @@ pub fn loess(points: &[(f64, f64)], bandwidth: f64) -> Vec<(f64, f64)> {
             let span = (x_at(edge) - dx).abs();
             let denom = 1.0 / if span == 0.0 || span.is_nan() { 1.0 } else { span };
             let (mut w_sum, mut x, mut y, mut xy, mut x2) = (0.0, 0.0, 0.0, 0.0, 0.0);
-            // With fewer points than neighbours, vega reads past the end (NaN).
-            for k in i0..=i1 {
+            // With fewer points than neighbours, vega reads past the end: the first
+            // point past it makes the sums NaN, and so would every later one (a
+            // bandwidth of 2^31 points read 2^31 of them per point).
+            for k in i0..=i1.min(n) {
                 let (xk, yk) = (x_at(k), yv.get(k).copied().unwrap_or(f64::NAN));
                 let w = tricube((dx - xk).abs() * denom) * robust.get(k).copied().unwrap_or(f64::NAN);
                 let xkw = xk * w;
@@ -223,5 +226,25 @@ fn update_interval(xv: &[f64], i: usize, interval: &mut [usize; 2]) {
         if right >= xv.len() {
             break;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn same(a: &[(f64, f64)], b: &[(f64, f64)]) -> bool {
+        a.len() == b.len() && a.iter().zip(b).all(|(p, q)| p.0.to_bits() == q.0.to_bits() && p.1.to_bits() == q.1.to_bits())
+    }
+
+    #[test]
+    fn loess_bandwidths_count_neighbours_as_javascript_does() {
+        let points: Vec<(f64, f64)> = (0..9).map(|i| (i as f64, ((i * 7) % 5) as f64)).collect();
+        // ~~(2^64 * 9) is 0 in JavaScript: two neighbours, as a bandwidth of 2/9 gives.
+        // (The fuzzer's 18446744073709551615 held a server thread forever.)
+        assert!(same(&loess(&points, 18_446_744_073_709_551_615.0), &loess(&points, 2.0 / 9.0)));
+        // More neighbours than points: vega reads past the end, every estimate NaN.
+        let wide = loess(&points, 1e9);
+        assert!(wide.len() == 9 && wide.iter().all(|p| p.1.is_nan()), "{wide:?}");
     }
 }

@@ -202,21 +202,12 @@ pub const MAX_RANGE: usize = 10_000_000;
 /// takes it (a 32-bit integer: 1e300 elements are none, NaN none, 2^31 negative,
 /// where `new Array` throws). A count over [`MAX_RANGE`] or negative is the error.
 pub(crate) fn d3_range(start: f64, stop: f64, step: f64) -> std::result::Result<Vec<f64>, String> {
-    let n = to_int32(((stop - start) / step).ceil().max(0.0));
+    let n = vegalake_planner::values::number::js_to_int32(((stop - start) / step).ceil().max(0.0));
     match usize::try_from(n) {
         Ok(n) if n <= MAX_RANGE => Ok((0..n).map(|i| start + i as f64 * step).collect()),
         Ok(n) => Err(format!("a range of {n} elements, over the server's {MAX_RANGE}")),
         Err(_) => Err(format!("a range of {n} elements, which vega.js refuses (invalid array length)")),
     }
-}
-
-/// JavaScript's ToInt32 (`x | 0`).
-fn to_int32(x: f64) -> i32 {
-    if !x.is_finite() {
-        return 0;
-    }
-    let wrapped = x.trunc().rem_euclid(4_294_967_296.0);
-    (if wrapped >= 2_147_483_648.0 { wrapped - 4_294_967_296.0 } else { wrapped }) as i32
 }
 
 #[cfg(test)]
