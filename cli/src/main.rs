@@ -190,11 +190,7 @@ impl EngineArgs {
             None => None,
         };
         let engine = connect(&url, EngineOptions { timeout }).await.map_err(|e| Failure(e.to_string()))?;
-        let runtime = Runtime::with_engine(engine, DEFAULT_CACHE_BYTES);
-        Ok(Arc::new(match self.memory_limit {
-            Some(bytes) => runtime.with_memory_limit(bytes),
-            None => runtime,
-        }))
+        Ok(Arc::new(Runtime::with_engine(engine, DEFAULT_CACHE_BYTES, self.memory_limit)))
     }
 }
 

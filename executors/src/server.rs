@@ -57,17 +57,13 @@ impl Runtime {
     }
 
     /// A runtime whose queries run on `engine` (see [`crate::engine::connect`]).
-    pub fn with_engine(engine: Arc<dyn QueryEngine>, cache_bytes: usize) -> Runtime {
-        Runtime { ctx: crate::new_session(), engine, cache: Arc::new(TaskCache::new(cache_bytes)), brush_indexes: Arc::default() }
-    }
-
-    /// Bounds the memory the embedded engine's queries hold together (see
-    /// [`crate::new_session_with_memory_limit`]); past it a query fails with
-    /// [`ErrorKind::Memory`] instead of growing the process. Remote engines bound
-    /// their own memory. Before any chart is evaluated: it starts a new session.
-    pub fn with_memory_limit(mut self, bytes: usize) -> Runtime {
-        self.ctx = crate::new_session_with_memory_limit(bytes);
-        self
+    /// A `memory_limit` bounds the memory the embedded engine's queries hold
+    /// together (see [`crate::new_session_with_memory_limit`]): past it a query
+    /// fails with [`ErrorKind::Memory`] instead of growing the process. Remote
+    /// engines bound their own memory.
+    pub fn with_engine(engine: Arc<dyn QueryEngine>, cache_bytes: usize, memory_limit: Option<usize>) -> Runtime {
+        let ctx = memory_limit.map_or_else(crate::new_session, crate::new_session_with_memory_limit);
+        Runtime { ctx, engine, cache: Arc::new(TaskCache::new(cache_bytes)), brush_indexes: Arc::default() }
     }
 
     /// The brush indexes' switch and counters.

@@ -3,7 +3,8 @@
 use serde_json::{json, Value as Json};
 use std::path::PathBuf;
 use std::sync::Arc;
-use vegalake_executors::{pre_transform_datasets, pre_transform_spec, ChartOptions, ChartState, Runtime, VarValue};
+use vegalake_executors::engine::LocalEngine;
+use vegalake_executors::{pre_transform_datasets, pre_transform_spec, ChartOptions, ChartState, Runtime, VarValue, DEFAULT_CACHE_BYTES};
 use vegalake_planner::{Namespace, Spec, Var};
 
 fn data_dir() -> PathBuf {
@@ -138,11 +139,12 @@ async fn a_query_past_the_memory_limit_fails_as_such_and_a_roomier_runtime_answe
         "data": [{"name": "names", "url": "data/cars.json", "transform": [{"type": "aggregate", "groupby": ["Name"], "ops": ["mean"], "fields": ["Horsepower"]}]}],
         "marks": [{"type": "text", "from": {"data": "names"}, "encode": {"update": {"text": {"field": "Name"}}}}]
     }));
-    let tight = Arc::new(Runtime::default().with_memory_limit(1 << 10));
+    let bounded = |bytes| Arc::new(Runtime::with_engine(Arc::new(LocalEngine::default()), DEFAULT_CACHE_BYTES, Some(bytes)));
+    let tight = bounded(1 << 10);
     let err = pre_transform_spec(tight, &chart, options()).await.unwrap_err();
     assert_eq!(err.kind, vegalake_executors::ErrorKind::Memory, "{err}");
     assert!(err.to_string().contains("memory limit"), "{err}");
-    let roomy = Arc::new(Runtime::default().with_memory_limit(64 << 20));
+    let roomy = bounded(64 << 20);
     let (client, _) = pre_transform_spec(roomy, &chart, options()).await.unwrap();
     let (unbounded, _) = pre_transform_spec(Arc::new(Runtime::default()), &chart, options()).await.unwrap();
     assert_eq!(client, unbounded, "a limit the query fits in changes nothing");

@@ -49,11 +49,7 @@ impl PyRuntime {
         };
         let connected = block_on(py, async move { connect(&url, EngineOptions { timeout }).await })?;
         let engine_impl = connected.map_err(|e| errors::engine_error(e.to_string()))?;
-        let runtime = Runtime::with_engine(engine_impl, cache_bytes.unwrap_or(DEFAULT_CACHE_BYTES));
-        let inner = Arc::new(match memory_limit {
-            Some(bytes) => runtime.with_memory_limit(bytes),
-            None => runtime,
-        });
+        let inner = Arc::new(Runtime::with_engine(engine_impl, cache_bytes.unwrap_or(DEFAULT_CACHE_BYTES), memory_limit));
         Ok(PyRuntime { inner, engine: engine.to_string() })
     }
 

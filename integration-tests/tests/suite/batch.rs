@@ -129,7 +129,7 @@ async fn batch_on(label: &str, engine: Option<Arc<dyn QueryEngine>>, stores: &St
         let options = TemplateOptions { keys: vec!["store".into()], source: Some(stores.delta_url.clone()), ..TemplateOptions::default() };
         let template = Partitioned::new(&expected["vega"], &options).unwrap_or_else(|e| panic!("{name}: {e}"));
         let runtime = Arc::new(match &engine {
-            Some(e) => Runtime::with_engine(e.clone(), DEFAULT_CACHE_BYTES),
+            Some(e) => Runtime::with_engine(e.clone(), DEFAULT_CACHE_BYTES, None),
             None => Runtime::new(DEFAULT_CACHE_BYTES),
         });
         let chart_options = ChartOptions { data: stores.access(), ..ChartOptions::default() };

@@ -25,7 +25,7 @@ use vegalake_executors::{server_tasks, EvalOptions, Runtime, SqlDialect, DEFAULT
 /// the differences listed for it.
 async fn conformance_on(name: &str, engine: Arc<dyn QueryEngine>) {
     let start = Instant::now();
-    let out = run_conformance(&|| Runtime::with_engine(engine.clone(), DEFAULT_CACHE_BYTES)).await;
+    let out = run_conformance(&|| Runtime::with_engine(engine.clone(), DEFAULT_CACHE_BYTES, None)).await;
     let known = read_json(&root().join("engine_differences.json"))[name].as_object().cloned().unwrap_or_default();
     let unexplained = differences_beyond(&out, &known);
     println!("conformance on {name} ({}): {}, {} known differences, {:.0} s", engine.url(), out.summary(), known.len(), start.elapsed().as_secs_f64());
@@ -79,7 +79,7 @@ async fn lake_tables_run_on_the_cluster_and_on_spark() {
     let cluster = Cluster::start(2);
     let spark = connect(&spark_url(), CONFORMANCE_OPTIONS).await.unwrap_or_else(|e| panic!("{e}"));
     for (label, engine) in [("ballista", cluster.engine(CONFORMANCE_OPTIONS).await), ("spark", spark)] {
-        let results = run_cases(&|| Runtime::with_engine(engine.clone(), DEFAULT_CACHE_BYTES), &cases, &lake.access, label).await;
+        let results = run_cases(&|| Runtime::with_engine(engine.clone(), DEFAULT_CACHE_BYTES, None), &cases, &lake.access, label).await;
         for (case, (_, scan)) in cases.iter().zip(&results) {
             assert!(scan.scans.remote_queries > 0 && scan.scans.queries == 0, "{label} {}: {}", case.name, scan.summary);
         }
