@@ -5,12 +5,13 @@
 # result cache and a 1 GiB query memory pool. Prints open and update latency
 # (p50/p95/p99), throughput, cache hits, requests shed and retried, errors and the
 # server's peak RSS (VmHWM), then stops the server. Run through scripts/bench.sh serve.
-#   scripts/bench.sh serve [SESSIONS] [UPDATES] [ROWS]
+# ENCODING json (default) or arrow: how the answers' datasets travel.
+#   scripts/bench.sh serve [SESSIONS] [UPDATES] [ROWS] [ENCODING]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib.sh
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/var/tmp/vegalake-target}"
-sessions="${1:-32}" updates="${2:-200}" rows="${3:-1000000}"
+sessions="${1:-32}" updates="${2:-200}" rows="${3:-1000000}" encoding="${4:-json}"
 harness=integration-tests/harness
 [ -d "$harness/node_modules/vega-datasets" ] || (cd "$harness" && npm ci --no-audit --no-fund --loglevel=error)
 cargo build --release --locked -p vegalake -p vegalake-serve --bin vegalake --example load
@@ -27,4 +28,4 @@ trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev
 # One evaluation per session may run at once; more would be shed (and retried).
 listening serve --bind 127.0.0.1:0 --token-file "$work/tokens" --data-dir "$work" \
   --max-concurrent "$sessions" --max-charts-per-token "$sessions" --memory-limit 1G
-"$load" run "$address" "$token" "$file" --sessions "$sessions" --updates "$updates" --server-pid "${pids[-1]}" --deadline 1800
+"$load" run "$address" "$token" "$file" --sessions "$sessions" --updates "$updates" --encoding "$encoding" --server-pid "${pids[-1]}" --deadline 1800

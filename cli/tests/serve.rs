@@ -147,11 +147,21 @@ fn the_http_api_brushes_a_crossfilter_as_vegajs_does() {
     let (status, opened) = server.http("POST", "/v1/charts", Some(TOKEN), Some(&json!({"spec": spec}).to_string()));
     assert_eq!(status, 200, "{opened}");
     let id = opened["chart_id"].as_str().unwrap();
+    // A second view follows the chart as server-sent events; its head arrives once
+    // it is subscribed.
+    let mut watch = BufReader::new(server.begin("GET", &format!("/v1/charts/{id}/watch"), "", 0));
+    let watch_head: Vec<String> = watch.by_ref().lines().map(Result::unwrap).take_while(|l| !l.is_empty()).collect();
+    assert!(
+        watch_head[0].starts_with("HTTP/1.1 200") && watch_head.iter().any(|h| h.eq_ignore_ascii_case("content-type: text/event-stream")),
+        "{watch_head:?}"
+    );
+    let mut answers = Vec::new();
     let mut current = shipped(&opened["client_spec"]);
     let mut compared = check(&current, &steps[0], "open");
     for (i, update) in updates.iter().enumerate() {
         let (status, answer) = server.http("POST", &format!("/v1/charts/{id}/update"), Some(TOKEN), Some(&json!({"seq": i + 1, "values": update}).to_string()));
         assert_eq!(status, 200, "update {i}: {answer}");
+        answers.push(answer.clone());
         for v in answer["values"].as_array().unwrap().iter().filter(|v| v["namespace"] == "data") {
             current.insert(v["name"].as_str().unwrap().to_string(), v["value"].clone());
         }
@@ -162,10 +172,39 @@ fn the_http_api_brushes_a_crossfilter_as_vegajs_does() {
     let last = updates.last().unwrap();
     let (_, again) = server.http("POST", &format!("/v1/charts/{id}/update"), Some(TOKEN), Some(&json!({"seq": updates.len() + 1, "values": last}).to_string()));
     assert_eq!(again["cached"], true, "{again}");
+    answers.push(again);
     let (status, _) = server.http("DELETE", &format!("/v1/charts/{id}"), Some(TOKEN), None);
     assert_eq!(status, 204);
+    // The stream ended with the chart; it held each answer, in order.
+    let mut stream = Vec::new();
+    watch.read_to_end(&mut stream).unwrap();
+    let events = server_sent_events(&dechunk(&stream));
+    let watched: Vec<Json> =
+        events.iter().map(|(event, data)| if event == "update" { serde_json::from_str(data).unwrap() } else { json!({event: data}) }).collect();
+    assert_eq!(watched, answers, "the watcher saw each update as answered");
     let (status, _) = server.http("POST", &format!("/v1/charts/{id}/update"), Some(TOKEN), Some(r#"{"values": []}"#));
     assert_eq!(status, 404, "a closed chart is gone");
+}
+
+/// The body of a chunked HTTP/1.1 response.
+fn dechunk(mut raw: &[u8]) -> Vec<u8> {
+    let mut body = Vec::new();
+    while let Some(end) = raw.windows(2).position(|w| w == b"\r\n") {
+        let size = usize::from_str_radix(std::str::from_utf8(&raw[..end]).unwrap().trim(), 16).unwrap();
+        if size == 0 {
+            break;
+        }
+        body.extend_from_slice(&raw[end + 2..end + 2 + size]);
+        raw = &raw[end + 4 + size..];
+    }
+    body
+}
+
+/// The (event, data) pairs of a server-sent event stream, without keep-alive comments.
+fn server_sent_events(body: &[u8]) -> Vec<(String, String)> {
+    let text = String::from_utf8(body.to_vec()).unwrap();
+    let field = |block: &str, name: &str| block.lines().filter_map(|l| l.strip_prefix(name)).collect::<Vec<_>>().join("\n");
+    text.split("\n\n").filter(|b| b.contains("data:")).map(|b| (field(b, "event: "), field(b, "data: "))).collect()
 }
 
 #[test]
@@ -257,6 +296,63 @@ fn the_rust_client_opens_and_brushes_the_same_chart_over_grpc() {
         assert!(watch.next().await.is_none(), "the watch ends when the chart closes");
         let closed = client.update(&mut chart, vec![]).await.unwrap_err();
         assert_eq!(closed.code, tonic::Code::NotFound, "{closed}");
+    });
+}
+
+#[test]
+fn arrow_encoded_datasets_travel_both_ways_and_answer_as_json_does() {
+    use vegalake_proto::client::{Client, Variable};
+    use vegalake_proto::v1 as pb;
+    let server = Server::start(&[]);
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    runtime.block_on(async {
+        let url = format!("grpc://{}", server.address);
+        let mut client = Client::connect(&url, Some(TOKEN)).await.unwrap();
+        let (spec, updates, steps) = crossfilter();
+        let mut json_chart = client.open(&spec, None).await.unwrap();
+        let mut arrow_chart = client.open(&spec, None).await.unwrap();
+        arrow_chart.encoding = pb::Encoding::Arrow;
+        let mut watch = client.watch(&arrow_chart).await.unwrap();
+        let mut current = shipped(&arrow_chart.client_spec);
+        let mut compared = 0;
+        for (i, update) in updates.iter().enumerate() {
+            // The brush store goes out as Arrow too (the client encodes datasets so).
+            let values: Vec<Variable> = serde_json::from_value(update.clone()).unwrap();
+            let by_json = client.update(&mut json_chart, values.clone()).await.unwrap();
+            let by_arrow = client.update(&mut arrow_chart, values).await.unwrap();
+            assert_eq!(by_arrow.values, by_json.values, "update {i}: Arrow and JSON answer the same values");
+            assert_eq!(watch.next().await.unwrap().unwrap(), by_arrow, "update {i}: the Arrow watch saw the answer");
+            for v in by_arrow.values.into_iter().filter(|v| v.namespace == "data") {
+                current.insert(v.name, v.value);
+            }
+            compared += check(&current, &steps[i + 1], &format!("arrow update {i}"));
+        }
+        assert!(compared > updates.len(), "{compared} states compared");
+
+        // On the wire, datasets are Arrow IPC and signals JSON; bad Arrow is refused.
+        let channel = tonic::transport::Channel::from_shared(format!("http://{}", server.address)).unwrap().connect().await.unwrap();
+        let mut raw = pb::vegalake_client::VegalakeClient::new(channel);
+        let request = |values: Vec<pb::Value>, seq: u64| {
+            let mut r = tonic::Request::new(pb::UpdateRequest { chart_id: arrow_chart.id.clone(), seq, values, encoding: pb::Encoding::Arrow.into() });
+            r.metadata_mut().insert("authorization", format!("Bearer {TOKEN}").parse().unwrap());
+            r
+        };
+        let first: Vec<Variable> = serde_json::from_value(updates[0].clone()).unwrap();
+        let store = |value: pb::value::Value| pb::Value { namespace: "data".into(), name: first[0].name.clone(), scope: vec![], value: Some(value) };
+        let ipc = vegalake_proto::arrow_rows::rows_to_ipc(first[0].value.as_array().unwrap()).unwrap();
+        let answer = raw.update(request(vec![store(pb::value::Value::Arrow(ipc.clone()))], 1000)).await.unwrap().into_inner();
+        let data: Vec<&pb::Value> = answer.values.iter().filter(|v| v.namespace == "data").collect();
+        assert!(!data.is_empty() && data.iter().all(|v| matches!(v.value, Some(pb::value::Value::Arrow(_)))), "{answer:?}");
+        let refused = [
+            (store(pb::value::Value::Arrow(ipc[..ipc.len() / 2].to_vec())), "Arrow IPC: "),
+            (pb::Value { namespace: "signal".into(), name: "s".into(), scope: vec![], value: Some(pb::value::Value::Arrow(ipc)) }, "send a signal as JSON"),
+        ];
+        for (seq, (value, message)) in (1001..).zip(refused) {
+            let status = raw.update(request(vec![value], seq)).await.unwrap_err();
+            assert_eq!(status.code(), tonic::Code::InvalidArgument, "{status:?}");
+            assert!(status.message().contains(message) && !status.message().contains('\n'), "{status:?}");
+        }
+        assert!(client.info().await.is_ok(), "the server keeps serving");
     });
 }
 

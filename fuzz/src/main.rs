@@ -2,17 +2,36 @@
 //! target (spec, expression, chart, request) for N seconds (default 60); exits 1
 //! on a panic, a hang or memory past the bound, naming the kept input.
 
+use clap::Parser;
 use std::time::Duration;
-use vegalake_fuzz::{fuzz, Settings};
+use vegalake_fuzz::{fuzz, targets, Settings};
+
+/// Fuzzes one target for a while; exits 1 on a panic, a hang or memory past the
+/// bound, naming the kept input.
+#[derive(Parser)]
+#[command(name = "vegalake-fuzz")]
+struct Args {
+    /// spec, expression, chart or request.
+    #[arg(value_parser = clap::builder::PossibleValuesParser::new(targets::NAMES))]
+    target: String,
+    #[arg(long, default_value_t = 60)]
+    seconds: u64,
+    /// The mutations' random seed: a run is repeatable.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// The process's resident memory that counts as unbounded growth.
+    #[arg(long, default_value_t = 4096)]
+    max_rss_mb: u32,
+}
 
 fn main() {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let settings = match parse(&args) {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("vegalake-fuzz: {e}\nusage: vegalake-fuzz TARGET [--seconds N] [--seed N] [--max-rss-mb N]");
-            std::process::exit(2);
-        }
+    let args = Args::parse();
+    let settings = Settings {
+        target: args.target,
+        duration: Duration::from_secs(args.seconds),
+        seed: args.seed,
+        max_rss_mb: f64::from(args.max_rss_mb),
+        dir: std::path::Path::new(env!("CARGO_MANIFEST_DIR")).to_path_buf(),
     };
     let report = match fuzz(&settings) {
         Ok(r) => r,
@@ -40,27 +59,4 @@ fn main() {
     if !report.panics.is_empty() || report.hang.is_some() || report.memory.is_some() {
         std::process::exit(1);
     }
-}
-
-fn parse(args: &[String]) -> Result<Settings, String> {
-    let target = args.first().ok_or("a target is needed")?.clone();
-    let mut settings = Settings {
-        target,
-        duration: Duration::from_secs(60),
-        seed: 1,
-        max_rss_mb: 4096.0,
-        dir: std::path::Path::new(env!("CARGO_MANIFEST_DIR")).to_path_buf(),
-    };
-    let mut rest = args[1..].iter();
-    while let Some(flag) = rest.next() {
-        let value = rest.next().ok_or_else(|| format!("{flag}: a value is missing"))?;
-        let number = value.parse::<u64>().map_err(|_| format!("{flag}: '{value}' is not a whole number"))?;
-        match flag.as_str() {
-            "--seconds" => settings.duration = Duration::from_secs(number),
-            "--seed" => settings.seed = number,
-            "--max-rss-mb" => settings.max_rss_mb = number as f64,
-            _ => return Err(format!("{flag}: unknown option")),
-        }
-    }
-    Ok(settings)
 }

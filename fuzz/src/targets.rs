@@ -173,8 +173,13 @@ fn request_seeds(root: &Path) -> Vec<Vec<u8>> {
     use prost::Message;
     use vegalake_proto::v1 as pb;
     let value = pb::Value { namespace: "data".into(), name: "brush_store".into(), scope: vec![], value: Some(pb::value::Value::Json("[]".into())) };
-    seeds.push([&[3u8][..], &pb::UpdateRequest { chart_id: "c1".into(), seq: 1, values: vec![value] }.encode_to_vec()].concat());
-    seeds.push([&[4u8][..], &pb::OpenChartRequest { spec: r#"{"data": []}"#.into(), timezone: "UTC".into(), encoding: 1 }.encode_to_vec()].concat());
+    seeds.push([&[3u8][..], &pb::UpdateRequest { chart_id: "c1".into(), seq: 1, values: vec![value], encoding: 0 }.encode_to_vec()].concat());
+    // A dataset as an Arrow IPC stream: the reader of client-sent Arrow.
+    let rows = json!([{"unit": "", "fields": [{"field": "a", "type": "R"}], "values": [[1, 2.5]]}, {"unit": "x", "n": null}]);
+    let ipc = vegalake_proto::arrow_rows::rows_to_ipc(rows.as_array().map_or(&[][..], Vec::as_slice)).unwrap_or_default();
+    let value = pb::Value { namespace: "data".into(), name: "brush_store".into(), scope: vec![], value: Some(pb::value::Value::Arrow(ipc)) };
+    seeds.push([&[3u8][..], &pb::UpdateRequest { chart_id: "c1".into(), seq: 1, values: vec![value], encoding: 2 }.encode_to_vec()].concat());
+    seeds.push([&[4u8][..], &pb::OpenChartRequest { spec: r#"{"data": []}"#.into(), timezone: "UTC".into() }.encode_to_vec()].concat());
     seeds
 }
 

@@ -4,27 +4,36 @@
 //! in count and in time.
 //!
 //!   load prepare FLIGHTS_3M.parquet OUT.parquet ROWS
-//!   load run ADDRESS TOKEN FILE [--sessions N] [--updates N] [--server-pid PID] [--deadline SECONDS]
+//!   load run ADDRESS TOKEN FILE [--sessions N] [--updates N] [--encoding json|arrow]
+//!            [--server-pid PID] [--deadline SECONDS]
 //!
 //! `prepare` writes the first ROWS rows of vega-datasets' flights-3m.parquet;
 //! `run` prints open and update latencies (p50/p95/p99), errors, requests the
-//! server shed (retried), cache hits, and the server's peak RSS.
+//! server shed (retried), cache hits, the bytes of the answers' datasets in the
+//! chosen encoding, and the server's peak RSS.
 
 use serde_json::{json, Value as Json};
 use std::path::Path;
 use std::time::{Duration, Instant};
 use vegalake_proto::client::{Client, ClientError, Variable};
+use vegalake_proto::v1::Encoding;
+
+/// The service's load client.
+#[derive(clap::Parser)]
+#[command(name = "load")]
+enum Command {
+    /// Writes the first ROWS rows of flights-3m.parquet to OUT.
+    Prepare { flights: String, out: String, rows: usize },
+    /// Runs the sessions against a server and prints the figures.
+    Run(Options),
+}
 
 fn main() {
-    let args: Vec<String> = std::env::args().skip(1).collect();
+    use clap::Parser;
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("a tokio runtime");
-    let done = match args.first().map(String::as_str) {
-        Some("prepare") if args.len() == 4 => runtime.block_on(prepare(&args[1], &args[2], &args[3])),
-        Some("run") if args.len() >= 4 => match Options::parse(&args[1..]) {
-            Ok(options) => runtime.block_on(run(options)),
-            Err(e) => Err(e),
-        },
-        _ => Err("usage: load prepare FLIGHTS.parquet OUT.parquet ROWS | load run ADDRESS TOKEN FILE [--sessions N] [--updates N] [--server-pid PID] [--deadline SECONDS]".into()),
+    let done = match Command::parse() {
+        Command::Prepare { flights, out, rows } => runtime.block_on(prepare(&flights, &out, rows)),
+        Command::Run(options) => runtime.block_on(run(options)),
     };
     if let Err(e) = done {
         eprintln!("load: {e}");
@@ -32,9 +41,8 @@ fn main() {
     }
 }
 
-async fn prepare(source: &str, out: &str, rows: &str) -> Result<(), String> {
+async fn prepare(source: &str, out: &str, rows: usize) -> Result<(), String> {
     use datafusion::prelude::{ParquetReadOptions, SessionContext};
-    let rows: usize = rows.parse().map_err(|_| format!("rows: '{rows}' is not a count"))?;
     let ctx = SessionContext::new();
     let frame = ctx.read_parquet(source, ParquetReadOptions::default()).await.map_err(|e| format!("{source}: {e}"))?;
     let frame = frame.limit(0, Some(rows)).map_err(|e| e.to_string())?;
@@ -43,43 +51,33 @@ async fn prepare(source: &str, out: &str, rows: &str) -> Result<(), String> {
     Ok(())
 }
 
+#[derive(clap::Args)]
 struct Options {
+    /// The server's address: loopback only.
+    #[arg(value_parser = loopback)]
     address: String,
     token: String,
+    /// The Parquet file, under the server's data directory.
     file: String,
-    sessions: usize,
-    updates: usize,
+    #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u16).range(1..=256))]
+    sessions: u16,
+    #[arg(long, default_value_t = 200, value_parser = clap::value_parser!(u16).range(1..=10_000))]
+    updates: u16,
+    /// How datasets travel: json or arrow (Arrow IPC).
+    #[arg(long, default_value = "json", value_parser = ["json", "arrow"])]
+    encoding: String,
+    /// The server's process, whose peak RSS is reported.
+    #[arg(long)]
     server_pid: Option<u32>,
-    deadline: Duration,
+    /// The run fails past this many seconds.
+    #[arg(long, default_value_t = 1200)]
+    deadline: u64,
 }
 
-impl Options {
-    fn parse(args: &[String]) -> Result<Options, String> {
-        let mut options = Options {
-            address: args[0].clone(),
-            token: args[1].clone(),
-            file: args[2].clone(),
-            sessions: 32,
-            updates: 200,
-            server_pid: None,
-            deadline: Duration::from_secs(1200),
-        };
-        if !options.address.starts_with("127.0.0.1:") && !options.address.starts_with("[::1]:") {
-            return Err(format!("{}: the load client calls loopback addresses only", options.address));
-        }
-        let mut rest = args[3..].iter();
-        while let Some(flag) = rest.next() {
-            let value = rest.next().ok_or_else(|| format!("{flag}: a value is missing"))?;
-            let number = || value.parse::<u64>().map_err(|_| format!("{flag}: '{value}' is not a number"));
-            match flag.as_str() {
-                "--sessions" => options.sessions = number()?.clamp(1, 256) as usize,
-                "--updates" => options.updates = number()?.clamp(1, 10_000) as usize,
-                "--server-pid" => options.server_pid = Some(number()? as u32),
-                "--deadline" => options.deadline = Duration::from_secs(number()?),
-                _ => return Err(format!("{flag}: unknown option")),
-            }
-        }
-        Ok(options)
+fn loopback(address: &str) -> Result<String, String> {
+    match address.starts_with("127.0.0.1:") || address.starts_with("[::1]:") {
+        true => Ok(address.to_string()),
+        false => Err("the load client calls loopback addresses only".into()),
     }
 }
 
@@ -119,7 +117,18 @@ struct Session {
     updates: Vec<Duration>,
     shed: usize,
     cached: usize,
+    /// The answers' datasets, as encoded on the wire.
+    dataset_bytes: usize,
     errors: Vec<String>,
+}
+
+/// A dataset's bytes on the wire: its Arrow IPC stream or its JSON text (both
+/// encodings are deterministic, so this is what the server sent).
+fn wire_bytes(v: &Variable, encoding: Encoding) -> usize {
+    match (&v.value, encoding) {
+        (Json::Array(rows), Encoding::Arrow) => vegalake_proto::arrow_rows::rows_to_ipc(rows).map_or(0, |ipc| ipc.len()),
+        (value, _) => value.to_string().len(),
+    }
 }
 
 /// Whether the server shed the call (RESOURCE_EXHAUSTED, "busy"): a client
@@ -133,7 +142,7 @@ async fn back_off(tries: &mut usize) {
     tokio::time::sleep(Duration::from_millis(5 << (*tries).min(6))).await;
 }
 
-async fn session(s: usize, url: String, token: String, spec: Json, updates: usize) -> Session {
+async fn session(s: usize, url: String, token: String, spec: Json, updates: usize, encoding: Encoding) -> Session {
     let mut out = Session::default();
     let mut client = match Client::connect(&url, Some(&token)).await {
         Ok(c) => c,
@@ -157,6 +166,7 @@ async fn session(s: usize, url: String, token: String, spec: Json, updates: usiz
             return out;
         }
     };
+    chart.encoding = encoding;
     for i in 0..updates {
         let start = Instant::now();
         let answer = loop {
@@ -169,6 +179,7 @@ async fn session(s: usize, url: String, token: String, spec: Json, updates: usiz
             Ok(u) if u.values.iter().any(|v| v.namespace == "data") => {
                 out.updates.push(start.elapsed());
                 out.cached += usize::from(u.cached);
+                out.dataset_bytes += u.values.iter().filter(|v| v.namespace == "data").map(|v| wire_bytes(v, encoding)).sum::<usize>();
             }
             Ok(_) => out.errors.push(format!("update {i}: no dataset changed")),
             Err(e) => out.errors.push(format!("update {i}: {e}")),
@@ -195,9 +206,12 @@ async fn run(o: Options) -> Result<(), String> {
     let spec = crossfilter(&o.file)?;
     let url = format!("grpc://{}", o.address);
     let start = Instant::now();
-    let tasks: Vec<_> = (0..o.sessions).map(|s| tokio::spawn(session(s, url.clone(), o.token.clone(), spec.clone(), o.updates))).collect();
+    let encoding = if o.encoding == "arrow" { Encoding::Arrow } else { Encoding::Json };
+    let (count, per_session) = (o.sessions as usize, o.updates as usize);
+    let tasks: Vec<_> = (0..count).map(|s| tokio::spawn(session(s, url.clone(), o.token.clone(), spec.clone(), per_session, encoding))).collect();
     let all = futures::future::join_all(tasks);
-    let sessions = tokio::time::timeout(o.deadline, all).await.map_err(|_| format!("not done within the deadline of {:?}", o.deadline))?;
+    let deadline = Duration::from_secs(o.deadline);
+    let sessions = tokio::time::timeout(deadline, all).await.map_err(|_| format!("not done within the deadline of {deadline:?}"))?;
     let wall = start.elapsed();
     let sessions: Vec<Session> = sessions.into_iter().map(|s| s.map_err(|e| e.to_string())).collect::<Result<_, _>>()?;
     let mut opens: Vec<Duration> = sessions.iter().map(|s| s.open).collect();
@@ -206,7 +220,7 @@ async fn run(o: Options) -> Result<(), String> {
     updates.sort();
     let errors: Vec<&String> = sessions.iter().flat_map(|s| &s.errors).collect();
     let (shed, cached) = (sessions.iter().map(|s| s.shed).sum::<usize>(), sessions.iter().map(|s| s.cached).sum::<usize>());
-    println!("serve load: {} sessions x {} brush updates over {} (gRPC, loopback), {:.1} s", o.sessions, o.updates, o.file, wall.as_secs_f64());
+    println!("serve load: {count} sessions x {per_session} brush updates over {} (gRPC, {}, loopback), {:.1} s", o.file, o.encoding, wall.as_secs_f64());
     println!("  open     p50 {:8.1} ms  p95 {:8.1} ms  p99 {:8.1} ms", quantile(&opens, 0.5), quantile(&opens, 0.95), quantile(&opens, 0.99));
     println!("  update   p50 {:8.1} ms  p95 {:8.1} ms  p99 {:8.1} ms", quantile(&updates, 0.5), quantile(&updates, 0.95), quantile(&updates, 0.99));
     println!(
@@ -215,6 +229,8 @@ async fn run(o: Options) -> Result<(), String> {
         updates.len() as f64 / wall.as_secs_f64(),
         errors.len()
     );
+    let bytes = sessions.iter().map(|s| s.dataset_bytes).sum::<usize>();
+    println!("  answers' datasets: {bytes} bytes in {}, {:.0} a answer", o.encoding, bytes as f64 / updates.len().max(1) as f64);
     if let Some(mb) = o.server_pid.and_then(peak_rss_mb) {
         println!("  server peak RSS {mb:.0} MB");
     }

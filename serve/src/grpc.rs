@@ -19,36 +19,32 @@ impl Grpc {
     }
 }
 
-fn json_only(encoding: i32) -> Result<(), Status> {
+fn encoding(encoding: i32) -> Result<pb::Encoding, Status> {
     match pb::Encoding::try_from(encoding) {
-        Ok(pb::Encoding::Unspecified | pb::Encoding::Json) => Ok(()),
-        Ok(pb::Encoding::Arrow) => Err(ServeError::new(Kind::InvalidArgument, "encoding ARROW: this server answers JSON only for now").grpc_status()),
+        Ok(pb::Encoding::Unspecified) => Ok(pb::Encoding::Json),
+        Ok(known) => Ok(known),
         Err(_) => Err(ServeError::new(Kind::InvalidArgument, format!("unknown encoding {encoding}")).grpc_status()),
     }
 }
 
-fn to_value(v: VarValue) -> pb::Value {
+fn to_value(v: VarValue, encoding: pb::Encoding) -> pb::Value {
     let namespace = if v.namespace == Namespace::Data { "data" } else { "signal" };
-    pb::Value { namespace: namespace.into(), name: v.name, scope: v.scope, value: Some(pb::value::Value::Json(v.value.to_string())) }
+    pb::Value::encode(namespace, v.name, v.scope, &v.value, encoding)
 }
 
-fn from_value(v: pb::Value) -> Result<VarValue, Status> {
+fn from_value(v: pb::Value, max_rows: usize) -> Result<VarValue, Status> {
     let invalid = |m: String| ServeError::new(Kind::InvalidArgument, m).grpc_status();
     let namespace = match v.namespace.as_str() {
         "data" => Namespace::Data,
         "signal" => Namespace::Signal,
         other => return Err(invalid(format!("value {}: namespace {other:?} (signal or data)", v.name))),
     };
-    let value: Json = match v.value {
-        Some(pb::value::Value::Json(text)) => serde_json::from_str(&text).map_err(|e| invalid(format!("value {}: invalid JSON: {e}", v.name)))?,
-        Some(pb::value::Value::Arrow(_)) => return Err(invalid(format!("value {}: Arrow values are not read yet: send JSON", v.name))),
-        None => Json::Null,
-    };
+    let value = v.to_json(max_rows).map_err(|e| invalid(format!("value {}: {e}", v.name)))?;
     Ok(VarValue { namespace, name: v.name, scope: v.scope, value })
 }
 
-fn to_answer(u: &crate::service::Updated) -> pb::UpdateResponse {
-    pb::UpdateResponse { seq: u.seq, values: u.values.iter().cloned().map(to_value).collect(), cached: u.cached }
+fn to_answer(u: &crate::service::Updated, encoding: pb::Encoding) -> pb::UpdateResponse {
+    pb::UpdateResponse { seq: u.seq, values: u.values.iter().cloned().map(|v| to_value(v, encoding)).collect(), cached: u.cached }
 }
 
 #[tonic::async_trait]
@@ -58,9 +54,11 @@ impl Vegalake for Grpc {
     async fn watch(&self, request: Request<pb::WatchRequest>) -> Result<Response<Self::WatchStream>, Status> {
         use futures::StreamExt;
         let caller = self.caller(&request)?;
-        let answers = self.0.watch(caller, &request.into_inner().chart_id).map_err(|e| e.grpc_status())?;
-        let answers = answers.map(|answer| match answer {
-            Ok(updated) => Ok(to_answer(&updated)),
+        let r = request.into_inner();
+        let encoding = encoding(r.encoding)?;
+        let answers = self.0.watch(caller, &r.chart_id).map_err(|e| e.grpc_status())?;
+        let answers = answers.map(move |answer| match answer {
+            Ok(updated) => Ok(to_answer(&updated, encoding)),
             Err(missed) => Err(ServeError::new(Kind::ResourceExhausted, format!("the watcher fell {missed} updates behind; watch again")).grpc_status()),
         });
         Ok(Response::new(Box::pin(answers)))
@@ -99,7 +97,6 @@ impl Vegalake for Grpc {
     async fn open_chart(&self, request: Request<pb::OpenChartRequest>) -> Result<Response<pb::OpenChartResponse>, Status> {
         let caller = self.caller(&request)?;
         let r = request.into_inner();
-        json_only(r.encoding)?;
         let o = self.0.open(caller, &r.spec, &r.timezone).await.map_err(|e| e.grpc_status())?;
         Ok(Response::new(pb::OpenChartResponse {
             chart_id: o.chart_id,
@@ -112,9 +109,11 @@ impl Vegalake for Grpc {
     async fn update(&self, request: Request<pb::UpdateRequest>) -> Result<Response<pb::UpdateResponse>, Status> {
         let caller = self.caller(&request)?;
         let r = request.into_inner();
-        let values = r.values.into_iter().map(from_value).collect::<Result<Vec<_>, _>>()?;
+        let encoding = encoding(r.encoding)?;
+        let max_rows = self.0.options.limits.max_rows;
+        let values = r.values.into_iter().map(|v| from_value(v, max_rows)).collect::<Result<Vec<_>, _>>()?;
         let u = self.0.update(caller, &r.chart_id, r.seq, values).await.map_err(|e| e.grpc_status())?;
-        Ok(Response::new(to_answer(&u)))
+        Ok(Response::new(to_answer(&u, encoding)))
     }
 
     async fn close_chart(&self, request: Request<pb::CloseChartRequest>) -> Result<Response<pb::CloseChartResponse>, Status> {

@@ -97,6 +97,34 @@ async fn update(
     Ok(Body(serde_json::to_value(updated).unwrap_or_default()))
 }
 
+/// Follows a chart as server-sent events: one `update` event per update applied
+/// (its answer as JSON, the shape `update` returns), an `error` event if the
+/// watcher fell behind; the stream ends when the chart closes or the server
+/// stops. Browsers read it with `fetch` (an `EventSource` cannot send the token).
+async fn watch(State(s): State<Arc<Service>>, headers: HeaderMap, Path(id): Path<String>) -> Result<Response, ServeError> {
+    use axum::response::sse::{Event, KeepAlive, Sse};
+    use futures::StreamExt;
+    let caller = s.check(authorization(&headers))?;
+    let answers = s.watch(caller, &id)?;
+    let events = answers
+        .map(|answer| match answer {
+            Ok(updated) => Event::default().event("update").json_data(&*updated).map_err(|e| e.to_string()),
+            Err(missed) => Err(format!("the watcher fell {missed} updates behind; watch again")),
+        })
+        // The error event is the last one: the client watches again.
+        .take_while({
+            let mut failed = false;
+            move |event| {
+                let go = !failed;
+                failed |= event.is_err();
+                futures::future::ready(go)
+            }
+        })
+        .map(|event| event.unwrap_or_else(|e| Event::default().event("error").data(json!({"error": e}).to_string())))
+        .map(Ok::<_, std::convert::Infallible>);
+    Ok(Sse::new(events).keep_alive(KeepAlive::default()).into_response())
+}
+
 async fn close(State(s): State<Arc<Service>>, headers: HeaderMap, Path(id): Path<String>) -> Result<StatusCode, ServeError> {
     let caller = s.check(authorization(&headers))?;
     s.close(caller, &id)?;
@@ -110,6 +138,7 @@ pub fn routes(service: Arc<Service>) -> Router {
         .route("/v1/pretransform", post(pre_transform))
         .route("/v1/charts", post(open))
         .route("/v1/charts/{id}/update", post(update))
+        .route("/v1/charts/{id}/watch", get(watch))
         .route("/v1/charts/{id}", axum::routing::delete(close))
         .with_state(service)
 }
