@@ -35,11 +35,13 @@ pub struct PyRemoteRuntime {
 
 #[pymethods]
 impl PyRemoteRuntime {
-    /// Connects to `url` (`grpc://` or `grpcs://`), sending `token` on every call.
+    /// Connects to `url` (`grpc://` or `grpcs://`), sending `token` on every call;
+    /// over TLS trusting the system's authorities and `tls_ca` (PEM), if given.
     #[new]
-    #[pyo3(signature = (url, token = None))]
-    fn new(py: Python<'_>, url: String, token: Option<String>) -> PyResult<PyRemoteRuntime> {
-        let client = block_on(py, async move { Client::connect(&url, token.as_deref()).await })?.map_err(to_py_err)?;
+    #[pyo3(signature = (url, token = None, tls_ca = None))]
+    fn new(py: Python<'_>, url: String, token: Option<String>, tls_ca: Option<Vec<u8>>) -> PyResult<PyRemoteRuntime> {
+        let connected = block_on(py, async move { Client::connect_trusting(&url, token.as_deref(), tls_ca.as_deref()).await })?;
+        let client = connected.map_err(to_py_err)?;
         Ok(PyRemoteRuntime { client })
     }
 

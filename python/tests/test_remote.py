@@ -24,23 +24,54 @@ INTERACTIONS = REPO / "integration-tests" / "interactions"
 TOKEN = "python-suite-token-0123456789"
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory) -> Iterator[str]:
-    """`vegalake serve` over the suite's datasets: its grpc:// URL."""
+def _serve(directory: Path, *extra: str) -> Iterator[str]:
+    """`vegalake serve` over the suite's datasets: its address."""
     binary = os.environ.get("VEGALAKE_BIN")
     if not binary:
         pytest.fail("VEGALAKE_BIN (the CLI, which serves) is not set: run through scripts/test.sh")
-    tokens = tmp_path_factory.mktemp("serve") / "tokens"
+    tokens = directory / "tokens"
     tokens.write_text(TOKEN + "\n")
-    args = [binary, "serve", "--bind", "127.0.0.1:0", "--token-file", str(tokens), "--data-dir", str(DATASETS)]
+    args = [binary, "serve", "--bind", "127.0.0.1:0", "--token-file", str(tokens), "--data-dir", str(DATASETS), *extra]
     process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, start_new_session=True)
     try:
         line = process.stdout.readline()
         assert line.startswith("listening on "), f"vegalake serve printed {line!r}"
-        yield "grpc://" + line.removeprefix("listening on ").strip()
+        yield line.removeprefix("listening on ").strip()
     finally:
         process.terminate()
         process.wait()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory) -> Iterator[str]:
+    """A plain server: its grpc:// URL."""
+    for address in _serve(tmp_path_factory.mktemp("serve")):
+        yield "grpc://" + address
+
+
+def _certificates(directory: Path) -> tuple[Path, Path, Path]:
+    """A certificate authority of the test's own and a certificate for 127.0.0.1
+    it signed, by openssl: (ca, cert, key)."""
+    ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+    ca, ca_key, key, csr, cert, ext = (directory / n for n in ("ca.pem", "ca.key", "key.pem", "server.csr", "cert.pem", "server.ext"))
+    ext.write_text("basicConstraints=critical,CA:FALSE\nsubjectAltName=IP:127.0.0.1\n")
+    for args in (
+        ["req", "-x509", *ec, "-days", "2", "-subj", "/CN=vegalake-python-test-ca", "-keyout", ca_key, "-out", ca],
+        ["req", *ec, "-subj", "/CN=127.0.0.1", "-keyout", key, "-out", csr],
+        ["x509", "-req", "-in", csr, "-CA", ca, "-CAkey", ca_key, "-CAcreateserial", "-days", "2", "-extfile", ext, "-out", cert],
+    ):
+        subprocess.run(["openssl", *map(str, args)], check=True, capture_output=True)
+    return ca, cert, key
+
+
+@pytest.fixture(scope="module")
+def tls_server(tmp_path_factory) -> Iterator[tuple[str, Path]]:
+    """A server speaking TLS with a certificate of a private authority: its
+    grpcs:// URL and the authority's PEM file."""
+    directory = tmp_path_factory.mktemp("serve-tls")
+    ca, cert, key = _certificates(directory)
+    for address in _serve(directory, "--tls-cert", str(cert), "--tls-key", str(key)):
+        yield "grpcs://" + address, ca
 
 
 def test_a_served_crossfilter_over_parquet_brushes_as_vegajs_does(server):
@@ -93,3 +124,22 @@ def test_what_a_server_cannot_do_is_said(server):
         vl.Runtime("grpc://127.0.0.1:1", token=TOKEN)
     with pytest.raises(ValueError, match="server's own"):
         vl.Runtime(server, token=TOKEN, data_dir=".")
+
+
+def test_a_tls_server_of_a_private_authority_is_trusted_when_told(tls_server, tmp_path):
+    url, ca = tls_server
+    try:
+        vl.enable(engine=url, token=TOKEN, tls_ca=ca)
+        chart = alt.Chart(alt.UrlData("data/flights-2k.parquet")).mark_bar().encode(x="origin:N", y="count():Q")
+        spec, _ = vl.to_vega(chart)
+        counted = sum(r["__count"] for d in spec["data"] for r in d.get("values") or [] if "__count" in r)
+        assert counted == 2000, spec["data"]
+    finally:
+        vl.enable()
+    # Without the authority, the certificate is not trusted: nothing is sent.
+    with pytest.raises(vl.EngineError, match="cannot connect"):
+        vl.Runtime(url, token=TOKEN)
+    with pytest.raises(vl.EngineError, match="tls_ca: .*missing.pem"):
+        vl.Runtime(url, token=TOKEN, tls_ca=tmp_path / "missing.pem")
+    with pytest.raises(ValueError, match="grpcs://"):
+        vl.Runtime("local", tls_ca=ca)

@@ -87,6 +87,7 @@ def enable(
     cache_bytes: int | None = None,
     widget: bool = False,
     token: str | None = None,
+    tls_ca: str | os.PathLike | None = None,
 ) -> Runtime:
     """Makes every Altair chart run its data on vegalake: enables the ``vegalake``
     data transformer and renderer, on a runtime over ``engine``; and lets
@@ -97,7 +98,8 @@ def enable(
     engine:
         ``"local"`` (embedded DataFusion), ``"ballista://HOST:PORT"``,
         ``"spark://HOST:PORT"``, or ``"grpc://HOST:PORT"`` (a ``vegalake serve``;
-        ``token`` is its bearer token).
+        ``token`` is its bearer token; over TLS ``grpcs://``, with ``tls_ca`` the
+        PEM file of its certificate authority if the system does not trust it).
     row_limit:
         The most rows any dataset may send to the browser; a chart over it raises
         :class:`RowLimitError` naming the dataset. Input size is never limited.
@@ -111,7 +113,7 @@ def enable(
     """
     import altair as alt
 
-    rt = Runtime(engine, catalog=catalog, data_dir=data_dir, allow_roots=allow_roots, cache_bytes=cache_bytes, timeout=timeout, token=token)
+    rt = Runtime(engine, catalog=catalog, data_dir=data_dir, allow_roots=allow_roots, cache_bytes=cache_bytes, timeout=timeout, token=token, tls_ca=tls_ca)
     _altair.settings.runtime = rt
     _altair.settings.row_limit = row_limit
     _altair.settings.local_tz = local_tz

@@ -10,6 +10,8 @@ offers (the client spec, chart sessions) go to it; the others raise
 from __future__ import annotations
 
 import json
+import os
+from pathlib import Path
 from typing import Any, NoReturn
 
 from ._vegalake import DataError, EngineError
@@ -25,9 +27,9 @@ def is_remote(engine: str) -> bool:
 class RemoteEngine:
     """The local runtime's interface, answered by a server."""
 
-    def __init__(self, url: str, token: str | None) -> None:
+    def __init__(self, url: str, token: str | None, tls_ca: str | os.PathLike | None = None) -> None:
         self.engine = url
-        self._server = _RemoteRuntime(url, token)
+        self._server = _RemoteRuntime(url, token, _read_pem(tls_ca))
 
     def info(self) -> dict:
         return json.loads(self._server.info())
@@ -100,3 +102,12 @@ def _no_frames(tables: dict[str, Any]) -> None:
 
 def _not_offered(what: str) -> NoReturn:
     raise EngineError(f"{what}: not offered by a remote vegalake server (grpc://); use a local, ballista:// or spark:// engine")
+
+
+def _read_pem(path: str | os.PathLike | None) -> bytes | None:
+    if path is None:
+        return None
+    try:
+        return Path(path).read_bytes()
+    except OSError as e:
+        raise EngineError(f"tls_ca: {os.fspath(path)}: {e.strerror}") from e

@@ -108,6 +108,10 @@ class Runtime:
         Seconds after which a query is cancelled on the engine.
     token:
         The bearer token of a ``grpc://`` server.
+    tls_ca:
+        A PEM file of the certificate authority a ``grpcs://`` server's
+        certificate is signed by, when it is not one the system trusts (a team's
+        own authority, a self-signed certificate).
     """
 
     def __init__(
@@ -121,12 +125,15 @@ class Runtime:
         memory_limit: int | None = None,
         timeout: float | None = None,
         token: str | None = None,
+        tls_ca: str | os.PathLike | None = None,
     ) -> None:
         if is_remote(engine):
             if catalog is not None or data_dir is not None or allow_roots or memory_limit is not None:
                 raise ValueError("catalog, data_dir, allow_roots and memory_limit are the server's own with a grpc:// engine")
-            self._inner: Any = RemoteEngine(engine, token)
+            self._inner: Any = RemoteEngine(engine, token, tls_ca)
         else:
+            if tls_ca is not None:
+                raise ValueError("tls_ca is for a grpcs:// engine")
             self._inner = _Runtime(engine, cache_bytes, timeout, memory_limit)
         self.catalog = os.fspath(catalog) if catalog is not None else None
         self.data_dir = os.fspath(data_dir) if data_dir is not None else None
