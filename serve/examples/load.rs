@@ -16,7 +16,7 @@ use serde_json::{json, Value as Json};
 use std::path::Path;
 use std::time::{Duration, Instant};
 use vegalake_proto::client::{Client, ClientError, Variable};
-use vegalake_proto::v1::Encoding;
+use vegalake_proto::v1::{self as pb, Encoding};
 
 /// The service's load client.
 #[derive(clap::Parser)]
@@ -75,9 +75,10 @@ struct Options {
 }
 
 fn loopback(address: &str) -> Result<String, String> {
-    match address.starts_with("127.0.0.1:") || address.starts_with("[::1]:") {
-        true => Ok(address.to_string()),
-        false => Err("the load client calls loopback addresses only".into()),
+    if address.starts_with("127.0.0.1:") || address.starts_with("[::1]:") {
+        Ok(address.to_string())
+    } else {
+        Err("the load client calls loopback addresses only".into())
     }
 }
 
@@ -122,12 +123,13 @@ struct Session {
     errors: Vec<String>,
 }
 
-/// A dataset's bytes on the wire: its Arrow IPC stream or its JSON text (both
-/// encodings are deterministic, so this is what the server sent).
+/// A value's bytes on the wire: encoded again as the server encoded it (both
+/// encodings are deterministic), its Arrow IPC stream or its JSON text.
 fn wire_bytes(v: &Variable, encoding: Encoding) -> usize {
-    match (&v.value, encoding) {
-        (Json::Array(rows), Encoding::Arrow) => vegalake_proto::arrow_rows::rows_to_ipc(rows).map_or(0, |ipc| ipc.len()),
-        (value, _) => value.to_string().len(),
+    match pb::Value::encode(&v.namespace, String::new(), vec![], &v.value, encoding).value {
+        Some(pb::value::Value::Arrow(ipc)) => ipc.len(),
+        Some(pb::value::Value::Json(text)) => text.len(),
+        None => 0,
     }
 }
 
