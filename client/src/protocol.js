@@ -29,7 +29,10 @@ export function plain(value) {
 }
 
 /** Rows of an Arrow IPC buffer (a DataView, ArrayBuffer or Uint8Array), with
- * timestamps as epoch milliseconds, as vega's datasets hold them. */
+ * timestamps as epoch milliseconds, as vega's datasets hold them. The server's
+ * field metadata restores what Arrow has no type for: `vegalake:json` columns
+ * hold each cell's JSON text (nested or mixed values), and in
+ * `vegalake:undefined` columns a null is a field the row does not have. */
 export function rowsOfArrow(buffer) {
   const bytes =
     buffer instanceof Uint8Array
@@ -38,7 +41,19 @@ export function rowsOfArrow(buffer) {
         ? new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength)
         : new Uint8Array(buffer);
   const table = tableFromIPC(bytes, { useDate: false, useBigInt: false, useProxy: false });
-  return table.toArray();
+  const marked = (key) => new Set(table.schema.fields.filter((f) => f.metadata?.has(key)).map((f) => f.name));
+  const json = marked("vegalake:json");
+  const undefinedWhenNull = marked("vegalake:undefined");
+  const rows = table.toArray();
+  if (json.size === 0 && undefinedWhenNull.size === 0) return rows;
+  return rows.map((row) => {
+    const out = {};
+    for (const [name, value] of Object.entries(row)) {
+      if (value === null && undefinedWhenNull.has(name)) continue;
+      out[name] = value !== null && json.has(name) ? JSON.parse(value) : value;
+    }
+    return out;
+  });
 }
 
 /** Timers, injectable so that tests advance them by hand. */

@@ -3,6 +3,7 @@
 // advanced by hand: no clock is read.
 
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
 import { test } from "node:test";
 import { tableToIPC, tableFromArrays } from "@uwdata/flechette";
 import { Session, plain } from "../src/protocol.js";
@@ -118,6 +119,21 @@ test("datasets sent as Arrow IPC are decoded into rows, timestamps as epoch ms",
   const view = new DataView(ipc.buffer, ipc.byteOffset, ipc.byteLength);
   await s.receive({ type: "update", seq: 1, changes: [{ ...hist, arrow: 0 }] }, [view]);
   assert.deepEqual(applied[0], [{ ...hist, value: [{ bin0: 0, __count: 3, t: Date.UTC(2001, 0, 2) }, { bin0: 10, __count: 4, t: null }] }]);
+});
+
+test("the server's Arrow encoding comes back as the rows it encoded: missing fields missing, nested values whole", async () => {
+  // Written by vegalake_proto::arrow_rows from arrow-rows.json (a Rust test checks it is current).
+  const ipc = readFileSync(new URL("./fixtures/arrow-rows.arrows", import.meta.url));
+  const { s, applied } = session();
+  s.change(brush, 1);
+  s.flush();
+  await s.receive({ type: "update", seq: 1, changes: [{ ...hist, arrow: 0 }] }, [new Uint8Array(ipc)]);
+  assert.deepEqual(applied[0][0].value, [
+    { n: 1, x: 1.5, s: "a", v: [1, { k: 2 }], m: "one" },
+    { x: 2, m: 4, t: true },
+    // JSON's "NaN" is a number again; a null that was there stays null.
+    { n: 3, x: NaN, z: null, t: false },
+  ]);
 });
 
 test("server errors, bad messages and failing applies show an error state", async () => {

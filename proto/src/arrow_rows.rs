@@ -360,6 +360,19 @@ mod tests {
         }
     }
 
+    /// The browser client's test decodes this stream (client/test/protocol.test.js);
+    /// `VEGALAKE_WRITE_FIXTURES=1` writes it again after a change of encoding.
+    #[test]
+    fn the_browser_clients_fixture_is_what_the_codec_writes() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../client/test/fixtures");
+        let rows: Json = serde_json::from_str(&std::fs::read_to_string(dir.join("arrow-rows.json")).unwrap()).unwrap();
+        let ipc = rows_to_ipc(rows.as_array().unwrap()).unwrap();
+        if std::env::var_os("VEGALAKE_WRITE_FIXTURES").is_some() {
+            std::fs::write(dir.join("arrow-rows.arrows"), &ipc).unwrap();
+        }
+        assert_eq!(std::fs::read(dir.join("arrow-rows.arrows")).unwrap(), ipc, "client/test/fixtures/arrow-rows.arrows is stale");
+    }
+
     #[test]
     fn compressed_streams_are_refused_before_they_are_read() {
         let rows = json!([{"a": 1}, {"a": 2}]);

@@ -6,6 +6,7 @@
 //! pyarrow, anything that speaks it), without copies. The typed, documented API
 //! is the Python package's (`vegalake/_runtime.py`); this module is private.
 
+mod arrow_rows;
 mod batch;
 mod call;
 mod errors;
@@ -233,6 +234,8 @@ fn _vegalake(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(mentioned_names, m)?)?;
     m.add_function(wrap_pyfunction!(render::compile_vega_lite, m)?)?;
     m.add_function(wrap_pyfunction!(render::render, m)?)?;
+    m.add_function(wrap_pyfunction!(arrow_rows::rows_to_arrow_ipc, m)?)?;
+    m.add_function(wrap_pyfunction!(arrow_rows::arrow_ipc_to_rows, m)?)?;
     errors::add_to(m)?;
     Ok(())
 }

@@ -5,6 +5,7 @@ and client/e2e (JupyterLab and chromium)."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from importlib.metadata import entry_points
@@ -16,6 +17,8 @@ import pyarrow as pa
 import pytest
 
 import vegalake as vl
+from vegalake._vegalake import arrow_ipc_to_rows
+from vegalake._widget import encode
 
 
 def flights(n: int = 50_000) -> pd.DataFrame:
@@ -77,12 +80,23 @@ def test_an_update_answers_with_arrow_buffers_equal_to_the_chart_states_values()
     assert content["type"] == "update" and content["seq"] == 1
     datasets = [c for c in content["changes"] if c["namespace"] == "data"]
     assert datasets and all("arrow" in c and "value" not in c for c in datasets)
-    decoded = {c["name"]: pa.ipc.open_stream(buffers[c["arrow"]]).read_all().to_pylist() for c in datasets}
+    decoded = {c["name"]: json.loads(arrow_ipc_to_rows(buffers[c["arrow"]])) for c in datasets}
     expected = reference.update(brush_message(1, 0, 20)["changes"])
     assert decoded == {c["name"]: c["value"] for c in expected if c["namespace"] == "data"}
     counts = sum(r["__count"] for rows in decoded.values() for r in rows)
     assert counts == int(((frame.delay >= 0) & (frame.delay <= 20)).sum())
     assert sum(len(b) for b in buffers) < 4_000, "kilobytes per brush move"
+
+
+def test_answers_keep_missing_fields_missing_and_nested_values_whole():
+    rows = [{"a": 1, "b": [1, {"c": 2}]}, {"b": "text"}, {"a": None, "c": 2.5}]
+    signal = {"namespace": "signal", "name": "s", "scope": [], "value": [1]}
+    message, buffers = encode(3, [{"namespace": "data", "name": "d", "scope": [], "value": rows}, signal])
+    assert message == {"type": "update", "seq": 3, "changes": [{"namespace": "data", "name": "d", "scope": [], "arrow": 0}, signal]}
+    assert json.loads(arrow_ipc_to_rows(buffers[0])) == rows
+    # Typed where a field has one type, for any Arrow reader.
+    schema = pa.ipc.open_stream(buffers[0]).schema
+    assert schema.field("c").type == pa.float64() and schema.field("b").type == pa.string()
 
 
 def test_params_selections_and_transformed_data_follow_the_browser():
