@@ -57,10 +57,7 @@ impl Vegalake for Grpc {
         let r = request.into_inner();
         let encoding = encoding(r.encoding)?;
         let answers = self.0.watch(caller, &r.chart_id).map_err(|e| e.grpc_status())?;
-        let answers = answers.map(move |answer| match answer {
-            Ok(updated) => Ok(to_answer(&updated, encoding)),
-            Err(missed) => Err(ServeError::new(Kind::ResourceExhausted, format!("the watcher fell {missed} updates behind; watch again")).grpc_status()),
-        });
+        let answers = answers.map(move |answer| answer.map(|updated| to_answer(&updated, encoding)).map_err(|e| e.grpc_status()));
         Ok(Response::new(Box::pin(answers)))
     }
 

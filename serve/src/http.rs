@@ -98,30 +98,22 @@ async fn update(
 }
 
 /// Follows a chart as server-sent events: one `update` event per update applied
-/// (its answer as JSON, the shape `update` returns), an `error` event if the
-/// watcher fell behind; the stream ends when the chart closes or the server
+/// (its answer as JSON, the shape `update` returns), and a last `error` event if
+/// the watcher fell behind; the stream ends when the chart closes or the server
 /// stops. Browsers read it with `fetch` (an `EventSource` cannot send the token).
 async fn watch(State(s): State<Arc<Service>>, headers: HeaderMap, Path(id): Path<String>) -> Result<Response, ServeError> {
     use axum::response::sse::{Event, KeepAlive, Sse};
     use futures::StreamExt;
     let caller = s.check(authorization(&headers))?;
     let answers = s.watch(caller, &id)?;
-    let events = answers
-        .map(|answer| match answer {
-            Ok(updated) => Event::default().event("update").json_data(&*updated).map_err(|e| e.to_string()),
-            Err(missed) => Err(format!("the watcher fell {missed} updates behind; watch again")),
-        })
-        // The error event is the last one: the client watches again.
-        .take_while({
-            let mut failed = false;
-            move |event| {
-                let go = !failed;
-                failed |= event.is_err();
-                futures::future::ready(go)
-            }
-        })
-        .map(|event| event.unwrap_or_else(|e| Event::default().event("error").data(json!({"error": e}).to_string())))
-        .map(Ok::<_, std::convert::Infallible>);
+    let error = |message: String| Event::default().event("error").data(json!({"error": message}).to_string());
+    let events = answers.map(move |answer| {
+        let event = match answer {
+            Ok(updated) => Event::default().event("update").json_data(&*updated).unwrap_or_else(|e| error(e.to_string())),
+            Err(e) => error(e.message),
+        };
+        Ok::<_, std::convert::Infallible>(event)
+    });
     Ok(Sse::new(events).keep_alive(KeepAlive::default()).into_response())
 }
 

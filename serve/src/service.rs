@@ -254,16 +254,22 @@ impl Service {
     }
 
     /// The answers of the updates applied to the caller's chart from now on, until
-    /// it closes or the server stops; `Err(n)` when the watcher fell `n` behind.
-    pub fn watch(&self, caller: Caller, id: &str) -> Result<impl futures::Stream<Item = Result<Arc<Updated>, u64>> + Send + 'static, ServeError> {
+    /// it closes or the server stops. A watcher that fell behind gets one
+    /// RESOURCE_EXHAUSTED error and the stream ends: the answers it missed are
+    /// gone, so it watches again.
+    pub fn watch(&self, caller: Caller, id: &str) -> Result<impl futures::Stream<Item = Result<Arc<Updated>, ServeError>> + Send + 'static, ServeError> {
         use futures::StreamExt;
         use tokio::sync::broadcast::error::RecvError;
         let applied = self.session(caller, id)?.applied.subscribe();
         let mut stopping = self.stopping.subscribe();
-        let answers = futures::stream::unfold(applied, |mut applied| async move {
+        let answers = futures::stream::unfold(Some(applied), |applied| async move {
+            let mut applied = applied?;
             match applied.recv().await {
-                Ok(updated) => Some((Ok(updated), applied)),
-                Err(RecvError::Lagged(n)) => Some((Err(n), applied)),
+                Ok(updated) => Some((Ok(updated), Some(applied))),
+                Err(RecvError::Lagged(n)) => {
+                    let behind = ServeError::new(Kind::ResourceExhausted, format!("the watcher fell {n} updates behind; watch again"));
+                    Some((Err(behind), None))
+                }
                 Err(RecvError::Closed) => None,
             }
         });
