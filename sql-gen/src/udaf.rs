@@ -274,7 +274,7 @@ pub fn call(moment: Moment, value: Expr, row: Expr) -> Expr {
 
 /// Every vegalake aggregate, for registration on a session.
 pub fn all() -> impl Iterator<Item = Arc<AggregateUDF>> {
-    registry().iter().cloned()
+    registry().iter().cloned().chain(crate::optimize::extent_statistics::udafs())
 }
 
 #[cfg(test)]

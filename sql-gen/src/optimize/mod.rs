@@ -6,7 +6,13 @@
 //! off a filter's comparisons where the filter makes it redundant; then
 //! [`UNWRAP_NUMERIC_CASTS`] takes the cast to `Float64` off the column. Both
 //! rewrite filter predicates only: [`FilterPredicateRule`].
+//!
+//! [`DependentGroupKeys`] makes the aggregates Vega-Lite writes for bins and time
+//! units group by the start alone, computing the end per group; [`ExtentStatistics`]
+//! reads a field's extent from Parquet statistics when they hold it exactly.
 
+pub(crate) mod dependent_group_keys;
+pub(crate) mod extent_statistics;
 mod filter_conjuncts;
 mod numeric_casts;
 
@@ -15,6 +21,9 @@ use datafusion::common::{DFSchema, Result};
 use datafusion::logical_expr::{Expr, LogicalPlan};
 use datafusion::optimizer::{ApplyOrder, OptimizerConfig, OptimizerRule};
 use std::sync::Arc;
+
+pub use dependent_group_keys::DependentGroupKeys;
+pub use extent_statistics::ExtentStatistics;
 
 /// An optimizer rule that rewrites the predicate of every filter, given the
 /// schema of the filter's input.
@@ -52,5 +61,5 @@ pub const UNWRAP_NUMERIC_CASTS: FilterPredicateRule = FilterPredicateRule { name
 
 /// Our rules, in the order they must run (after DataFusion's own in each pass).
 pub fn rules() -> Vec<Arc<dyn OptimizerRule + Send + Sync>> {
-    vec![Arc::new(JS_COMPARISON_CONJUNCTS), Arc::new(UNWRAP_NUMERIC_CASTS)]
+    vec![Arc::new(JS_COMPARISON_CONJUNCTS), Arc::new(UNWRAP_NUMERIC_CASTS), Arc::new(DependentGroupKeys), Arc::new(ExtentStatistics)]
 }
