@@ -1,4 +1,4 @@
-//! [`super::DependentGroupKeys`]: a group key computed from another group key is
+//! [`super::DEPENDENT_GROUP_KEYS`]: a group key computed from another group key is
 //! computed after the aggregate, once per group instead of once per row.
 //!
 //! Vega-Lite groups a binned or time-unit field by its start and its end
@@ -21,34 +21,7 @@
 use datafusion::common::tree_node::{Transformed, TreeNode};
 use datafusion::common::{Column, Result};
 use datafusion::logical_expr::{Aggregate, Expr, LogicalPlan, Projection};
-use datafusion::optimizer::{ApplyOrder, OptimizerConfig, OptimizerRule};
 use std::sync::Arc;
-
-/// The rule (see the module's notes).
-#[derive(Debug)]
-pub struct DependentGroupKeys;
-
-impl OptimizerRule for DependentGroupKeys {
-    fn name(&self) -> &str {
-        "vegalake_dependent_group_keys"
-    }
-
-    fn apply_order(&self) -> Option<ApplyOrder> {
-        Some(ApplyOrder::BottomUp)
-    }
-
-    fn supports_rewrite(&self) -> bool {
-        true
-    }
-
-    fn rewrite(&self, plan: LogicalPlan, _config: &dyn OptimizerConfig) -> Result<Transformed<LogicalPlan>> {
-        let LogicalPlan::Aggregate(aggregate) = &plan else { return Ok(Transformed::no(plan)) };
-        match after_aggregate(aggregate)? {
-            Some(rewritten) => Ok(Transformed::yes(rewritten)),
-            None => Ok(Transformed::no(plan)),
-        }
-    }
-}
 
 /// Stands for the key a dependent key is computed from while its definition is
 /// checked: a name no plan has, so a column of the input that happens to share the
@@ -65,7 +38,7 @@ struct Dependent {
 
 /// The aggregate grouped by its independent keys under a projection computing the
 /// others, or `None` when no key depends on another.
-fn after_aggregate(aggregate: &Aggregate) -> Result<Option<LogicalPlan>> {
+pub(super) fn rewrite(aggregate: &Aggregate) -> Result<Option<LogicalPlan>> {
     let Some(definitions) = key_definitions(aggregate) else { return Ok(None) };
     let dependents = dependents(&definitions);
     if dependents.is_empty() {
@@ -175,7 +148,7 @@ mod tests {
 
     fn rewritten(plan: &LogicalPlan) -> Option<LogicalPlan> {
         let LogicalPlan::Aggregate(aggregate) = plan else { panic!("an aggregate") };
-        after_aggregate(aggregate).unwrap()
+        rewrite(aggregate).unwrap()
     }
 
     /// The plan's rows, sorted by every column.

@@ -1,4 +1,4 @@
-//! [`super::ExtentStatistics`]: a field's extent from the file's statistics when
+//! [`super::EXTENT_STATISTICS`]: a field's extent from the file's statistics when
 //! they hold it exactly, instead of a scan.
 //!
 //! A binned chart first asks for its field's [min, max] (`extent`, skipping null
@@ -24,41 +24,22 @@
 use datafusion::arrow::array::{Array, ArrayRef, AsArray};
 use datafusion::arrow::datatypes::{DataType, Field, FieldRef, Float64Type};
 use datafusion::common::stats::Precision;
-use datafusion::common::tree_node::Transformed;
 use datafusion::common::{DFSchema, Result, ScalarValue};
 use datafusion::logical_expr::expr::{AggregateFunction, Alias};
 use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
 use datafusion::logical_expr::{Accumulator, Aggregate, AggregateUDF, AggregateUDFImpl, Case, Expr, LogicalPlan, Signature, StatisticsArgs, Volatility};
-use datafusion::optimizer::{ApplyOrder, OptimizerConfig, OptimizerRule};
 use datafusion::physical_expr::expressions::Column;
 use std::sync::{Arc, OnceLock};
 
-/// The rule (see the module's notes).
-#[derive(Debug)]
-pub struct ExtentStatistics;
-
-impl OptimizerRule for ExtentStatistics {
-    fn name(&self) -> &str {
-        "vegalake_extent_statistics"
+/// The aggregate with its extents read through `vl_extent_min`/`vl_extent_max`,
+/// or `None` when it has none (see the module's notes).
+pub(super) fn rewrite(aggregate: &Aggregate) -> Result<Option<LogicalPlan>> {
+    let schema = aggregate.input.schema();
+    if !aggregate.group_expr.is_empty() || !aggregate.aggr_expr.iter().any(|e| extent_call(e, schema).is_some()) {
+        return Ok(None);
     }
-
-    fn apply_order(&self) -> Option<ApplyOrder> {
-        Some(ApplyOrder::BottomUp)
-    }
-
-    fn supports_rewrite(&self) -> bool {
-        true
-    }
-
-    fn rewrite(&self, plan: LogicalPlan, _config: &dyn OptimizerConfig) -> Result<Transformed<LogicalPlan>> {
-        let LogicalPlan::Aggregate(aggregate) = &plan else { return Ok(Transformed::no(plan)) };
-        let schema = aggregate.input.schema();
-        if !aggregate.group_expr.is_empty() || !aggregate.aggr_expr.iter().any(|e| extent_call(e, schema).is_some()) {
-            return Ok(Transformed::no(plan));
-        }
-        let aggr_expr = aggregate.aggr_expr.iter().map(|e| extent_call(e, schema).unwrap_or_else(|| e.clone())).collect();
-        Ok(Transformed::yes(LogicalPlan::Aggregate(Aggregate::try_new(aggregate.input.clone(), vec![], aggr_expr)?)))
-    }
+    let aggr_expr = aggregate.aggr_expr.iter().map(|e| extent_call(e, schema).unwrap_or_else(|| e.clone())).collect();
+    Ok(Some(LogicalPlan::Aggregate(Aggregate::try_new(aggregate.input.clone(), vec![], aggr_expr)?)))
 }
 
 /// `min(CASE WHEN isnan(x) THEN NULL ELSE x END) AS name` (or `max`) of a
@@ -233,7 +214,7 @@ mod tests {
         let state = SessionStateBuilder::new().with_default_features().build();
         let mut rules: Vec<_> = state.optimizers().iter().filter(|r| r.name() != "common_sub_expression_eliminate").cloned().collect();
         if with_rule {
-            rules.push(Arc::new(ExtentStatistics));
+            rules.push(Arc::new(super::super::EXTENT_STATISTICS));
         }
         let ctx = SessionContext::new_with_state(SessionStateBuilder::new_from_existing(state).with_optimizer_rules(rules).build());
         let scan = ctx.read_parquet(path, ParquetReadOptions::default()).await.unwrap().into_unoptimized_plan();

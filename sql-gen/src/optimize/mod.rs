@@ -7,9 +7,10 @@
 //! [`UNWRAP_NUMERIC_CASTS`] takes the cast to `Float64` off the column. Both
 //! rewrite filter predicates only: [`FilterPredicateRule`].
 //!
-//! [`DependentGroupKeys`] makes the aggregates Vega-Lite writes for bins and time
-//! units group by the start alone, computing the end per group; [`ExtentStatistics`]
-//! reads a field's extent from Parquet statistics when they hold it exactly.
+//! [`DEPENDENT_GROUP_KEYS`] makes the aggregates Vega-Lite writes for bins and time
+//! units group by the start alone, computing the end per group; [`EXTENT_STATISTICS`]
+//! reads a field's extent from Parquet statistics when they hold it exactly. Both
+//! rewrite aggregates only: [`AggregateRule`].
 
 pub(crate) mod dependent_group_keys;
 pub(crate) mod extent_statistics;
@@ -18,12 +19,9 @@ mod numeric_casts;
 
 use datafusion::common::tree_node::Transformed;
 use datafusion::common::{DFSchema, Result};
-use datafusion::logical_expr::{Expr, LogicalPlan};
+use datafusion::logical_expr::{Aggregate, Expr, LogicalPlan};
 use datafusion::optimizer::{ApplyOrder, OptimizerConfig, OptimizerRule};
 use std::sync::Arc;
-
-pub use dependent_group_keys::DependentGroupKeys;
-pub use extent_statistics::ExtentStatistics;
 
 /// An optimizer rule that rewrites the predicate of every filter, given the
 /// schema of the filter's input.
@@ -59,7 +57,42 @@ pub const JS_COMPARISON_CONJUNCTS: FilterPredicateRule = FilterPredicateRule { n
 /// Comparisons through a cast to `Float64`, uncast.
 pub const UNWRAP_NUMERIC_CASTS: FilterPredicateRule = FilterPredicateRule { name: "vegalake_unwrap_numeric_casts", rewrite: numeric_casts::rewrite };
 
+/// An optimizer rule that rewrites aggregates, each whole (`None`: unchanged).
+#[derive(Debug)]
+pub struct AggregateRule {
+    name: &'static str,
+    rewrite: fn(&Aggregate) -> Result<Option<LogicalPlan>>,
+}
+
+impl OptimizerRule for AggregateRule {
+    fn name(&self) -> &str {
+        self.name
+    }
+
+    fn apply_order(&self) -> Option<ApplyOrder> {
+        Some(ApplyOrder::BottomUp)
+    }
+
+    fn supports_rewrite(&self) -> bool {
+        true
+    }
+
+    fn rewrite(&self, plan: LogicalPlan, _config: &dyn OptimizerConfig) -> Result<Transformed<LogicalPlan>> {
+        let LogicalPlan::Aggregate(aggregate) = &plan else { return Ok(Transformed::no(plan)) };
+        Ok(match (self.rewrite)(aggregate)? {
+            Some(rewritten) => Transformed::yes(rewritten),
+            None => Transformed::no(plan),
+        })
+    }
+}
+
+/// Group keys computed from another key, computed after the aggregate.
+pub const DEPENDENT_GROUP_KEYS: AggregateRule = AggregateRule { name: "vegalake_dependent_group_keys", rewrite: dependent_group_keys::rewrite };
+
+/// Extents read from exact file statistics.
+pub const EXTENT_STATISTICS: AggregateRule = AggregateRule { name: "vegalake_extent_statistics", rewrite: extent_statistics::rewrite };
+
 /// Our rules, in the order they must run (after DataFusion's own in each pass).
 pub fn rules() -> Vec<Arc<dyn OptimizerRule + Send + Sync>> {
-    vec![Arc::new(JS_COMPARISON_CONJUNCTS), Arc::new(UNWRAP_NUMERIC_CASTS), Arc::new(DependentGroupKeys), Arc::new(ExtentStatistics)]
+    vec![Arc::new(JS_COMPARISON_CONJUNCTS), Arc::new(UNWRAP_NUMERIC_CASTS), Arc::new(DEPENDENT_GROUP_KEYS), Arc::new(EXTENT_STATISTICS)]
 }
