@@ -6,8 +6,8 @@
 # "warehouse", the charts over the table in DuckDB, PostgreSQL and Spark Connect
 # (servers started here, stopped on exit) against fetching it and VegaFusion
 # (python/bench/bench_warehouse.py); with "workloads", the static workloads W2, W3
-# and W5 over Parquet against VegaFusion and DuckDB's hand SQL, cold
-# (python/bench/bench_workloads.py).
+# and W5 over Parquet against VegaFusion and DuckDB's hand SQL, cold, from Python
+# and from the CLI (python/bench/bench_workloads.py).
 #   scripts/bench.sh python [ROWS]
 #   scripts/bench.sh workloads [ROWS]
 #   scripts/bench.sh brush [ROWS]
@@ -41,7 +41,9 @@ if [ "$mode" = widget ]; then
 elif [ "$mode" = brush ]; then
   "$venv/bin/python" python/bench/bench_brush.py "$data" --rows "$rows"
 elif [ "$mode" = workloads ]; then
-  "$venv/bin/python" python/bench/bench_workloads.py "$tools/bench-data" --rows "$rows"
+  # The CLI beside the package: the same engine without Python's imports.
+  cargo build --release --locked -p vegalake
+  "$venv/bin/python" python/bench/bench_workloads.py "$tools/bench-data" --rows "$rows" --cli "$CARGO_TARGET_DIR/release/vegalake"
 elif [ "$mode" = warehouse ]; then
   "$venv/bin/pip" install --quiet --disable-pip-version-check "psycopg[binary]==3.3.9" pyspark-client==4.0.1
   python_tools

@@ -1,7 +1,7 @@
 """The static workloads side by side: vegalake, VegaFusion and DuckDB's hand SQL,
 cold process to JSON out, over one flights-like Parquet file.
 
-    python bench_workloads.py DIR [--rows N] [--runs K] [--workloads W2,W3,W5]
+    python bench_workloads.py DIR [--rows N] [--runs K] [--workloads W2,W3,W5] [--cli PATH]
 
 - W2: a histogram of delay (50 bins);
 - W3: bars of flights per year-month stacked by origin, beside the mean delay per
@@ -9,7 +9,11 @@ cold process to JSON out, over one flights-like Parquet file.
 - W5: a 60 x 60 heatmap of distance by delay.
 
 Each case runs in a fresh process per run (nothing cached, nothing imported):
-vegalake reads the file through ``vl.parquet``; VegaFusion (its best variant:
+vegalake from Python reads the file through ``vl.parquet`` (Altair's import and
+the Vega-Lite compile count in its total); the vegalake CLI (``--cli``) is the
+binary run on the chart's Vega spec, written before the clock starts, as a
+dashboard or a batch job holds it (the counterpart of a query written by hand);
+VegaFusion (its best variant:
 only the chart's columns read into pandas, then Altair's "vegafusion" transformer);
 DuckDB runs the SQL a person would write for the same chart (vega's bin step
 computed from the extent, as vega computes it). The table prints the median
@@ -32,7 +36,8 @@ import time
 from pathlib import Path
 
 WORKLOADS = ("W2", "W3", "W5")
-SYSTEMS = ("vegalake", "vegafusion", "duckdb")
+SYSTEMS = ("vegalake", "vegalake-cli", "vegafusion", "duckdb")
+LABELS = {"vegalake": "vegalake Python", "vegalake-cli": "vegalake CLI", "vegafusion": "VegaFusion", "duckdb": "DuckDB SQL"}
 COLUMNS = {"W2": ["delay"], "W3": ["date", "origin", "delay"], "W5": ["distance", "delay"]}
 ORIGINS = [f"O{i:02d}" for i in range(12)]
 
@@ -190,9 +195,11 @@ def agree(ours: dict, theirs: dict) -> str | None:
     return None
 
 
-def child(system: str, workload: str, path: Path) -> dict:
+def child(system: str, workload: str, path: Path, cli: Path | None) -> dict:
     """One cold measurement, in this fresh process: import to JSON out, and the
     engine's part (after the imports and the Vega-Lite compile)."""
+    if system == "vegalake-cli":
+        return run_cli(cli, workload, path)
     start = time.perf_counter()
     result = None
     if system == "vegalake":
@@ -226,6 +233,37 @@ def child(system: str, workload: str, path: Path) -> dict:
     return {"seconds": end - start, "engine": end - compiled, "rss_mb": rss, "bytes": len(text), "rows": rows}
 
 
+def spec_path(workload: str, path: Path) -> Path:
+    return path.with_name(f"{workload}-{path.stem}.vg.json")
+
+
+def write_spec(workload: str, path: Path) -> None:
+    """The workload's Vega spec, compiled by vegalake from the Altair chart, for
+    the CLI."""
+    import vegalake as vl
+    from vegalake._altair import _chart_to_vega
+
+    vl.enable()
+    spec_path(workload, path).write_text(json.dumps(_chart_to_vega(chart(workload, vl.parquet(path)))))
+
+
+def run_cli(cli: Path | None, workload: str, path: Path) -> dict:
+    """The vegalake binary on the workload's Vega spec: its wall time to the
+    client spec on stdout, and its peak RSS (this small process's children's: the
+    binary's, since it is the larger)."""
+    import resource
+
+    if cli is None:
+        raise SystemExit("the vegalake CLI needs --cli PATH")
+    start = time.perf_counter()
+    out = subprocess.run([str(cli), "pretransform", "--data-dir", str(path.parent), str(spec_path(workload, path))], capture_output=True, text=True)
+    end = time.perf_counter()
+    if out.returncode != 0:
+        raise SystemExit(out.stderr.strip() or f"exit {out.returncode}")
+    rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    return {"seconds": end - start, "engine": end - start, "rss_mb": rss, "bytes": len(out.stdout), "rows": summary(json.loads(out.stdout))}
+
+
 def peak_rss_mb() -> float:
     """This process's peak resident memory. Not getrusage's ru_maxrss: Linux keeps
     it across exec, so a child reports its parent's peak when that is higher (the
@@ -241,6 +279,7 @@ def measure(system: str, workload: str, args: argparse.Namespace) -> tuple[list[
     runs = []
     for _ in range(args.runs):
         cmd = [sys.executable, __file__, str(args.directory), "--rows", str(args.rows), "--child", system, workload]
+        cmd += ["--cli", str(args.cli)] if args.cli else []
         out = subprocess.run(cmd, capture_output=True, text=True)
         if out.returncode != 0:
             lines = [line for line in out.stderr.strip().splitlines() if not line.startswith(" ")]
@@ -259,55 +298,59 @@ def main() -> int:
     parser.add_argument("--rows", type=int, default=10_000_000)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--workloads", default=",".join(WORKLOADS))
+    parser.add_argument("--cli", type=Path, help="the vegalake binary (release), measured beside the Python package")
     parser.add_argument("--child", nargs=2, metavar=("SYSTEM", "WORKLOAD"))
     args = parser.parse_args()
     if args.child:
-        print(json.dumps(child(*args.child, data_path(args))))
+        print(json.dumps(child(*args.child, data_path(args), args.cli)))
         return 0
     write_data(data_path(args), args.rows)
-    print(f"{args.rows:,} rows of Parquet; median of {args.runs} cold processes. total: import to JSON out;")
+    systems = [s for s in SYSTEMS if s != "vegalake-cli" or args.cli]
+    for workload in args.workloads.split(",") if args.cli else []:
+        write_spec(workload, data_path(args))
+    print(f"{args.rows:,} rows of Parquet; median of {args.runs} cold processes. total: process start to JSON out;")
     print("engine: after the imports and the Vega-Lite compile (VegaFusion's includes reading the columns into pandas)")
-    systems = f"{'vegalake':>7} {'VF':>7} {'DuckDB':>7} {'/VF':>6} {'/DuckDB':>6}"
-    print(f"{'':<4} {'total s':^42} {'engine s':^42} {'peak RSS MB':>16}")
-    print(f"{'':<4} {systems}  {systems} {'vl/VF/DuckDB':>16}  agreement")
+    print(f"{'':<4} {'system':<16} {'total s':>8} {'engine s':>9} {'RSS MB':>7} {'total/VF':>9} {'total/DuckDB':>13} {'RSS/DuckDB':>11}  agreement")
     status = 0
     # Interleaved: each workload's systems in turn, so a machine's drift shows in all.
     for workload in args.workloads.split(","):
-        cases = {system: measure(system, workload, args) for system in SYSTEMS}
-        status |= cases["vegalake"][1] is not None
-        print(line(workload, cases))
-        for system, (_, failure) in cases.items():
-            if failure:
-                print(f"     {system} failed: {failure}")
+        cases = {system: measure(system, workload, args) for system in systems}
+        status |= any(cases[s][1] is not None for s in cases if s.startswith("vegalake"))
+        for text in lines(workload, cases):
+            print(text)
     return status
 
 
-def line(workload: str, cases: dict) -> str:
-    """One row: total and engine seconds, ratios of each, RSS, and whether the
-    others agree with vegalake."""
+def lines(workload: str, cases: dict) -> list[str]:
+    """A row per system: median total and engine seconds, peak RSS; for vegalake's
+    rows, the ratios to VegaFusion and DuckDB and whether the others agree."""
     done = {s: runs for s, (runs, failed) in cases.items() if runs and not failed}
 
     def median(system: str, key: str) -> float | None:
         return statistics.median(r[key] for r in done[system]) if system in done else None
 
-    def cell(x: float | None, width: int, fmt: str) -> str:
-        return f"{'-':>{width}}" if x is None else f"{x:>{width}{fmt}}"
+    def ratio(system: str, other: str, key: str) -> str:
+        ours, theirs = median(system, key), median(other, key)
+        return f"{ours / theirs:.2f}x" if ours and theirs else "-"
 
-    cells = []
-    for key in ("seconds", "engine"):
-        times = {s: median(s, key) for s in SYSTEMS}
-        ours = times["vegalake"]
-        cells.append(" ".join(cell(times[s], 7, ".2f") for s in SYSTEMS))
-        cells.append(" ".join(cell(ours / times[s] if ours and times[s] else None, 6, ".2f") for s in ("vegafusion", "duckdb")))
-    rss = "/".join(f"{max(r['rss_mb'] for r in done[s]):.0f}" if s in done else "-" for s in SYSTEMS)
-    checks = []
-    if "vegalake" in done:
-        ours = done["vegalake"][0]["rows"]
-        for other in ("vegafusion", "duckdb"):
-            if other in done:
-                differs = agree(ours, done[other][0]["rows"])
-                checks.append(f"{other} {'agrees' if differs is None else 'DIFFERS: ' + differs}")
-    return f"{workload:<4} {'  '.join(cells)} {rss:>16}  {'; '.join(checks)}"
+    def peak(system: str) -> float | None:
+        return max(r["rss_mb"] for r in done[system]) if system in done else None
+
+    out = []
+    for system, (_, failure) in cases.items():
+        if failure:
+            out.append(f"{workload:<4} {LABELS[system]:<16} failed: {failure}")
+            continue
+        total, engine, rss = median(system, "seconds"), median(system, "engine"), peak(system)
+        text = f"{workload:<4} {LABELS[system]:<16} {total:>8.2f} {engine:>9.2f} {rss:>7.0f}"
+        if system.startswith("vegalake"):
+            rss_ratio = f"{rss / peak('duckdb'):.2f}x" if peak("duckdb") else "-"
+            text += f" {ratio(system, 'vegafusion', 'seconds'):>9} {ratio(system, 'duckdb', 'seconds'):>13} {rss_ratio:>11}"
+            ours = done[system][0]["rows"]
+            checks = [f"{o} {'agrees' if (d := agree(ours, done[o][0]['rows'])) is None else 'DIFFERS: ' + d}" for o in ("vegafusion", "duckdb") if o in done]
+            text += "  " + "; ".join(checks)
+        out.append(text)
+    return out
 
 
 if __name__ == "__main__":
