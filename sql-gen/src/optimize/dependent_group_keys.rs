@@ -87,10 +87,15 @@ fn key_definitions(aggregate: &Aggregate) -> Option<Vec<Expr>> {
         .collect()
 }
 
-/// The keys computed from another key that stays, the first found for each.
+/// The keys computed from another key that stays, the first found for each. A
+/// key others are computed from stays itself (in `c = f(b), b = g(a)`, c is
+/// computed from b, and b and a stay).
 fn dependents(definitions: &[Expr]) -> Vec<Dependent> {
     let mut found: Vec<Dependent> = Vec::new();
     for (at, definition) in definitions.iter().enumerate() {
+        if found.iter().any(|d| d.from == at) {
+            continue;
+        }
         let kept = |k: &usize| *k != at && !found.iter().any(|d| d.at == *k);
         let from = (0..definitions.len()).filter(kept).find_map(|k| Some((k, computed_from(definition, &definitions[k])?)));
         if let Some((from, value)) = from {
@@ -177,6 +182,25 @@ mod tests {
         let after = rewritten(&plan).expect("b_end still depends on b");
         let text = after.display_indent().to_string();
         assert!(text.contains("Aggregate: groupBy=[[b, twice]]"), "{text}");
+        assert_eq!(rows(&ctx, after).await, rows(&ctx, plan).await);
+    }
+
+    #[tokio::test]
+    async fn a_key_another_is_computed_from_stays_a_key() {
+        // c = b + 1 and b = 2x with a = x: c is computed from b, so b stays (and a
+        // with it), rather than b from a and c from a key that is gone.
+        let ctx = SessionContext::new();
+        let scan = ctx.read_batch(table()).unwrap().into_unoptimized_plan();
+        let twice = || col("x") * lit(2.0);
+        let plan = LogicalPlanBuilder::from(scan)
+            .project(vec![col("x").alias("a"), twice().alias("b"), (twice() + lit(1.0)).alias("c")])
+            .unwrap()
+            .aggregate(vec![col("c"), col("b"), col("a")], vec![count(lit(1)).alias("n")])
+            .unwrap()
+            .build()
+            .unwrap();
+        let after = rewritten(&plan).expect("c depends on b");
+        assert!(after.display_indent().to_string().contains("Aggregate: groupBy=[[b, a]]"), "{}", after.display_indent());
         assert_eq!(rows(&ctx, after).await, rows(&ctx, plan).await);
     }
 
