@@ -10,8 +10,8 @@
 #   scripts/bench.sh brush    the 3-view crossfilter's brush latency over 10M rows,
 #                             against VegaFusion and DuckDB (scripts/bench-python.sh)
 #   scripts/bench.sh workloads  W2 histogram, W3 stacked time units, W5 heatmap over 10M
-#                             rows of Parquet, cold, against VegaFusion and DuckDB's SQL
-#                             (scripts/bench-python.sh)
+#                             rows of Parquet, cold, from Python and from the CLI,
+#                             against VegaFusion and DuckDB's SQL (scripts/bench-python.sh)
 #   scripts/bench.sh warehouse  Altair charts over a 10M-row table in DuckDB, PostgreSQL
 #                             and Spark Connect, against fetching it and VegaFusion
 #                             (scripts/bench-python.sh)
