@@ -147,6 +147,11 @@ mod tests {
             columns.push((col("x") * lit(2.0)).alias("twice"));
             keys.push(col("twice"));
         }
+        counted(ctx, columns, keys)
+    }
+
+    /// The table's rows projected to `columns`, counted per `keys`.
+    fn counted(ctx: &SessionContext, columns: Vec<Expr>, keys: Vec<Expr>) -> LogicalPlan {
         let scan = ctx.read_batch(table()).unwrap().into_unoptimized_plan();
         LogicalPlanBuilder::from(scan).project(columns).unwrap().aggregate(keys, vec![count(lit(1)).alias("n")]).unwrap().build().unwrap()
     }
@@ -190,15 +195,8 @@ mod tests {
         // c = b + 1 and b = 2x with a = x: c is computed from b, so b stays (and a
         // with it), rather than b from a and c from a key that is gone.
         let ctx = SessionContext::new();
-        let scan = ctx.read_batch(table()).unwrap().into_unoptimized_plan();
         let twice = || col("x") * lit(2.0);
-        let plan = LogicalPlanBuilder::from(scan)
-            .project(vec![col("x").alias("a"), twice().alias("b"), (twice() + lit(1.0)).alias("c")])
-            .unwrap()
-            .aggregate(vec![col("c"), col("b"), col("a")], vec![count(lit(1)).alias("n")])
-            .unwrap()
-            .build()
-            .unwrap();
+        let plan = counted(&ctx, vec![col("x").alias("a"), twice().alias("b"), (twice() + lit(1.0)).alias("c")], vec![col("c"), col("b"), col("a")]);
         let after = rewritten(&plan).expect("c depends on b");
         assert!(after.display_indent().to_string().contains("Aggregate: groupBy=[[b, a]]"), "{}", after.display_indent());
         assert_eq!(rows(&ctx, after).await, rows(&ctx, plan).await);
@@ -209,15 +207,8 @@ mod tests {
         // The key `x` is computed from the input column `x`, and `y` from the same
         // expression: after the aggregate, `y` reads the key `x`, not the input's.
         let ctx = SessionContext::new();
-        let scan = ctx.read_batch(table()).unwrap().into_unoptimized_plan();
         let twice = || col("x") * lit(2.0);
-        let plan = LogicalPlanBuilder::from(scan)
-            .project(vec![twice().alias("x"), (twice() + lit(1.0)).alias("y")])
-            .unwrap()
-            .aggregate(vec![col("x"), col("y")], vec![count(lit(1)).alias("n")])
-            .unwrap()
-            .build()
-            .unwrap();
+        let plan = counted(&ctx, vec![twice().alias("x"), (twice() + lit(1.0)).alias("y")], vec![col("x"), col("y")]);
         let after = rewritten(&plan).expect("y depends on x");
         assert!(after.display_indent().to_string().contains("Aggregate: groupBy=[[x]]"));
         assert_eq!(rows(&ctx, after).await, rows(&ctx, plan).await);

@@ -34,11 +34,14 @@ use std::sync::{Arc, OnceLock};
 /// The aggregate with its extents read through `vl_extent_min`/`vl_extent_max`,
 /// or `None` when it has none (see the module's notes).
 pub(super) fn rewrite(aggregate: &Aggregate) -> Result<Option<LogicalPlan>> {
-    let schema = aggregate.input.schema();
-    if !aggregate.group_expr.is_empty() || !aggregate.aggr_expr.iter().any(|e| extent_call(e, schema).is_some()) {
+    if !aggregate.group_expr.is_empty() {
         return Ok(None);
     }
-    let aggr_expr = aggregate.aggr_expr.iter().map(|e| extent_call(e, schema).unwrap_or_else(|| e.clone())).collect();
+    let calls: Vec<Option<Expr>> = aggregate.aggr_expr.iter().map(|e| extent_call(e, aggregate.input.schema())).collect();
+    if calls.iter().all(Option::is_none) {
+        return Ok(None);
+    }
+    let aggr_expr = calls.into_iter().zip(&aggregate.aggr_expr).map(|(call, e)| call.unwrap_or_else(|| e.clone())).collect();
     Ok(Some(LogicalPlan::Aggregate(Aggregate::try_new(aggregate.input.clone(), vec![], aggr_expr)?)))
 }
 
