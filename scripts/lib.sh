@@ -2,6 +2,14 @@
 
 tools="${VEGALAKE_TOOLS:-/var/tmp/vegalake-tools}"
 
+# protoc (Debian's protobuf-compiler), for builds with the Spark engine (its
+# protocol is compiled at build time) and the check of vegalake.v1's generated code.
+protoc_tool() {
+  if ! command -v protoc >/dev/null; then
+    apt-get update -qq && apt-get install -y -qq protobuf-compiler >/dev/null
+  fi
+}
+
 # DuckDB, Spark and a PostgreSQL client: the Python packages duckdb, pyspark and
 # psycopg, in a venv outside the clone (Spark runs on the machine's Java 17).
 # Sets VEGALAKE_PYTHON.

@@ -36,6 +36,8 @@ fi
 mkdir -p python/vegalake/static
 cp "$js/node_modules/vega/build/vega.min.js" "$js/node_modules/vega-embed/build/vega-embed.min.js" \
   "$js/dist/vegalake-widget.js" python/vegalake/static/
+# The wheel has the Spark engine (engine="spark://..."), whose build needs protoc.
+protoc_tool
 maturin_tool
 out="$CARGO_TARGET_DIR/wheels-$profile"
 rm -rf "$out"

@@ -7,17 +7,18 @@
 # the SQL tests (generated SQL run on DuckDB and on a local Spark), and the engine
 # tests (the conformance suite on a Ballista cluster the tests start, and on a Spark
 # Connect server started here).
+# Fails first on an unformatted file or a clippy warning.
 # Needs a Rust toolchain, Node, Java 17 and protoc (installed here with apt-get when
-# missing: the Spark Connect client's protocol is compiled at build time), and the
+# missing: the Spark engine's protocol is compiled at build time), and the
 # Liberation fonts and poppler-utils (installed here too) for the renderer.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib.sh
+# Formatting first: a slip fails in seconds, not after the suites.
+cargo fmt --all --check
 # Builds persist outside the clone so repeated runs (and CI) reuse them.
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/var/tmp/vegalake-target}"
-if ! command -v protoc >/dev/null; then
-  apt-get update -qq && apt-get install -y -qq protobuf-compiler >/dev/null
-fi
+protoc_tool
 # The renderer draws text in the Liberation fonts (vl-convert's), and its tests
 # rasterise its PDFs with poppler's pdftoppm: Debian's packages, when missing.
 if [ ! -d /usr/share/fonts/truetype/liberation ] || ! command -v pdftoppm >/dev/null; then
@@ -43,6 +44,9 @@ if [ ! -x "$tools/bin/s3s-fs" ]; then
   cargo install s3s-fs --version 0.14.1 --features binary --locked --root "$tools"
 fi
 export VEGALAKE_S3S_FS="$tools/bin/s3s-fs"
+# Clippy on every crate, test, bench and feature, its warnings as errors (before
+# the servers start: a lint fails the run in minutes).
+cargo clippy --workspace --all-targets --all-features --locked -- -D warnings
 # DuckDB, Spark and PostgreSQL run the SQL tests' generated SQL; a Spark Connect
 # server runs vegalake's queries on Spark from Rust, and it and the PostgreSQL
 # server hold the Python suite's warehouse tables (one of each per run, stopped
@@ -56,7 +60,7 @@ export TMPDIR="$(mktemp -d -t vegalake-test.XXXXXX)"
 trap 'stop_spark_connect; stop_postgres; rm -rf "$TMPDIR"' EXIT
 # --nocapture shows the suites' summary lines ("conformance: N specs, ...").
 # The Python extension links no libpython: Python tests it (below).
-cargo test --workspace --exclude vegalake-python --locked --no-fail-fast -- --nocapture
+cargo test --workspace --exclude vegalake-python --all-features --locked --no-fail-fast -- --nocapture
 # The Python package: its wheel (the dev profile shares the crates built above),
 # installed into a fresh venv per Altair version, and its suite against vega.js.
 wheel="$(bash scripts/python.sh --dev)"

@@ -200,6 +200,23 @@ pub(crate) async fn delta_version(ctx: &SessionContext, resolved: &ResolvedUrl, 
     }
 }
 
+/// Writes `batches` as the rows of a new version of the Delta table at `url`
+/// (created when missing), replacing its rows (`append`: adding to them), through
+/// the stores this crate builds. Returns the version written.
+pub async fn write_version(
+    ctx: &SessionContext,
+    url: &Url,
+    access: &DataAccess,
+    batches: Vec<datafusion::arrow::record_batch::RecordBatch>,
+    append: bool,
+) -> Result<u64> {
+    let fail = |e: deltalake_core::DeltaTableError| store_error(url, &e);
+    let table = delta_builder(ctx, url, access)?.build().map_err(fail)?;
+    let mode = if append { deltalake_core::protocol::SaveMode::Append } else { deltalake_core::protocol::SaveMode::Overwrite };
+    let table = table.write(batches).with_save_mode(mode).await.map_err(fail)?;
+    table.version().ok_or_else(|| ConnectorError::Store { url: url.to_string(), message: "no version after writing".into() })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -324,21 +341,4 @@ mod tests {
             std::fs::remove_dir_all(dir).unwrap();
         }
     }
-}
-
-/// Writes `batches` as the rows of a new version of the Delta table at `url`
-/// (created when missing), replacing its rows (`append`: adding to them), through
-/// the stores this crate builds. Returns the version written.
-pub async fn write_version(
-    ctx: &SessionContext,
-    url: &Url,
-    access: &DataAccess,
-    batches: Vec<datafusion::arrow::record_batch::RecordBatch>,
-    append: bool,
-) -> Result<u64> {
-    let fail = |e: deltalake_core::DeltaTableError| store_error(url, &e);
-    let table = delta_builder(ctx, url, access)?.build().map_err(fail)?;
-    let mode = if append { deltalake_core::protocol::SaveMode::Append } else { deltalake_core::protocol::SaveMode::Overwrite };
-    let table = table.write(batches).with_save_mode(mode).await.map_err(fail)?;
-    table.version().map(|v| v as u64).ok_or_else(|| ConnectorError::Store { url: url.to_string(), message: "no version after writing".into() })
 }

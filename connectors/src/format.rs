@@ -106,6 +106,9 @@ fn to_num(c: &Cell) -> f64 {
 }
 
 /// vega-loader's `inferType` for one column.
+/// Whether a cell is of one of the inferred types.
+type CellTest<'a> = &'a dyn Fn(&Cell) -> bool;
+
 fn infer_type(cells: &[Cell], zone: Zone) -> &'static str {
     let is_bool = |c: &Cell| matches!(c, Cell::Bool(_)) || matches!(c, Cell::Str(s) if s == "true" || s == "false");
     let is_number = |c: &Cell| !matches!(c, Cell::Date(_) | Cell::Nested(_)) && !to_num(c).is_nan();
@@ -116,7 +119,7 @@ fn infer_type(cells: &[Cell], zone: Zone) -> &'static str {
         Cell::Num(v) => !parse_js_date(&js_number_to_string(*v), zone).is_nan(),
         _ => false,
     };
-    let tests: [(&str, &dyn Fn(&Cell) -> bool); 4] = [("boolean", &is_bool), ("integer", &is_integer), ("number", &is_number), ("date", &is_date)];
+    let tests: [(&str, CellTest); 4] = [("boolean", &is_bool), ("integer", &is_integer), ("number", &is_number), ("date", &is_date)];
     let valid: Vec<&Cell> = cells.iter().filter(|c| is_valid(c)).collect();
     if cells.is_empty() {
         return "unknown";

@@ -113,11 +113,6 @@ pub struct Mark {
 }
 
 impl Spec {
-    /// Parses a spec from JSON text.
-    pub fn from_str(text: &str) -> Result<Spec, serde_json::Error> {
-        serde_json::from_str(text)
-    }
-
     pub fn data(&self) -> &[Data] {
         self.data.as_deref().unwrap_or(&[])
     }

@@ -69,7 +69,7 @@ pub fn split(spec: &Spec, graph: &SpecGraph, placements: &HashMap<Var, Placement
                 }
             }
         }
-        for (var, value) in produced.iter().filter(|(v, _)| &v.scope == path) {
+        for (var, value) in produced.iter().filter(|(v, _)| v.scope == path) {
             let signals = body.signals.get_or_insert_with(Vec::new);
             if !signals.iter().any(|s| s.name == var.name) {
                 signals.push(Signal { name: var.name.clone(), value: Some(value.clone()), ..Signal::default() });
@@ -246,10 +246,10 @@ fn server_spec(spec: &Spec, graph: &SpecGraph, on_server: &dyn Fn(&Var) -> Optio
             }
         }
     }
-    server_body(spec, &[], graph, on_server, &needed)
+    server_body(spec, &[], on_server, &needed)
 }
 
-fn server_body(body: &Spec, path: &[u32], graph: &SpecGraph, on_server: &dyn Fn(&Var) -> Option<usize>, needed: &HashSet<Var>) -> Spec {
+fn server_body(body: &Spec, path: &[u32], on_server: &dyn Fn(&Var) -> Option<usize>, needed: &HashSet<Var>) -> Spec {
     let data: Vec<Data> = body
         .data()
         .iter()
@@ -273,7 +273,7 @@ fn server_body(body: &Spec, path: &[u32], graph: &SpecGraph, on_server: &dyn Fn(
         .map(|(k, m)| {
             let mut child = path.to_vec();
             child.push(k as u32);
-            crate::spec::Mark { kind: "group".into(), name: m.name.clone(), from: None, scope: server_body(&m.scope, &child, graph, on_server, needed) }
+            crate::spec::Mark { kind: "group".into(), name: m.name.clone(), from: None, scope: server_body(&m.scope, &child, on_server, needed) }
         })
         .collect();
     Spec {

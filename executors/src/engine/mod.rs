@@ -1,6 +1,6 @@
 //! Where a dataset's query runs: embedded DataFusion ([`LocalEngine`]), an Apache
 //! Ballista cluster ([`BallistaEngine`]), or Apache Spark through Spark Connect
-//! ([`SparkEngine`]).
+//! (`SparkEngine`, with the `spark` feature: its protocol needs protoc to build).
 //!
 //! Every engine takes the same input: a lowered logical plan built on the local
 //! session (whose sources the connectors opened). The local engine runs it as is.
@@ -23,11 +23,13 @@
 mod ballista;
 pub mod distributable;
 mod local;
+#[cfg(feature = "spark")]
 mod spark;
 mod warehouse;
 
 pub use self::ballista::BallistaEngine;
 pub use local::LocalEngine;
+#[cfg(feature = "spark")]
 pub use spark::SparkEngine;
 pub(crate) use warehouse::{execute as execute_on_warehouse, reads_warehouse};
 
@@ -149,7 +151,13 @@ pub async fn connect(url: &EngineUrl, opts: EngineOptions) -> Result<Arc<dyn Que
     Ok(match url {
         EngineUrl::Local => Arc::new(LocalEngine::new(opts)),
         EngineUrl::Ballista { .. } => Arc::new(BallistaEngine::connect(url.clone(), opts).await?),
+        #[cfg(feature = "spark")]
         EngineUrl::Spark { .. } => Arc::new(SparkEngine::connect(url.clone(), opts).await?),
+        #[cfg(not(feature = "spark"))]
+        EngineUrl::Spark { .. } => {
+            let message = "this vegalake was built without Spark Connect (build it with `--features spark`)";
+            return Err(EngineError::Connect { engine: url.to_string(), message: message.into() });
+        }
     })
 }
 

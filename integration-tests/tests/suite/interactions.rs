@@ -104,8 +104,8 @@ async fn replayed_interactions_match_vega_js() {
                             failures.push(format!("{name} update {i}: returned {} which does not depend on the update", c.name));
                         }
                         returned_any = true;
-                        if current.contains_key(&c.name) {
-                            current.insert(c.name, c.value);
+                        if let Some(value) = current.get_mut(&c.name) {
+                            *value = c.value;
                         }
                     }
                 }

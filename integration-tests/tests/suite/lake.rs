@@ -339,10 +339,10 @@ async fn lake_tables_on_disk_and_on_s3_match_vega_js_and_prune() {
     std::fs::create_dir_all(s3_root.join("lake")).unwrap();
     let server = S3Server::start(&s3_root);
     let options = server.options(S3Server::SECRET);
-    let uploaded = upload(&lake, "lake", &options).await;
+    let uploaded = upload(lake, "lake", &options).await;
     assert!(uploaded > 200, "{uploaded} files uploaded");
     let stores = BTreeMap::from([("s3://lake".to_string(), options.clone())]);
-    let s3_catalog = catalog(&lake, &[("flights", "s3://lake/flights/".into()), ("flights_delta", "delta+s3://lake/flights_delta".into())], stores.clone());
+    let s3_catalog = catalog(lake, &[("flights", "s3://lake/flights/".into()), ("flights_delta", "delta+s3://lake/flights_delta".into())], stores.clone());
     let s3 = DataAccess { catalog: s3_catalog, ..DataAccess::new(dir.join("empty")) };
     let s3_results = run_cases(&Runtime::default, &cases, &s3, "s3").await;
     for ((case, (l, ls)), (s, ss)) in cases.iter().zip(&local_results).zip(&s3_results) {
@@ -372,18 +372,18 @@ async fn lake_tables_on_disk_and_on_s3_match_vega_js_and_prune() {
 
     // Errors: clear, one line, quick (no retry storm).
     let spec = &brush.spec;
-    let wrong = catalog(&lake, &[("flights", "s3://lake/flights/".into())], BTreeMap::from([("s3://lake".to_string(), server.options("not-the-secret"))]));
+    let wrong = catalog(lake, &[("flights", "s3://lake/flights/".into())], BTreeMap::from([("s3://lake".to_string(), server.options("not-the-secret"))]));
     let e = error_of(spec, &DataAccess { catalog: wrong, ..s3.clone() }).await;
     assert!(e.contains("s3://lake") && !e.contains('\n'), "wrong credential: {e}");
     println!("lake: wrong credential: {e}");
-    let missing = catalog(&lake, &[("flights", "s3://nobucket/flights/".into())], BTreeMap::from([("s3://nobucket".to_string(), options.clone())]));
+    let missing = catalog(lake, &[("flights", "s3://nobucket/flights/".into())], BTreeMap::from([("s3://nobucket".to_string(), options.clone())]));
     let e = error_of(spec, &DataAccess { catalog: missing, ..s3.clone() }).await;
     assert!(e.contains("s3://nobucket") && !e.contains('\n'), "missing bucket: {e}");
     println!("lake: missing bucket: {e}");
     let direct: Spec = serde_json::from_str(&serde_json::to_string(spec).unwrap().replace("table://flights", "parquet+s3://lake/flights/")).unwrap();
     let e = error_of(&direct, &s3).await;
     assert!(e.contains("outside the allowed roots"), "unlisted bucket: {e}");
-    let allowed = DataAccess { allow_roots: vec!["s3://lake/flights".into()], catalog: catalog(&lake, &[], stores), ..s3.clone() };
+    let allowed = DataAccess { allow_roots: vec!["s3://lake/flights".into()], catalog: catalog(lake, &[], stores), ..s3.clone() };
     let direct_result = evaluate(&direct, &EvalOptions { data: allowed, ..EvalOptions::default() }).await.unwrap();
     assert_eq!(
         compare_datasets(&direct_result.datasets["flights"], &s3_results[by_name("histogram-brush@flights")].0["flights"], false),

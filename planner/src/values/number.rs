@@ -142,7 +142,7 @@ mod tests {
 
     #[test]
     fn parse_prefixes() {
-        assert_eq!(js_parse_float("3.14abc"), 3.14);
+        assert_eq!(js_parse_float("2.75abc"), 2.75);
         assert_eq!(js_parse_float("  -2e3x"), -2000.0);
         assert!(js_parse_float("abc").is_nan());
         assert_eq!(js_parse_int("42.9px", None), 42.0);

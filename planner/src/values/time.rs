@@ -105,12 +105,14 @@ impl Zone {
     /// JavaScript's `new Date(y, m, d, H, M, S, L)` (local) or `Date.UTC(...)`: fields
     /// may overflow (month 12 is January of the next year), fractions truncate.
     /// Years 0-99 mean 1900-1999, as in JavaScript.
+    #[allow(clippy::too_many_arguments)] // JavaScript's seven Date fields, in its order
     pub fn make(&self, y: f64, m: f64, d: f64, h: f64, mi: f64, s: f64, ms: f64) -> f64 {
         let y = if (0.0..100.0).contains(&y.trunc()) { 1900.0 + y.trunc() } else { y };
         self.make_literal(y, m, d, h, mi, s, ms)
     }
 
     /// [`Zone::make`] without the 0-99 year mapping.
+    #[allow(clippy::too_many_arguments)] // JavaScript's seven Date fields, in its order
     pub fn make_literal(&self, y: f64, m: f64, d: f64, h: f64, mi: f64, s: f64, ms: f64) -> f64 {
         let parts = [y, m, d, h, mi, s, ms];
         if parts.iter().any(|v| !v.is_finite()) {
@@ -365,12 +367,8 @@ pub fn floor(zone: Zone, units: &[TimeUnit], step: f64, ms: f64) -> f64 {
     };
     let pick = |u, v: u32| if has(u) { stepped(u, v as f64, 0.0) } else { 0.0 };
     let (h, mi, s, l) = (pick(Hours, f.hours), pick(Minutes, f.minutes), pick(Seconds, f.seconds), pick(Milliseconds, f.milliseconds));
-    make_date(zone, year, month, date, h, mi, s, l)
-}
-
-/// vega-time's `localDate`/`utcDate`: years 0-99 are taken literally, not as 19xx.
-fn make_date(zone: Zone, y: f64, m: f64, d: f64, h: f64, mi: f64, s: f64, l: f64) -> f64 {
-    zone.make_literal(y, m, d, h, mi, s, l)
+    // vega-time's `localDate`/`utcDate`: years 0-99 are taken literally, not as 19xx.
+    zone.make_literal(year, month, date, h, mi, s, l)
 }
 
 /// d3-time's `interval.offset` for vega's units: `timeOffset`/`utcOffset`.

@@ -59,11 +59,11 @@ impl Ordering {
         } else {
             match self.frame {
                 (None, None) => as_window(m, &self.partition, &[], None),
-                (None, Some(z)) if z == 0.0 => {
+                (None, Some(0.0)) => {
                     let f = WindowFrame::new_bounds(WindowFrameUnits::Range, bound(None, true), WindowFrameBound::CurrentRow);
                     as_window(m, &self.partition, &self.peers, Some(f))
                 }
-                (Some(z), None) if z == 0.0 => {
+                (Some(0.0), None) => {
                     let f = WindowFrame::new_bounds(WindowFrameUnits::Range, WindowFrameBound::CurrentRow, bound(None, false));
                     as_window(m, &self.partition, &self.peers, Some(f))
                 }
@@ -188,8 +188,8 @@ impl WindowOps {
         for (i, op) in self.ops.iter().enumerate() {
             let Some(op) = op else { return invalid("window ops must be strings") };
             // Without input order, rows tied on the sort keys have no defined order.
-            let tie_order_matters =
-                !matches!(op.as_str(), "rank" | "dense_rank" | "percent_rank" | "cume_dist" | "ntile") && !(o.range && o.frame == (None, None));
+            let whole_partition = o.range && o.frame == (None, None);
+            let tie_order_matters = !matches!(op.as_str(), "rank" | "dense_rank" | "percent_rank" | "cume_dist" | "ntile") && !whole_partition;
             if !self.has_row && tie_order_matters {
                 return unsupported(format!("window op '{op}' over a source without a known row order (ties would be in any order)"));
             }

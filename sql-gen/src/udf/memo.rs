@@ -71,7 +71,7 @@ impl Table {
 
     fn hourly(&mut self, zone: Zone, f: &dyn Fn(f64) -> f64, v: f64) -> f64 {
         let t = v.trunc();
-        if !(t.abs() <= HOURLY_LIMIT) {
+        if t.is_nan() || t.abs() > HOURLY_LIMIT {
             return f(v);
         }
         let hour = (t as i64).div_euclid(MS_PER_HOUR);
