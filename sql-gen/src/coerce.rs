@@ -8,6 +8,7 @@ use crate::error::{unsupported, Result};
 use crate::lowered::Typed;
 use crate::udf;
 use crate::vtype::VType;
+use datafusion::common::ScalarValue;
 use datafusion::functions::expr_fn::{coalesce, concat, isnan};
 use datafusion::logical_expr::{cast, lit, when, Expr, Operator};
 use std::ops::Not;
@@ -50,7 +51,10 @@ pub fn truthy(v: &Typed) -> Expr {
     let e = v.expr.clone();
     match v.ty {
         VType::Boolean => e.is_true(),
-        VType::Number | VType::Date => e.clone().is_not_null().and(e.clone().not_eq(lit(0.0))).and(isnan(e).is_false()),
+        VType::Number | VType::Date => match number_literal(&e) {
+            Some(v) => lit(v.is_some_and(|v| v != 0.0 && !v.is_nan())),
+            None => e.clone().is_not_null().and(e.clone().not_eq(lit(0.0))).and(isnan(e).is_false()),
+        },
         VType::String => e.clone().is_not_null().and(e.not_eq(lit(""))),
         VType::Null => lit(false),
     }
@@ -82,11 +86,26 @@ fn is_stringish(t: VType) -> bool {
     t == VType::String
 }
 
+/// The value of a number literal (`Some(None)` for a null one).
+fn number_literal(e: &Expr) -> Option<Option<f64>> {
+    match e {
+        Expr::Literal(ScalarValue::Float64(v), _) => Some(*v),
+        _ => None,
+    }
+}
+
 fn nan_guarded(l: Expr, r: Expr, op: Operator) -> Expr {
-    let cmp = Expr::BinaryExpr(datafusion::logical_expr::BinaryExpr::new(Box::new(l.clone()), op, Box::new(r.clone())));
     // Arrow orders NaN above every number and equal to itself; JavaScript's NaN
-    // compares false with everything.
-    cmp.and(isnan(l).is_false()).and(isnan(r).is_false())
+    // compares false with everything. A literal side is checked here, not per
+    // row: a brush's bounds are literals, and the checks of its predicate were
+    // most of what planning it cost (perf, W1 crossfilter updates).
+    // (A null side makes `isnan(NULL) IS FALSE` false, so the whole guard.)
+    if [&l, &r].iter().any(|e| number_literal(e).is_some_and(|v| v.is_none_or(f64::is_nan))) {
+        return lit(false);
+    }
+    let guards = [&l, &r].into_iter().filter(|e| number_literal(e).is_none()).map(|e| isnan(e.clone()).is_false()).collect::<Vec<_>>();
+    let cmp = Expr::BinaryExpr(datafusion::logical_expr::BinaryExpr::new(Box::new(l), op, Box::new(r)));
+    guards.into_iter().fold(cmp, Expr::and)
 }
 
 /// A relational comparison `<`, `<=`, `>`, `>=`.
@@ -165,5 +184,64 @@ pub fn binary(op: BinaryOp, l: &Typed, r: &Typed) -> Result<Typed> {
         StrictNotEq => equality(l, r, false).map(|t| Typed::boolean(t.expr.not())),
         BitAnd | BitOr | BitXor | Shl | Shr | UShr => unsupported(format!("bitwise operator '{}'", op.symbol())),
         In => unsupported("the 'in' operator"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use datafusion::arrow::array::{Array, AsArray, Float64Array, RecordBatch};
+    use datafusion::arrow::datatypes::{DataType, Field, Schema};
+    use datafusion::logical_expr::col;
+    use datafusion::prelude::SessionContext;
+    use std::sync::Arc;
+
+    const VALUES: [Option<f64>; 6] = [Some(1.5), Some(-0.0), Some(0.0), Some(f64::NAN), Some(f64::INFINITY), None];
+
+    /// Every pair of `VALUES` as the columns `a` and `b`.
+    fn pairs() -> RecordBatch {
+        let (a, b): (Vec<_>, Vec<_>) = VALUES.iter().flat_map(|a| VALUES.iter().map(move |b| (*a, *b))).unzip();
+        let schema = Schema::new(vec![Field::new("a", DataType::Float64, true), Field::new("b", DataType::Float64, true)]);
+        RecordBatch::try_new(Arc::new(schema), vec![Arc::new(Float64Array::from(a)), Arc::new(Float64Array::from(b))]).unwrap()
+    }
+
+    async fn booleans(ctx: &SessionContext, e: Expr) -> Vec<Option<bool>> {
+        let frame = ctx.read_batch(pairs()).unwrap().select(vec![e.alias("r")]).unwrap();
+        let batches = frame.collect().await.unwrap();
+        batches.iter().flat_map(|b| b.column(0).as_boolean().iter().collect::<Vec<_>>()).collect()
+    }
+
+    /// With a literal side, the NaN and null checks are decided when lowering; the
+    /// rows equal those of the same comparison over two columns (checked per row).
+    #[tokio::test]
+    async fn comparisons_and_truthiness_of_literals_equal_the_per_row_checks() {
+        let ctx = SessionContext::new();
+        let rows = pairs();
+        let a = rows.column(0).as_primitive::<datafusion::arrow::datatypes::Float64Type>();
+        let b = rows.column(1).as_primitive::<datafusion::arrow::datatypes::Float64Type>();
+        let literal =
+            |v: &dyn Array, i: usize| lit(ScalarValue::Float64(v.is_valid(i).then(|| v.as_primitive::<datafusion::arrow::datatypes::Float64Type>().value(i))));
+        for op in [Operator::Lt, Operator::LtEq, Operator::Gt, Operator::GtEq, Operator::Eq] {
+            let per_row = booleans(&ctx, nan_guarded(col("a"), col("b"), op)).await;
+            for (i, expected) in per_row.iter().enumerate() {
+                let cases = [nan_guarded(literal(a, i), col("b"), op), nan_guarded(col("a"), literal(b, i), op), nan_guarded(literal(a, i), literal(b, i), op)];
+                for e in cases {
+                    let shown = e.to_string();
+                    assert_eq!(
+                        booleans(&ctx, e).await[i],
+                        *expected,
+                        "{op} at a={:?} b={:?}: {shown}",
+                        a.is_valid(i).then(|| a.value(i)),
+                        b.is_valid(i).then(|| b.value(i))
+                    );
+                }
+            }
+        }
+        let per_row = booleans(&ctx, truthy(&Typed::number(col("a")))).await;
+        for (i, expected) in per_row.iter().enumerate() {
+            let e = truthy(&Typed::number(literal(a, i)));
+            assert!(matches!(e, Expr::Literal(..)), "decided when lowering: {e}");
+            assert_eq!(booleans(&ctx, e).await[i], *expected, "truthy({:?})", a.is_valid(i).then(|| a.value(i)));
+        }
     }
 }
