@@ -140,6 +140,8 @@ pub struct ChartState {
     /// Where pipelines hand over to the browser ([`Interactivity::Browser`]).
     cuts: Option<HashMap<Var, usize>>,
     datasets: Vec<DatasetPlacement>,
+    /// Its transforms as the passes before lowered them.
+    steps: crate::lowered_steps::LoweredSteps,
 }
 
 impl ChartState {
@@ -149,7 +151,7 @@ impl ChartState {
         let cuts = (options.interactivity == Interactivity::Browser).then(|| graph.interaction_cuts());
         // First pass: how far the server gets with each dataset (nothing is
         // materialized but what other datasets read).
-        let first = run(&runtime, &graph, &options, cuts.as_ref(), &|_: &Var, _| false).await?;
+        let first = run(&runtime, &graph, &options, cuts.as_ref(), None, &|_: &Var, _| false).await?;
         let placements = placements(&first);
         let produced: Vec<(Var, Json)> = first.produced.clone();
         let split = split(spec, &graph, &placements, &produced, options.interactivity == Interactivity::Server);
@@ -166,7 +168,7 @@ impl ChartState {
                 return Ok(snapshot);
             }
         }
-        let pass = run(&runtime, &graph, &options, cuts.as_ref(), &|v: &Var, _| shipped.contains(v)).await?;
+        let pass = run(&runtime, &graph, &options, cuts.as_ref(), None, &|v: &Var, _| shipped.contains(v)).await?;
         let mut chart = ChartState {
             runtime,
             graph,
@@ -183,6 +185,7 @@ impl ChartState {
             options,
             cuts,
             datasets: dataset_placements(&pass),
+            steps: Default::default(),
         };
         let rows = chart.shipped_rows(&pass, &shipped, true);
         let mut values: HashMap<Var, Json> = rows.into_iter().map(|v| (v.var(), v.value)).collect();
@@ -243,7 +246,9 @@ impl ChartState {
         let options = ChartOptions { signals, stores, ..self.options.clone() };
         let shipped: HashSet<Var> = self.sent.keys().cloned().collect();
         let sent = &self.sent;
-        let pass = run(&self.runtime, &self.graph, &options, self.cuts.as_ref(), &|v: &Var, fp| shipped.contains(v) && sent.get(v) != Some(&fp)).await?;
+        self.steps.next_pass();
+        let want = |v: &Var, fp| shipped.contains(v) && sent.get(v) != Some(&fp);
+        let pass = run(&self.runtime, &self.graph, &options, self.cuts.as_ref(), Some(&self.steps), &want).await?;
         for (var, before) in &self.placements {
             let now = pass.dataset(var).map(DatasetOutcome::server_part);
             if now.is_some_and(|n| n != before.server_transforms) {
@@ -332,12 +337,13 @@ async fn run(
     graph: &SpecGraph,
     options: &ChartOptions,
     cuts: Option<&HashMap<Var, usize>>,
+    steps: Option<&crate::lowered_steps::LoweredSteps>,
     want: crate::server::Want<'_>,
 ) -> Result<Pass, EvalError> {
     let source = SourceOptions { access: options.data.clone(), zone: options.zone };
     // A chart is evaluated again with each interaction: its pinned datasets are
     // computed once, as its queries read them.
-    let opts = PassOptions { source, signals: &options.signals, stores: &options.stores, cuts, lazy_pins: true };
+    let opts = PassOptions { source, signals: &options.signals, stores: &options.stores, cuts, lazy_pins: true, steps };
     runtime.run_pass(graph, &opts, want).await
 }
 
@@ -366,7 +372,7 @@ pub async fn pre_transform_spec(runtime: Arc<Runtime>, spec: &Spec, options: Cha
 pub async fn pre_transform_datasets(runtime: &Runtime, spec: &Spec, names: &[Var], options: &ChartOptions) -> Result<Vec<Vec<RecordBatch>>, EvalError> {
     let graph = SpecGraph::new(spec);
     let wanted: HashSet<&Var> = names.iter().collect();
-    let pass = run(runtime, &graph, options, None, &|v: &Var, _| wanted.contains(v)).await?;
+    let pass = run(runtime, &graph, options, None, None, &|v: &Var, _| wanted.contains(v)).await?;
     names
         .iter()
         .map(|var| match pass.dataset(var) {

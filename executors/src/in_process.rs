@@ -5,7 +5,8 @@
 //! Only nodes that keep or reorder rows one batch at a time are run here:
 //! projections, filters, sorts, limits and aliases. Anything else (a join, a
 //! window, another aggregate) is `None`: the caller runs the plan on the engine.
-//! Expressions are coerced and planned by the session, as the engine would.
+//! Expressions are coerced and planned by the session, as the engine would, once
+//! per expression and input ([`PlannedExprs`]).
 
 use datafusion::arrow::array::{Array, ArrayRef, AsArray, BooleanArray, RecordBatch, UInt32Array};
 use datafusion::arrow::compute::{filter_record_batch, lexsort_to_indices, prep_null_mask_filter, take_record_batch, SortColumn, SortOptions};
@@ -16,11 +17,50 @@ use datafusion::logical_expr::simplify::SimplifyContext;
 use datafusion::logical_expr::{Expr, FetchType, LogicalPlan, SkipType};
 use datafusion::optimizer::simplify_expressions::ExprSimplifier;
 use datafusion::physical_expr::PhysicalExpr;
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::hash::{DefaultHasher, Hash, Hasher};
+use std::sync::{Arc, Mutex};
+
+/// The nodes' expressions, planned, by expression and input schema: a chart's
+/// brush answers run the same few above their aggregates at every update, and
+/// planning them (coercion, simplification, physical planning) was ~11% of a W1
+/// crossfilter update (perf, release wheel, 10M rows) where evaluating them over
+/// tens of rows costs next to nothing.
+#[derive(Debug, Default)]
+pub(crate) struct PlannedExprs(Mutex<HashMap<u64, Vec<Planned>>>);
+
+type Planned = (Expr, DFSchema, Arc<dyn PhysicalExpr>);
+
+impl PlannedExprs {
+    /// The most expressions kept; past it the map starts over (a chart has tens).
+    const CAPACITY: usize = 1024;
+
+    fn get(&self, state: &SessionState, e: &Expr, input: &DFSchema) -> Result<Arc<dyn PhysicalExpr>> {
+        let mut hasher = DefaultHasher::new();
+        (e, input).hash(&mut hasher);
+        let key = hasher.finish();
+        let found = |map: &HashMap<u64, Vec<Planned>>| map.get(&key)?.iter().find(|(x, s, _)| x == e && s == input).map(|(_, _, p)| Arc::clone(p));
+        if let Some(planned) = found(&self.0.lock().expect("not poisoned")) {
+            return Ok(planned);
+        }
+        let planned = physical_expr(state, e, input)?;
+        let mut map = self.0.lock().expect("not poisoned");
+        if map.values().map(Vec::len).sum::<usize>() >= Self::CAPACITY {
+            map.clear();
+        }
+        map.entry(key).or_default().push((e.clone(), input.clone(), Arc::clone(&planned)));
+        Ok(planned)
+    }
+
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        self.0.lock().expect("not poisoned").values().map(Vec::len).sum()
+    }
+}
 
 /// The rows of `plan`, where its node `leaf` gives `rows` (the leaf's columns in
 /// order, under any names); `None` when a node between them is not one run here.
-pub(crate) fn run(state: &SessionState, plan: &LogicalPlan, leaf: &LogicalPlan, rows: RecordBatch) -> Option<Result<RecordBatch>> {
+pub(crate) fn run(state: &SessionState, planned: &PlannedExprs, plan: &LogicalPlan, leaf: &LogicalPlan, rows: RecordBatch) -> Option<Result<RecordBatch>> {
     if plan == leaf {
         return Some(named(leaf.schema(), rows.columns().to_vec()));
     }
@@ -32,11 +72,11 @@ pub(crate) fn run(state: &SessionState, plan: &LogicalPlan, leaf: &LogicalPlan, 
         LogicalPlan::SubqueryAlias(a) => &a.input,
         _ => return None,
     };
-    let rows = match run(state, input, leaf, rows)? {
+    let rows = match run(state, planned, input, leaf, rows)? {
         Ok(rows) => rows,
         Err(e) => return Some(Err(e)),
     };
-    Some(node(state, plan, input.schema(), rows))
+    Some(node(state, planned, plan, input.schema(), rows))
 }
 
 /// `columns` under the names of `schema` (a node's output: what the rows print
@@ -48,14 +88,15 @@ fn named(schema: &DFSchema, columns: Vec<ArrayRef>) -> Result<RecordBatch> {
 }
 
 /// One node over its input's rows.
-fn node(state: &SessionState, plan: &LogicalPlan, input: &DFSchema, rows: RecordBatch) -> Result<RecordBatch> {
+fn node(state: &SessionState, planned: &PlannedExprs, plan: &LogicalPlan, input: &DFSchema, rows: RecordBatch) -> Result<RecordBatch> {
+    let evaluate = |e: &Expr| planned.get(state, e, input)?.evaluate(&rows)?.into_array(rows.num_rows());
     match plan {
         LogicalPlan::Projection(p) => {
-            let columns = p.expr.iter().map(|e| evaluate(state, e, input, &rows)).collect::<Result<Vec<_>>>()?;
+            let columns = p.expr.iter().map(evaluate).collect::<Result<Vec<_>>>()?;
             named(&p.schema, columns)
         }
         LogicalPlan::Filter(f) => {
-            let passing = evaluate(state, &f.predicate, input, &rows)?;
+            let passing = evaluate(&f.predicate)?;
             let Some(passing) = passing.as_boolean_opt() else { return exec_err!("a filter that is not boolean") };
             Ok(filter_record_batch(&rows, &without_nulls(passing))?)
         }
@@ -63,7 +104,7 @@ fn node(state: &SessionState, plan: &LogicalPlan, input: &DFSchema, rows: Record
             let mut columns = s
                 .expr
                 .iter()
-                .map(|k| Ok(SortColumn { values: evaluate(state, &k.expr, input, &rows)?, options: Some(SortOptions::new(!k.asc, k.nulls_first)) }))
+                .map(|k| Ok(SortColumn { values: evaluate(&k.expr)?, options: Some(SortOptions::new(!k.asc, k.nulls_first)) }))
                 .collect::<Result<Vec<_>>>()?;
             // Equal keys keep their input order (arrow's sort is unstable).
             let position: ArrayRef = Arc::new(UInt32Array::from_iter_values(0..rows.num_rows() as u32));
@@ -81,10 +122,6 @@ fn node(state: &SessionState, plan: &LogicalPlan, input: &DFSchema, rows: Record
         LogicalPlan::SubqueryAlias(_) => Ok(rows),
         _ => exec_err!("not run in process: {}", plan.display()),
     }
-}
-
-fn evaluate(state: &SessionState, e: &Expr, input: &DFSchema, rows: &RecordBatch) -> Result<ArrayRef> {
-    physical_expr(state, e, input)?.evaluate(rows)?.into_array(rows.num_rows())
 }
 
 /// A filter's mask with null (vega's undefined) as false: a null test passes nothing.
@@ -157,9 +194,15 @@ mod tests {
         let unnamed =
             Schema::new(rows().schema().fields().iter().enumerate().map(|(i, f)| Field::new(format!("c{i}"), f.data_type().clone(), true)).collect::<Vec<_>>());
         let unnamed = RecordBatch::try_new(Arc::new(unnamed), rows().columns().to_vec()).unwrap();
+        let planned = PlannedExprs::default();
         for plan in plans {
             let state = ctx.state();
-            let got = run(&state, &plan, &leaf, unnamed.clone()).expect("runs in process").expect("no error");
+            let got = run(&state, &planned, &plan, &leaf, unnamed.clone()).expect("runs in process").expect("no error");
+            // Again, from the planned expressions: the same rows, nothing planned anew.
+            let kept = planned.len();
+            let again = run(&state, &planned, &plan, &leaf, unnamed.clone()).expect("runs in process").expect("no error");
+            assert_eq!(again, got);
+            assert!(kept > 0 && planned.len() == kept, "{kept} planned, then {}", planned.len());
             let want = ctx.execute_logical_plan(plan.clone()).await.unwrap().collect().await.unwrap();
             let want = datafusion::arrow::compute::concat_batches(&want[0].schema(), &want).unwrap();
             assert_eq!(got.columns(), want.columns(), "{}", plan.display_indent());
@@ -168,6 +211,6 @@ mod tests {
             assert!(got.num_rows() > 0 && got.num_rows() < rows().num_rows());
         }
         let aggregate = LogicalPlanBuilder::from(leaf.clone()).aggregate(vec![col("count")], Vec::<Expr>::new()).unwrap().build().unwrap();
-        assert!(run(&ctx.state(), &aggregate, &leaf, rows()).is_none());
+        assert!(run(&ctx.state(), &planned, &aggregate, &leaf, rows()).is_none());
     }
 }

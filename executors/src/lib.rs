@@ -15,6 +15,7 @@ pub mod codec;
 pub mod engine;
 mod env;
 mod in_process;
+mod lowered_steps;
 pub mod output;
 mod pinned;
 pub mod server;
@@ -189,8 +190,14 @@ async fn top_level_pass(runtime: &Runtime, spec: &Spec, opts: &EvalOptions, want
     let graph = SpecGraph::new(spec);
     let signals: HashMap<Var, Json> = opts.signals.iter().map(|(k, v)| (Var::signal(k, &[]), v.clone())).collect();
     let stores = opts.stores.iter().map(|(k, v)| (Var::data(k, &[]), v.clone())).collect();
-    let pass_opts =
-        PassOptions { source: SourceOptions { access: opts.data.clone(), zone: opts.zone }, signals: &signals, stores: &stores, cuts: None, lazy_pins: false };
+    let pass_opts = PassOptions {
+        source: SourceOptions { access: opts.data.clone(), zone: opts.zone },
+        signals: &signals,
+        stores: &stores,
+        cuts: None,
+        lazy_pins: false,
+        steps: None,
+    };
     runtime.run_pass(&graph, &pass_opts, want).await
 }
 

@@ -40,6 +40,8 @@ pub struct Runtime {
     engine: Arc<dyn QueryEngine>,
     cache: Arc<TaskCache>,
     brush_indexes: Arc<BrushIndexes>,
+    /// What brush answers run above their aggregates, planned once.
+    planned_exprs: crate::in_process::PlannedExprs,
 }
 
 /// The default bound of a runtime's cache: 512 MiB.
@@ -53,7 +55,13 @@ impl Runtime {
     /// A runtime over a session of the caller's (one from [`crate::new_session`]
     /// or [`crate::new_session_without_pushdown`], which register our functions).
     pub fn with_session(ctx: SessionContext, cache_bytes: usize) -> Runtime {
-        Runtime { ctx, engine: Arc::new(LocalEngine::default()), cache: Arc::new(TaskCache::new(cache_bytes)), brush_indexes: Arc::default() }
+        Runtime {
+            ctx,
+            engine: Arc::new(LocalEngine::default()),
+            cache: Arc::new(TaskCache::new(cache_bytes)),
+            brush_indexes: Arc::default(),
+            planned_exprs: Default::default(),
+        }
     }
 
     /// A runtime whose queries run on `engine` (see [`crate::engine::connect`]).
@@ -63,7 +71,7 @@ impl Runtime {
     /// engines bound their own memory.
     pub fn with_engine(engine: Arc<dyn QueryEngine>, cache_bytes: usize, memory_limit: Option<usize>) -> Runtime {
         let ctx = memory_limit.map_or_else(crate::new_session, crate::new_session_with_memory_limit);
-        Runtime { ctx, engine, cache: Arc::new(TaskCache::new(cache_bytes)), brush_indexes: Arc::default() }
+        Runtime { ctx, engine, cache: Arc::new(TaskCache::new(cache_bytes)), brush_indexes: Arc::default(), planned_exprs: Default::default() }
     }
 
     /// The brush indexes' switch and counters.
@@ -112,6 +120,9 @@ pub struct PassOptions<'a> {
     /// only), rather than whole as the pass reaches them (rows that SQL and
     /// remote engines carry as `VALUES`).
     pub lazy_pins: bool,
+    /// A chart's transforms lowered in its passes before, reused where their
+    /// fingerprint and input are the same ([`crate::lowered_steps`]).
+    pub(crate) steps: Option<&'a crate::lowered_steps::LoweredSteps>,
 }
 
 /// A dataset's rows, as Arrow and as JSON.
@@ -439,7 +450,7 @@ impl Runtime {
                 break;
             }
             let next_fp = transform_fingerprint(fp, t, &node.transforms[j], env, pass);
-            match self.lower(t, plan.clone(), env, node.scope, next_fp, &mut outcome.scans).await {
+            match self.lower_step(t, plan.clone(), env, node.scope, next_fp, &mut outcome.scans, opts.steps).await {
                 Ok(Step::Plan { plan: p, signals }) => {
                     for (name, value) in signals {
                         let signal = Var::signal(&name, &var.scope);
@@ -531,6 +542,33 @@ impl Runtime {
             }
         }
         Ok(Input { plan: concatenate(inputs)?, fingerprint: b.finish(), server_only: false, tables, in_memory_bytes })
+    }
+
+    /// Lowers one transform as [`Runtime::lower`] does, or takes it from `steps`
+    /// (a chart's earlier passes) where it was lowered from the same input.
+    #[allow(clippy::too_many_arguments)] // lower's arguments, and the steps
+    async fn lower_step(
+        &self,
+        t: &vegalake_planner::Transform,
+        input: LogicalPlan,
+        env: &SpecEnvironment,
+        scope: usize,
+        fp: Fingerprint,
+        scans: &mut ScanMetrics,
+        steps: Option<&crate::lowered_steps::LoweredSteps>,
+    ) -> Result<Step, Skip> {
+        let Some(steps) = steps else { return self.lower(t, input, env, scope, fp, scans).await };
+        if let Some(step) = steps.get(fp, &input) {
+            scans.add(&step.scans);
+            return Ok(Step::Plan { plan: step.plan.clone(), signals: step.signals.clone() });
+        }
+        let mut step_scans = ScanMetrics::default();
+        let lowered = self.lower(t, input.clone(), env, scope, fp, &mut step_scans).await;
+        scans.add(&step_scans);
+        if let Ok(Step::Plan { plan, signals }) = &lowered {
+            steps.keep(fp, crate::lowered_steps::LoweredStep { input, plan: plan.clone(), signals: signals.clone(), scans: step_scans });
+        }
+        lowered
     }
 
     /// Lowers one transform, running (through the cache) the queries it needs.
@@ -630,7 +668,7 @@ impl Runtime {
         let state = self.ctx.state_ref();
         let state = state.read();
         let aggregate = rows.answer(&state, &cube.predicate, &cube.merges, cube.output())?;
-        Ok(match crate::in_process::run(&state, plan, &cube.target, aggregate.clone()) {
+        Ok(match crate::in_process::run(&state, &self.planned_exprs, plan, &cube.target, aggregate.clone()) {
             Some(Ok(batch)) => Answer::Rows(batch),
             Some(Err(e)) => {
                 log::debug!("the brush index's answer goes to the engine: {e}");
