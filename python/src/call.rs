@@ -29,6 +29,7 @@ where
     F::Output: Send + 'static,
 {
     let runtime = tokio_runtime()?;
+    crate::logging::refresh(py);
     let (tx, rx) = mpsc::channel();
     // Borrowed by the closure that runs without the GIL, which must be Sync.
     let rx = Mutex::new(rx);

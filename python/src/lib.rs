@@ -225,7 +225,7 @@ fn version() -> &'static str {
 
 #[pymodule]
 fn _vegalake(m: &Bound<'_, PyModule>) -> PyResult<()> {
-    logging::install();
+    logging::install(m.py());
     m.add_class::<PyRuntime>()?;
     m.add_class::<PyChartState>()?;
     m.add_class::<remote::PyRemoteRuntime>()?;

@@ -213,6 +213,7 @@ impl Building {
         let plan = LogicalPlanBuilder::from(cube.build.clone()).limit(0, Some(CUBE_ROW_LIMIT + 1))?.build()?;
         let (groups, planned) = (cube.groups, Arc::new(cube.build.schema().as_arrow().clone()));
         Ok(async move {
+            let started = std::time::Instant::now();
             // A cube reads pinned or in-memory rows only: never a warehouse.
             let built = match engine.execute(&ctx, plan).await {
                 // The batches' own schema where there are rows (nullability as executed).
@@ -220,7 +221,10 @@ impl Building {
                 Err(e) => Err(e.to_string()),
             };
             let refused = match built {
-                Ok(rows) if rows.num_rows() <= CUBE_ROW_LIMIT => return self.indexes.keep(self.key, rows),
+                Ok(rows) if rows.num_rows() <= CUBE_ROW_LIMIT => {
+                    log::info!("brush index built: {} rows, {} bytes, in {:.2} s", rows.num_rows(), rows.bytes(), started.elapsed().as_secs_f64());
+                    return self.indexes.keep(self.key, rows);
+                }
                 Ok(_) => format!("its cube has more than {CUBE_ROW_LIMIT} rows (too many distinct brushed values)"),
                 Err(e) => format!("building its cube failed: {e}"),
             };
