@@ -160,6 +160,20 @@ pub async fn open(ctx: &SessionContext, data: &Data, opts: &SourceOptions) -> Re
     }
 }
 
+/// Whether vega.js would load `data`'s URL itself: a file in one of its loader's
+/// formats, not a lake table, a catalog name or an in-memory frame. A dataset the
+/// server may not read is then left to the browser instead of failing the chart.
+pub fn browser_loads(data: &Data) -> bool {
+    let Some(Json::String(url)) = &data.url else { return false };
+    let Ok(location) = location::Location::parse(url) else { return false };
+    if location.format.is_some() || matches!(location.target, location::Target::Named(_)) || memory::memory_name(url).is_some() {
+        return false;
+    }
+    let declared = data.format.as_ref().and_then(|f| f.get("type")).and_then(Json::as_str);
+    let path = url.split(['?', '#']).next().unwrap_or(url);
+    matches!(format_type(declared, path).as_str(), "json" | "csv" | "tsv" | "dsv" | "topojson")
+}
+
 /// Loads a data entry's own data (`values`, or its opened `source`) as a plan;
 /// `None` when the entry has neither (it derives from `source`, or is empty).
 pub async fn load(ctx: &SessionContext, data: &Data, source: Option<&Source>, opts: &SourceOptions) -> Result<Option<Loaded>> {

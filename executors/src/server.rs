@@ -496,7 +496,12 @@ impl Runtime {
     /// A dataset's input: its own data (values or url) or its sources.
     async fn input(&self, node: &DatasetNode, data: &Data, env: &SpecEnvironment, pass: &Done, opts: &PassOptions<'_>) -> Result<Input, Skip> {
         if data.url.is_some() || data.values.is_some() {
-            let source = vegalake_connectors::open(&self.ctx, data, &opts.source).await?;
+            let source = match vegalake_connectors::open(&self.ctx, data, &opts.source).await {
+                Err(vegalake_connectors::ConnectorError::Forbidden(why)) if vegalake_connectors::browser_loads(data) => {
+                    return Err(Skip::Unsupported(format!("{why}; the browser loads it itself")));
+                }
+                opened => opened?,
+            };
             let mut b = Fingerprint::builder("load");
             b.add_json(data.values.as_ref().unwrap_or(&Json::Null));
             b.add_json(data.format.as_ref().unwrap_or(&Json::Null));

@@ -87,6 +87,13 @@ formulas("expr_math_variadic", [
     "clamp(datum.a, 0, 5)", "clamp(datum.a, -1, 1)", "PI * datum.a", "E", "SQRT2 + SQRT1_2", "LN10 + LN2",
     "LOG2E + LOG10E", "MAX_VALUE", "MIN_VALUE", "max(datum.b, 3)",
 ])
+# JavaScript ignores arguments past a function's parameters (vega.js refuses extra
+# ones only to `if` and `clamp`).
+formulas("expr_extra_arguments", [
+    "round(datum.a, 2)", "abs(datum.a, 1, 2)", "pow(datum.a, 2, 5)", "upper(datum.b, 3)", "year(datum.d, 1)",
+    "parseInt('ff', 16, 3)", "substring('abcdef', 1, 3, 9)", "timeFormat(datum.d, '%Y', 1)", "isValid(datum.a, 0)",
+    "toNumber(datum.b, 2)", "length(datum.b || '', 9)", "atan2(datum.a, 2, 7)",
+])
 formulas("expr_strings", [
     "length(datum.b || '')", "upper(datum.b)", "lower(datum.b)", "trim('  a b  ')", "substring(datum.b, 1)",
     "substring('abcdef', 4, 1)", "slice('abcdef', -2)", "slice(datum.b || '', 0, 1)", "indexof(datum.b || '', 'y')",
@@ -134,6 +141,13 @@ for zone in ["UTC", "America/New_York", "Asia/Kolkata"]:
     slug = zone.split("/")[-1].lower()
     formulas(f"expr_time_format_{slug}", TIME_FORMATS, meta={"timezone": zone})
 
+# Dates vega never parsed (strings, NaN, beyond JavaScript's range) print as d3
+# prints an invalid Date.
+formulas("expr_time_format_invalid", [
+    "timeFormat(datum.d, '%Y-%m-%d %H:%M:%S.%L %f')", "utcFormat(datum.d, '%a|%A|%b|%B|%e|%j|%p|%I|%q|%Z')",
+    "timeFormat(datum.d, '%c')", "utcFormat(datum.b, '%U %W %V %u %w %G %g %y %Q %s %-Y %_Y %%')",
+    "timeFormat(datum.a * 1e20, '%Y')", "timeFormat(0 / 0, '%x')",
+], meta={"timezone": "America/New_York"}, source={"name": "raw", "values": MIX})
 ARRAY_SIGNALS = [{"name": "r", "value": [0, 5]}, {"name": "names", "value": ["x", "y y"]}, {"name": "k", "value": 3},
                  {"name": "k2", "update": "k * 2 + 1"}, {"name": "label", "update": "'n=' + k2"}]
 formulas("expr_arrays", [
@@ -178,6 +192,15 @@ vg("aggregate_mix", [MIX_SOURCE, {"name": "by_c", "source": "src", "transform": 
         {"type": "aggregate", "groupby": ["b"], "ops": ["count", "valid", "missing", "distinct", "min", "max"], "fields": ["b"] * 6}]},
     {"name": "dates", "source": "src", "transform": [
         {"type": "aggregate", "ops": ["min", "max", "valid", "missing", "distinct"], "fields": ["d"] * 5}]}])
+# vega leaves a spread of fewer than two valid values undefined, not null: later
+# expressions see NaN (`center + extent`), as in Vega-Lite's error bars.
+SPREAD_OPS = ["mean", "variance", "variancep", "stdev", "stdevp", "stderr"]
+vg("aggregate_undefined_spreads", [MIX_SOURCE, {"name": "by_c", "source": "src", "transform": [
+    {"type": "aggregate", "groupby": ["b"], "ops": SPREAD_OPS, "fields": ["a"] * len(SPREAD_OPS), "as": ["center"] + SPREAD_OPS[1:]},
+    {"type": "formula", "expr": "datum.center + datum.stderr", "as": "upper"},
+    {"type": "formula", "expr": "datum.variance * 2", "as": "twice"}]}])
+vl("errorbar_one_value_groups", {"data": {"values": [{"g": "a", "y": 1}, {"g": "b", "y": 2}, {"g": "b", "y": 5}, {"g": "c", "y": None}]},
+    "mark": {"type": "errorbar", "extent": "stderr"}, "encoding": {"x": {"field": "g", "type": "nominal"}, "y": {"field": "y", "type": "quantitative"}}})
 vg("aggregate_empty", [CARS,
     {"name": "grouped", "source": "cars", "transform": [{"type": "filter", "expr": "false"}, {"type": "aggregate", "groupby": ["Origin"]}]},
     {"name": "ungrouped", "source": "cars", "transform": [{"type": "filter", "expr": "false"},

@@ -6,7 +6,7 @@ use thiserror::Error;
 /// Why a piece of a spec could not be lowered.
 #[derive(Debug, Error)]
 pub enum LowerError {
-    /// The spec is wrong (bad expression, bad parameter, unknown field): vega.js would
+    /// The spec is wrong (a syntax error, an unknown function or transform, a bad parameter): vega.js would
     /// fail too. Reported to the user as an error.
     #[error("{0}")]
     Invalid(String),

@@ -71,7 +71,9 @@ pub fn column(schema: &DFSchema, name: &str) -> Result<Typed> {
     let Ok(field) = schema.field_with_unqualified_name(name) else {
         // vegalake's own columns (`__vl_row`, ...) are not the user's to name.
         let available: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).filter(|n| !n.starts_with("__vl_")).collect();
-        return invalid(format!("unknown field '{name}' (fields: {})", available.join(", ")));
+        // Not an error: vega.js reads a missing field as `undefined` (so `datum.y +
+        // 1` is NaN), which the client evaluates; the reason names the fields there are.
+        return unsupported(format!("unknown field '{name}', undefined in every row (fields: {})", available.join(", ")));
     };
     if field.metadata().contains_key(vegalake_planner::values::JSON_FIELD_METADATA) {
         return unsupported(format!("field '{name}' holds values of several types, arrays or objects"));

@@ -390,9 +390,13 @@ async fn lake_tables_on_disk_and_on_s3_match_vega_js_and_prune() {
         None,
         "the allowed direct URL reads the same table"
     );
+    // A JSON file outside the data directory is the browser's to load (vega.js would
+    // fetch it), never the server's to read.
     let escape: Spec = serde_json::from_str(&serde_json::to_string(spec).unwrap().replace("table://flights", "../../etc/passwd")).unwrap();
-    let e = error_of(&escape, &local).await;
-    assert!(e.contains("leaves the data directory"), "{e}");
+    let left = evaluate(&escape, &EvalOptions { data: local.clone(), ..EvalOptions::default() }).await.unwrap();
+    let why = left.unsupported["flights"].as_str().unwrap_or_default();
+    assert!(why.contains("leaves the data directory") && why.contains("the browser loads it itself"), "{why}");
+    assert!(!left.datasets.contains_key("flights"), "the server read ../../etc/passwd");
 
     drop(server);
 }

@@ -43,7 +43,8 @@ fn pad(value: i64, fill: Option<char>, width: usize) -> String {
     }
 }
 
-/// Formats `ms` with a d3 specifier in `zone`; `None` for an invalid date.
+/// Formats `ms` with a d3 specifier in `zone`; `None` for an invalid date (see
+/// [`format_invalid`]).
 ///
 /// ```
 /// use vegalake_planner::values::{d3time::format, time::Zone};
@@ -114,6 +115,60 @@ fn directive(d: char, f: &Fields, ms: f64, zone: Zone, fill: &dyn Fn(char) -> Op
         '%' => "%".to_string(),
         _ => return None,
     })
+}
+
+/// How d3 formats an invalid Date (a string vega never parsed, NaN, beyond
+/// JavaScript's ±8.64e15 ms) with `spec`, by `utcFormat` (`utc`) or `timeFormat`:
+/// every getter answers NaN, which `pad` prints as "NaN" (zero-filled to the
+/// width: `%Y` is "0NaN"); names index their tables with NaN (undefined, joined
+/// as ""); `%I` is `NaN % 12 || 12`; `%p` and `%q` compare or truncate NaN (AM,
+/// 1); `%f` is the milliseconds and "000"; `%Z` is "+0000" in UTC, else pads
+/// `NaN / 60 | 0` and `NaN % 60` (d3-time-format's locale.js).
+///
+/// ```
+/// use vegalake_planner::values::d3time::format_invalid;
+/// assert_eq!(format_invalid("%Y-%m-%d %B %p %f %Z", false), "0NaN-NaN-NaN  AM NaN000 +00NaN");
+/// assert_eq!(format_invalid("%c", true), "NaN/NaN/0NaN, 12:NaN:NaN AM");
+/// ```
+pub fn format_invalid(spec: &str, utc: bool) -> String {
+    let spec = expand(spec);
+    let mut out = String::new();
+    let mut chars = spec.chars();
+    while let Some(c) = chars.next() {
+        if c != '%' {
+            out.push(c);
+            continue;
+        }
+        let Some(mut d) = chars.next() else { break };
+        let mut fill_override = None;
+        if matches!(d, '-' | '_' | '0') {
+            fill_override = Some(match d {
+                '-' => None,
+                '_' => Some(' '),
+                _ => Some('0'),
+            });
+            let Some(next) = chars.next() else { break };
+            d = next;
+        }
+        let nan = |default: char, width: usize| match fill_override.unwrap_or(Some(default)) {
+            Some(f) if width > 3 => format!("{}NaN", f.to_string().repeat(width - 3)),
+            _ => "NaN".to_string(),
+        };
+        out.push_str(&match d {
+            'a' | 'A' | 'b' | 'B' => String::new(),
+            'f' => "NaN000".to_string(),
+            'G' | 'Y' => nan('0', 4),
+            'I' => "12".to_string(),
+            'p' => "AM".to_string(),
+            'q' => "1".to_string(),
+            'Z' if utc => "+0000".to_string(),
+            'Z' => "+00NaN".to_string(),
+            '%' => "%".to_string(),
+            'd' | 'e' | 'g' | 'H' | 'j' | 'L' | 'm' | 'M' | 'Q' | 's' | 'S' | 'u' | 'U' | 'V' | 'w' | 'W' | 'y' => "NaN".to_string(),
+            other => other.to_string(),
+        });
+    }
+    out
 }
 
 fn offset_minutes(zone: Zone, ms: f64) -> i64 {

@@ -74,8 +74,11 @@ fn time_format(l: &Lowerer, a: &[Ast], utc: bool) -> Result<Lowered> {
     let Some(spec) = args[1].literal_str() else { return crate::error::unsupported("a time format built from data") };
     vegalake_planner::values::d3time::check_specifier(spec, false).map_err(crate::error::LowerError::Unsupported)?;
     let ms = to_number(&args[0]);
-    let formatted = udf::call("vl_time_format", vec![zone(l, utc), lit(spec.to_string()), ms]);
-    scalar(Typed::string(when(args[0].expr.clone().is_null(), lit("null")).otherwise(formatted)?))
+    let formatted = udf::call("vl_time_format", vec![zone(l, utc), lit(spec.to_string()), ms.clone()]);
+    // A JavaScript Date holds ±8.64e15 ms; d3 prints an invalid one field by field.
+    let valid = datafusion::functions::expr_fn::isnan(ms.clone()).is_false().and(datafusion::functions::expr_fn::abs(ms).lt_eq(lit(8.64e15)));
+    let invalid = lit(vegalake_planner::values::d3time::format_invalid(spec, utc));
+    scalar(Typed::string(when(args[0].expr.clone().is_null(), lit("null")).when(valid, formatted).otherwise(invalid)?))
 }
 
 /// d3's `timeParse(spec)(String(x))`: a Date, or null when the text does not match.

@@ -35,6 +35,9 @@ pub struct FunctionDef {
 
 const ANY: usize = usize::MAX;
 
+/// The functions vega.js refuses more arguments to (its code generator's own check).
+const REJECTS_EXTRA_ARGUMENTS: &[&str] = &["if", "clamp"];
+
 fn registry() -> &'static HashMap<&'static str, &'static FunctionDef> {
     static REGISTRY: OnceLock<HashMap<&'static str, &'static FunctionDef>> = OnceLock::new();
     REGISTRY.get_or_init(|| {
@@ -63,6 +66,10 @@ pub(crate) fn lower_call(l: &Lowerer, name: &str, args: &[Ast]) -> Result<Lowere
         return invalid(format!("unrecognized function '{name}'"));
     };
     let (lo, hi) = def.arity;
+    // JavaScript ignores arguments past a function's parameters, and so does
+    // vega.js (`round(x, 2)` is `Math.round(x, 2)`), except where its code
+    // generator counts them: `if` and `clamp` (vega-expression's functions.js).
+    let args = if args.len() > hi && !REJECTS_EXTRA_ARGUMENTS.contains(&name) { &args[..hi] } else { args };
     if args.len() < lo || args.len() > hi {
         let expected = if lo == hi {
             lo.to_string()

@@ -134,8 +134,10 @@ pub(super) const FUNCTIONS: &[FunctionDef] = &[
     },
     FunctionDef {
         name: "indexof",
-        arity: (2, 2),
+        // The third is JavaScript's fromIndex: a real parameter, not an extra one.
+        arity: (2, 3),
         lower: |l, a| match l.lower(&a[0])? {
+            _ if a.len() > 2 => unsupported("indexof() with a start position"),
             Lowered::List(items) => {
                 let needle = l.scalar(&a[1])?;
                 super::array::list_index_of(&items, &needle)
@@ -150,8 +152,10 @@ pub(super) const FUNCTIONS: &[FunctionDef] = &[
     },
     FunctionDef {
         name: "lastindexof",
-        arity: (2, 2),
+        // The third is JavaScript's fromIndex: a real parameter, not an extra one.
+        arity: (2, 3),
         lower: |l, a| match l.lower(&a[0])? {
+            _ if a.len() > 2 => unsupported("lastindexof() with a start position"),
             Lowered::Scalar(t) if t.ty == VType::String => {
                 let sub = l.scalar(&a[1])?;
                 let Some(sub) = sub.literal_str().map(str::to_string) else {

@@ -1,6 +1,6 @@
 //! `aggregate`: group rows and compute measures per group.
 
-use super::measure::{measure, measure_name, Arithmetic};
+use super::measure::{measure, measure_name, undefined_below_two_values, Arithmetic};
 use super::{Step, TransformDef, TransformInput, ROW};
 use crate::error::{unsupported, Result};
 use crate::plan::{col, has_column};
@@ -30,13 +30,14 @@ fn lower(input: TransformInput) -> Result<Step> {
     let ops = if ops.is_empty() && fields.is_empty() { vec!["count".to_string()] } else { ops };
 
     let mut aggregates: Vec<(String, Expr)> = Vec::new();
-    let mut outputs: Vec<(String, Expr)> = Vec::new();
+    let mut outputs: Vec<Expr> = Vec::new();
     for (i, op) in ops.iter().enumerate() {
         let field = fields.get(i).cloned().flatten();
         let m = measure(&schema, op, field.as_deref(), i, Arithmetic::Sequential)?;
         let name = names.get(i).cloned().flatten().unwrap_or_else(|| measure_name(op, field.as_deref()));
         aggregates.extend(m.aggregates);
-        outputs.push((name, m.output));
+        let output = if undefined_below_two_values(op) { m.output.alias_with_metadata(name, Some(undefined_when_null())) } else { m.output.alias(name) };
+        outputs.push(output);
     }
     // Without groupby, vega emits no row for empty input (SQL emits one).
     let guard_empty = groupby.is_empty();
@@ -52,11 +53,16 @@ fn lower(input: TransformInput) -> Result<Step> {
     let plan = LogicalPlanBuilder::from(input.plan).aggregate(group_exprs, aggregates.into_iter().map(|(a, e)| e.alias(a)))?.build()?;
     let plan = if guard_empty { LogicalPlanBuilder::from(plan).filter(col(EMPTY_GUARD).gt(datafusion::logical_expr::lit(0_i64)))?.build()? } else { plan };
     let mut project: Vec<Expr> = groupby.iter().map(|g| col(g)).collect();
-    project.extend(outputs.into_iter().map(|(n, e)| e.alias(n)));
+    project.extend(outputs);
     if ordered {
         project.push(col(ROW));
     }
     Step::plan(LogicalPlanBuilder::from(plan).project(project)?.build()?)
+}
+
+/// Field metadata: this column's nulls are vega's `undefined`.
+fn undefined_when_null() -> datafusion::common::metadata::FieldMetadata {
+    std::collections::BTreeMap::from([(vegalake_planner::values::UNDEFINED_FIELD_METADATA.to_string(), "true".to_string())]).into()
 }
 
 pub(super) const DEF: TransformDef =

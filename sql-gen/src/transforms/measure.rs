@@ -27,6 +27,15 @@ pub fn measure_name(op: &str, field: Option<&str>) -> String {
     }
 }
 
+/// Whether vega leaves the op's value `undefined` (not null) in some groups: the
+/// spreads need two valid values (vega-transforms' AggregateOps: `m.valid > 1 ?
+/// ... : undefined`). Later expressions tell the two apart (`undefined + 1` is
+/// NaN, `null + 1` is 1), so the output column says so
+/// ([`vegalake_planner::values::UNDEFINED_FIELD_METADATA`]).
+pub fn undefined_below_two_values(op: &str) -> bool {
+    matches!(op, "variance" | "variancep" | "stdev" | "stdevp" | "stderr")
+}
+
 /// One measure: aggregate expressions (each aliased) and the output over them.
 #[derive(Debug)]
 pub struct Measure {
