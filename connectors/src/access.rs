@@ -26,6 +26,19 @@ pub struct DataAccess {
     /// Tables of warehouses reached through their owner's connection, named like
     /// in-memory tables (`vegalake+dataset://NAME`).
     pub warehouse: Arc<WarehouseTables>,
+    /// What becomes of a file vega.js would load itself (JSON, CSV, TopoJSON) that
+    /// this policy forbids: left to the browser, with the reason (the default: the
+    /// chart works as in vega.js), or an error (a service, whose callers must learn
+    /// that the server refused). Lake tables outside the policy are always errors.
+    pub forbidden_files: ForbiddenFiles,
+}
+
+/// See [`DataAccess::forbidden_files`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ForbiddenFiles {
+    #[default]
+    LeftToTheBrowser,
+    Refused,
 }
 
 impl Default for DataAccess {
@@ -58,6 +71,7 @@ impl DataAccess {
             catalog: Arc::new(Catalog::default()),
             memory: Arc::default(),
             warehouse: Arc::default(),
+            forbidden_files: ForbiddenFiles::default(),
         }
     }
 

@@ -26,7 +26,7 @@ pub mod source;
 pub mod store;
 pub mod warehouse;
 
-pub use access::DataAccess;
+pub use access::{DataAccess, ForbiddenFiles};
 pub use catalog::Catalog;
 pub use cell::{Cell, Table};
 pub use delta::DeltaVersionTable;

@@ -497,7 +497,10 @@ impl Runtime {
     async fn input(&self, node: &DatasetNode, data: &Data, env: &SpecEnvironment, pass: &Done, opts: &PassOptions<'_>) -> Result<Input, Skip> {
         if data.url.is_some() || data.values.is_some() {
             let source = match vegalake_connectors::open(&self.ctx, data, &opts.source).await {
-                Err(vegalake_connectors::ConnectorError::Forbidden(why)) if vegalake_connectors::browser_loads(data) => {
+                Err(vegalake_connectors::ConnectorError::Forbidden(why))
+                    if opts.source.access.forbidden_files == vegalake_connectors::ForbiddenFiles::LeftToTheBrowser
+                        && vegalake_connectors::browser_loads(data) =>
+                {
                     return Err(Skip::Unsupported(format!("{why}; the browser loads it itself")));
                 }
                 opened => opened?,

@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::Semaphore;
-use vegalake_connectors::DataAccess;
+use vegalake_connectors::{DataAccess, ForbiddenFiles};
 use vegalake_executors::{pre_transform_spec, ChartOptions, ChartState, Interactivity, Runtime, VarValue};
 use vegalake_planner::values::time::Zone;
 use vegalake_planner::Spec;
@@ -153,7 +153,10 @@ impl Service {
         let zone =
             Zone::parse(if timezone.is_empty() { "UTC" } else { timezone }).map_err(|e| ServeError::new(Kind::InvalidArgument, format!("timezone: {e}")))?;
         let rows = Some(self.options.limits.max_rows);
-        Ok(ChartOptions { data: self.options.data.clone(), zone, interactivity, row_limit: rows, browser_rows: rows, ..ChartOptions::default() })
+        // A caller learns that the server refused a file outside its roots
+        // (PERMISSION_DENIED), rather than finding it left to a browser it may not have.
+        let data = DataAccess { forbidden_files: ForbiddenFiles::Refused, ..self.options.data.clone() };
+        Ok(ChartOptions { data, zone, interactivity, row_limit: rows, browser_rows: rows, ..ChartOptions::default() })
     }
 
     /// Runs an evaluation with a permit and under the time limit; dropping it on

@@ -3,6 +3,7 @@
 //! replayed through `ChartState`, the same on a Ballista cluster and on Spark.
 
 mod batch;
+mod brush_exactness;
 mod conformance;
 mod engines;
 mod interactions;
