@@ -7,7 +7,7 @@
 # the SQL tests (generated SQL run on DuckDB and on a local Spark), and the engine
 # tests (the conformance suite on a Ballista cluster the tests start, and on a Spark
 # Connect server started here).
-# Fails first on an unformatted file or a clippy warning.
+# Fails first on an unformatted file, a clippy warning or a broken doc link.
 # Needs a Rust toolchain, Node, Java 17 and protoc (installed here with apt-get when
 # missing: the Spark engine's protocol is compiled at build time), and the
 # Liberation fonts and poppler-utils (installed here too) for the renderer.
@@ -47,6 +47,8 @@ export VEGALAKE_S3S_FS="$tools/bin/s3s-fs"
 # Clippy on every crate, test, bench and feature, its warnings as errors (before
 # the servers start: a lint fails the run in minutes).
 cargo clippy --workspace --all-targets --all-features --locked -- -D warnings
+# The API docs build without a broken or private link ([workspace.lints.rustdoc]).
+RUSTDOCFLAGS="-D warnings" cargo doc --workspace --all-features --no-deps --locked --quiet
 # DuckDB, Spark and PostgreSQL run the SQL tests' generated SQL; a Spark Connect
 # server runs vegalake's queries on Spark from Rust, and it and the PostgreSQL
 # server hold the Python suite's warehouse tables (one of each per run, stopped

@@ -6,7 +6,7 @@
 //! One evaluation then computes the data of every key — one query per dataset on
 //! whatever engine runs it, never one per key — and [`split`] cuts the result into
 //! one client spec per key, each equal to the template evaluated on that key's rows
-//! alone. [`draw`] renders them on the renderer's pool and writes each chart, its
+//! alone. [`draw_all`] renders them on the renderer's pool and writes each chart, its
 //! manifest row and a gallery ([`outputs`]).
 
 mod destination;
@@ -44,7 +44,11 @@ pub async fn evaluate(runtime: Arc<Runtime>, template: &Partitioned, options: Ch
     progress.finish();
     progress.start("split", None);
     let client = serde_json::to_value(state.client_spec()).map_err(|e| BatchError::Template(format!("the evaluated spec: {e}")))?;
-    let charts = Charts::new(client, template)?;
+    // Why the keys stay in the browser, if they do (an unknown field in `--by`):
+    // the source's reason first, the root cause (and not an internal name).
+    let reason_of = |name: &str| state.datasets().iter().find(|d| d.dataset == name).and_then(|d| d.reason.clone());
+    let keys_reason = reason_of(template::SOURCE_DATASET).or_else(|| reason_of(template::KEYS_DATASET));
+    let charts = Charts::new(client, template, keys_reason.as_deref())?;
     progress.finish();
     Ok(Evaluation { charts, scans: state.scans().to_vec() })
 }

@@ -28,11 +28,13 @@ fn key_text(key: &[Json]) -> String {
 }
 
 impl Charts {
-    /// Cuts the evaluated client spec of a partitioned template.
-    pub fn new(mut client: Json, template: &Partitioned) -> Result<Self, BatchError> {
+    /// Cuts the evaluated client spec of a partitioned template; `keys_reason` says
+    /// why the keys were not evaluated on the server, if they were not.
+    pub fn new(mut client: Json, template: &Partitioned, keys_reason: Option<&str>) -> Result<Self, BatchError> {
         let keys = template.keys.clone();
         let data = client.get_mut("data").and_then(Json::as_array_mut).ok_or_else(|| BatchError::Template("the evaluated spec has no data".into()))?;
-        let key_rows = take_dataset(data, KEYS_DATASET).ok_or_else(|| BatchError::Template("the keys were not evaluated on the server".into()))?;
+        let key_rows = take_dataset(data, KEYS_DATASET)
+            .ok_or_else(|| BatchError::Template(format!("the keys were not evaluated on the server: {}", keys_reason.unwrap_or("no reason given"))))?;
         take_dataset(data, SOURCE_DATASET);
         let mut charts: Vec<(Key, u64)> = key_rows.iter().map(|r| (keys.iter().map(|k| r[k].clone()).collect(), r[ROWS].as_u64().unwrap_or(0))).collect();
         charts.sort_by_cached_key(|(k, _)| chart_id(&keys, k));
@@ -211,7 +213,7 @@ mod tests {
                 {"name": "other", "values": [{"x": 1}]}
             ]
         });
-        let charts = Charts::new(client, &template).unwrap();
+        let charts = Charts::new(client, &template, None).unwrap();
         let keys: Vec<&Key> = charts.keys().iter().map(|(k, _)| k).collect();
         assert_eq!(keys, [&vec![json!("a")], &vec![json!("b")], &vec![json!("c")]]);
         let (a, held) = charts.spec(&[json!("a")]);

@@ -186,7 +186,7 @@ fn bad_batch_arguments_fail_on_one_line() {
     let cases: [(&[&str], &str); 4] = [
         (&["--template", "histogram.vl.json", "--by", "store", "--out", "o", "--formats", "gif"], "--formats: unknown format \"gif\""),
         (&["--template", "histogram.vl.json", "--by", "store", "--out", "o", "--where", "datum.store >"], "Unexpected end of input"),
-        (&["--template", "histogram.vl.json", "--by", "nope", "--out", "o"], "nope"),
+        (&["--template", "histogram.vl.json", "--by", "nope", "--out", "o"], "unknown field 'nope'"),
         (&["--template", "missing.vl.json", "--by", "store", "--out", "o"], "cannot read spec"),
     ];
     for (args, needle) in cases {

@@ -154,7 +154,7 @@ impl ChartState {
         let first = run(&runtime, &graph, &options, cuts.as_ref(), None, &|_: &Var, _| false).await?;
         let placements = placements(&first);
         let produced: Vec<(Var, Json)> = first.produced.clone();
-        let split = split(spec, &graph, &placements, &produced, options.interactivity == Interactivity::Server);
+        let split = split(spec, &graph, &placements, &produced, options.interactivity == Interactivity::Server, vegalake_sql_gen::whole_rows);
         let shipped: HashSet<Var> = split.comm.server_to_client.iter().filter(|v| v.namespace == Namespace::Data).cloned().collect();
         if let (Some(c), Some(budget)) = (&cuts, options.browser_rows) {
             let (rows, cut) = browser_rows(&runtime, &graph, &first, c, &shipped).await?;

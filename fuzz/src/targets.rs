@@ -91,7 +91,7 @@ impl Target for SpecTarget {
         // Every top-level dataset placed on the server whole: the split's busiest case.
         let placements: HashMap<Var, Placement> =
             spec.data().iter().map(|d| (Var::data(&d.name, &[]), Placement { server_transforms: Some(d.transforms().len()), reason: None })).collect();
-        let split = vegalake_planner::split(&spec, &graph, &placements, &[], true);
+        let split = vegalake_planner::split(&spec, &graph, &placements, &[], true, vegalake_sql_gen::whole_rows);
         let (server, client) = (split.server.data().len().min(8), split.client.data().len().min(8));
         let (inputs, outputs) = (split.comm.client_to_server.len().min(4), split.comm.server_to_client.len().min(4));
         format!("split: {server} server and {client} client datasets, {inputs} in, {outputs} out, {} signals", spec.signals().len().min(4))

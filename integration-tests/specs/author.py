@@ -430,6 +430,15 @@ vg("parquet_pipeline", [PQ,
 vg("timeunit_without_units", [WEATHER, {"name": "t", "source": "w", "transform": [{"type": "timeunit", "field": "date", "maxbins": 20}]}])
 vg("window_prev_next", [MIX_SOURCE, {"name": "prev", "source": "src", "transform": [{"type": "window", "ops": ["prev_value"], "fields": ["a"]}]},
                         {"name": "next", "source": "src", "transform": [{"type": "window", "ops": ["next_value"], "fields": ["a"]}]}])
+# Partitions, sort ties (broken by input order), nulls at a partition's ends, and a
+# frame that prev_value and next_value do not read.
+vg("window_prev_next_grouped", [CARS] + [
+    {"name": "by_origin", "source": "cars", "transform": [
+        {"type": "window", "groupby": ["Origin"], "sort": {"field": "Cylinders"}, "ops": ["prev_value", "next_value", "next_value"],
+         "fields": ["Miles_per_Gallon", "Miles_per_Gallon", "Horsepower"], "as": ["mpg_prev", "mpg_next", "hp_next"]}]},
+    {"name": "framed", "source": "cars", "transform": [
+        {"type": "window", "sort": {"field": ["Year", "Name"], "order": ["descending", "ascending"]}, "ignorePeers": True, "frame": [-2, 2],
+         "ops": ["prev_value", "next_value", "row_number"], "fields": ["Horsepower", "Miles_per_Gallon", None], "as": ["hp_prev", "mpg_next", "n"]}]}])
 vl("vl_point_selection_ids", {"data": {"url": "data/cars.json"}, "params": [{"name": "pick", "select": "point"}], "transform": [{"filter": {"param": "pick"}}], "mark": "point",
                               "encoding": {"x": {"field": "Horsepower", "type": "quantitative"}, "y": {"field": "Miles_per_Gallon", "type": "quantitative"}}},
    meta={"store": {"pick_store": [{"unit": "", "_vgsid_": 3}, {"unit": "", "_vgsid_": 17}]}})

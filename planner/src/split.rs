@@ -14,7 +14,7 @@
 
 use crate::graph::{Namespace, SpecGraph, Var};
 use crate::refs::Mentions;
-use crate::spec::{Data, Signal, Spec};
+use crate::spec::{Data, Signal, Spec, Transform};
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 use std::collections::{BTreeSet, HashMap, HashSet};
@@ -53,8 +53,16 @@ pub struct Split {
 }
 
 /// Splits `spec` given the placements of its datasets and the signals the server's
-/// transforms produced (with their values).
-pub fn split(spec: &Spec, graph: &SpecGraph, placements: &HashMap<Var, Placement>, produced: &[(Var, Json)], interactive: bool) -> Split {
+/// transforms produced (with their values); `whole_rows_of` says what a client
+/// transform may carry whole.
+pub fn split(
+    spec: &Spec,
+    graph: &SpecGraph,
+    placements: &HashMap<Var, Placement>,
+    produced: &[(Var, Json)],
+    interactive: bool,
+    whole_rows_of: WholeRowsOf,
+) -> Split {
     let on_server = |v: &Var| placements.get(v).and_then(|p| p.server_transforms);
     let mut client = spec.clone();
     // Server datasets without client transforms are candidates for removal.
@@ -91,7 +99,7 @@ pub fn split(spec: &Spec, graph: &SpecGraph, placements: &HashMap<Var, Placement
         comm.client_to_server = client_inputs(graph, &on_server);
     }
     let mentions = mentions_except(&client, &HashSet::new());
-    let whole_rows = whole_rows(&client, &comm.server_to_client);
+    let whole_rows = whole_rows(&client, &comm.server_to_client, whole_rows_of);
     Split { server: server_spec(spec, graph, &on_server), client, comm, mentions, whole_rows }
 }
 
@@ -107,62 +115,32 @@ fn client_entry(d: &Data, server_transforms: usize) -> Data {
     }
 }
 
-/// Client transforms that only read the fields they name (and pass rows through).
-const FIELD_SAFE_TRANSFORMS: &[&str] = &[
-    "filter",
-    "formula",
-    "bin",
-    "timeunit",
-    "extent",
-    "collect",
-    "stack",
-    "project",
-    "fold",
-    "flatten",
-    "impute",
-    "pivot",
-    "sample",
-    "identifier",
-    "sequence",
-    "density",
-    "kde",
-    "loess",
-    "regression",
-    "quantile",
-    "countpattern",
-    "dotbin",
-    "crossfilter",
-    "resolvefilter",
-    "aggregate",
-    "joinaggregate",
-    "window",
-    "lookup",
-];
-
-/// Aggregate and window operations whose results are whole rows.
-const ROW_OPS: &[&str] = &["values", "argmin", "argmax"];
-
-/// True when a client transform may put whole input rows into its output.
-fn embeds_rows(t: &crate::spec::Transform) -> bool {
-    let ops = t.param("ops").and_then(Json::as_array).into_iter().flatten();
-    let row_ops = ops.filter_map(Json::as_str).any(|op| ROW_OPS.contains(&op));
-    !FIELD_SAFE_TRANSFORMS.contains(&t.kind.as_str()) || row_ops
+/// What a client transform's output may carry whole: rows of its input, rows of
+/// another dataset it reads.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct WholeRows<'a> {
+    pub input: bool,
+    pub from: Option<&'a str>,
 }
+
+/// The transform registry's answer to [`WholeRows`] (`vegalake_sql_gen::whole_rows`):
+/// the planner knows Vega's structure, the registry each transform.
+pub type WholeRowsOf = fn(&Transform) -> WholeRows<'_>;
 
 /// The shipped datasets whose rows reach the client whole, through client
 /// transforms or expressions (by name, a superset across scopes).
-fn whole_rows(client: &Spec, shipped: &[Var]) -> HashSet<Var> {
+fn whole_rows(client: &Spec, shipped: &[Var], whole_rows_of: WholeRowsOf) -> HashSet<Var> {
     let mut sources: HashMap<String, Vec<String>> = HashMap::new();
     let mut whole: HashSet<String> = HashSet::new();
     let mut spec = client.clone();
     for_each_body_mut(&mut spec, &mut |_, body| {
         for d in body.data() {
             sources.entry(d.name.clone()).or_default().extend(d.source.iter().flat_map(|s| s.names()).map(str::to_string));
-            if d.transforms().iter().any(embeds_rows) {
-                whole.insert(d.name.clone());
-            }
-            for t in d.transforms().iter().filter(|t| t.kind == "lookup" && t.param("values").is_none()) {
-                whole.extend(t.param("from").and_then(Json::as_str).map(str::to_string));
+            for rows in d.transforms().iter().map(whole_rows_of) {
+                if rows.input {
+                    whole.insert(d.name.clone());
+                }
+                whole.extend(rows.from.map(str::to_string));
             }
         }
     });

@@ -106,7 +106,7 @@ fn with_json_values(rows: &Json, columns: &Json) -> Json {
 
 /// The fewest conformance tasks each dialect must take (of the suite's server
 /// tasks); raised as dialects learn more.
-const PUSHABLE_FLOOR: [(SqlDialect, usize); 3] = [(SqlDialect::DuckDb, 401), (SqlDialect::Spark, 386), (SqlDialect::Postgres, 382)];
+const PUSHABLE_FLOOR: [(SqlDialect, usize); 3] = [(SqlDialect::DuckDb, 408), (SqlDialect::Spark, 392), (SqlDialect::Postgres, 389)];
 
 /// A refusal without the part that names the one instance (a function's arguments).
 fn reason_kind(why: &str) -> String {

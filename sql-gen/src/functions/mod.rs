@@ -1,18 +1,23 @@
 //! The registry of Vega expression functions.
 //!
-//! Each function is one [`FunctionDef`]: its name and how it lowers. A function the
-//! server cannot evaluate is still registered, with a lowering that answers
-//! [`LowerError::Unsupported`] and says why; a name that is not registered at all
-//! is an error, as in vega.js ("Unrecognized function").
+//! Each function is one [`FunctionDef`] in the module of its topic: its name, its
+//! arity and how it lowers. A function the server cannot evaluate is still
+//! registered (those only a browser can evaluate in `client.rs`), with a lowering
+//! that answers [`LowerError::Unsupported`](crate::LowerError::Unsupported) and
+//! says why; a name that is not registered at all is an error, as in vega.js
+//! ("Unrecognized function"). Whether the DataFusion expressions a lowering
+//! writes may be sent to a SQL dialect is the unparser's registry
+//! ([`crate::unparse`]), failing closed.
 
 mod array;
+mod client;
 mod data;
 mod date;
 mod math;
 mod string;
 mod types;
 
-use crate::error::{invalid, unsupported, Result};
+use crate::error::{invalid, Result};
 use crate::lower::Lowerer;
 use crate::lowered::{Lowered, Typed};
 use std::collections::HashMap;
@@ -41,7 +46,7 @@ const REJECTS_EXTRA_ARGUMENTS: &[&str] = &["if", "clamp"];
 fn registry() -> &'static HashMap<&'static str, &'static FunctionDef> {
     static REGISTRY: OnceLock<HashMap<&'static str, &'static FunctionDef>> = OnceLock::new();
     REGISTRY.get_or_init(|| {
-        [math::FUNCTIONS, string::FUNCTIONS, date::FUNCTIONS, types::FUNCTIONS, array::FUNCTIONS, data::FUNCTIONS, CLIENT_ONLY]
+        [math::FUNCTIONS, string::FUNCTIONS, date::FUNCTIONS, types::FUNCTIONS, array::FUNCTIONS, data::FUNCTIONS, client::FUNCTIONS]
             .into_iter()
             .flatten()
             .map(|f| (f.name, f))
@@ -92,102 +97,13 @@ fn scalar(t: Typed) -> Result<Lowered> {
     Ok(Lowered::Scalar(t))
 }
 
-/// Functions of the expression language that only make sense in a browser or are
-/// not deterministic: registered so that they split rather than fail.
-const CLIENT_ONLY: &[FunctionDef] = &{
-    const fn client(name: &'static str) -> FunctionDef {
-        FunctionDef { name, arity: (0, ANY), lower: |_, _| unsupported("this function is evaluated on the client") }
-    }
-    [
-        client("random"),
-        client("now"),
-        client("sampleNormal"),
-        client("sampleLogNormal"),
-        client("sampleUniform"),
-        client("scale"),
-        client("invert"),
-        client("range"),
-        client("domain"),
-        client("bandwidth"),
-        client("bandspace"),
-        client("copy"),
-        client("gradient"),
-        client("panLinear"),
-        client("panLog"),
-        client("panPow"),
-        client("panSymlog"),
-        client("zoomLinear"),
-        client("zoomLog"),
-        client("zoomPow"),
-        client("zoomSymlog"),
-        client("geoArea"),
-        client("geoBounds"),
-        client("geoCentroid"),
-        client("geoShape"),
-        client("geoScale"),
-        client("pathShape"),
-        client("intersect"),
-        client("containerSize"),
-        client("screen"),
-        client("windowSize"),
-        client("inScope"),
-        client("encode"),
-        client("modify"),
-        client("setdata"),
-        client("merge"),
-        client("warn"),
-        client("info"),
-        client("debug"),
-        client("rgb"),
-        client("hsl"),
-        client("hcl"),
-        client("lab"),
-        client("luminance"),
-        client("contrast"),
-        client("treePath"),
-        client("treeAncestors"),
-        client("pinchDistance"),
-        client("pinchAngle"),
-        client("lassoAppend"),
-        client("lassoPath"),
-        client("intersectLasso"),
-        client("btoa"),
-        client("atob"),
-        client("encodeURIComponent"),
-        client("pluck"),
-        client("sort"),
-        client("flush"),
-        client("interpolateLinear"),
-        client("isTuple"),
-        client("vlSelectionResolve"),
-        client("vlSelectionTuples"),
-        client("timezoneoffset"),
-        client("format"),
-        client("timeUnitSpecifier"),
-        client("timeSequence"),
-        client("utcSequence"),
-        client("cumulativeNormal"),
-        client("cumulativeLogNormal"),
-        client("cumulativeUniform"),
-        client("densityNormal"),
-        client("densityLogNormal"),
-        client("densityUniform"),
-        client("quantileNormal"),
-        client("quantileLogNormal"),
-        client("quantileUniform"),
-        client("indata"),
-        client("isoweek"),
-        client("utcisoweek"),
-    ]
-};
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn every_name_is_registered_once() {
-        let total: usize = [math::FUNCTIONS, string::FUNCTIONS, date::FUNCTIONS, types::FUNCTIONS, array::FUNCTIONS, data::FUNCTIONS, CLIENT_ONLY]
+        let total: usize = [math::FUNCTIONS, string::FUNCTIONS, date::FUNCTIONS, types::FUNCTIONS, array::FUNCTIONS, data::FUNCTIONS, client::FUNCTIONS]
             .iter()
             .map(|f| f.len())
             .sum();

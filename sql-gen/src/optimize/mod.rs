@@ -5,12 +5,12 @@
 //! [`JS_COMPARISON_CONJUNCTS`] first takes JavaScript's null and truthiness handling
 //! off a filter's comparisons where the filter makes it redundant; then
 //! [`UNWRAP_NUMERIC_CASTS`] takes the cast to `Float64` off the column. Both
-//! rewrite filter predicates only ([`filter_predicates`]).
+//! rewrite filter predicates only (`filter_predicates`).
 //!
 //! [`DEPENDENT_GROUP_KEYS`] makes the aggregates Vega-Lite writes for bins and time
 //! units group by the start alone, computing the end per group; [`EXTENT_STATISTICS`]
 //! reads a field's extent from Parquet statistics when they hold it exactly. Both
-//! rewrite aggregates only ([`aggregates`]).
+//! rewrite aggregates only (`aggregates`).
 
 pub(crate) mod dependent_group_keys;
 pub(crate) mod extent_statistics;
@@ -24,8 +24,8 @@ use datafusion::optimizer::{ApplyOrder, OptimizerConfig, OptimizerRule};
 use std::sync::Arc;
 
 /// One of our optimizer rules: a name and a rewrite of one plan node, applied
-/// bottom up. The rewrites are of two kinds, [`filter_predicates`] and
-/// [`aggregates`].
+/// bottom up. The rewrites are of two kinds, `filter_predicates` and
+/// `aggregates`.
 #[derive(Debug)]
 pub struct PlanRule {
     name: &'static str,

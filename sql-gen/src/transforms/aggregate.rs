@@ -65,5 +65,9 @@ fn undefined_when_null() -> datafusion::common::metadata::FieldMetadata {
     std::collections::BTreeMap::from([(vegalake_planner::values::UNDEFINED_FIELD_METADATA.to_string(), "true".to_string())]).into()
 }
 
-pub(super) const DEF: TransformDef =
-    TransformDef { name: "aggregate", lower, partition: super::Partition::GroupByWithout("cross", "its cross product spans every key's values") };
+pub(super) const DEF: TransformDef = TransformDef {
+    name: "aggregate",
+    evaluation: super::Evaluation::Server(lower),
+    partition: super::Partition::GroupByWithout("cross", "its cross product spans every key's values"),
+    rows: super::Rows::FieldsUnlessRowOps,
+};

@@ -328,7 +328,8 @@ fn lower(input: TransformInput) -> Result<Step> {
     }
 }
 
-pub(super) const DEF: TransformDef = TransformDef { name: "bin", lower, partition: super::Partition::Keyed };
+pub(super) const DEF: TransformDef =
+    TransformDef { name: "bin", evaluation: super::Evaluation::Server(lower), partition: super::Partition::Keyed, rows: super::Rows::Fields };
 
 /// A bin partitioned by key columns (`vegalake batch`: one chart per key): each
 /// key's bins come from the extent of its own rows, as when the chart is drawn

@@ -23,4 +23,5 @@ fn lower(input: TransformInput) -> Result<Step> {
     Step::plan(LogicalPlanBuilder::from(input.plan).sort(keys)?.build()?)
 }
 
-pub(super) const DEF: TransformDef = TransformDef { name: "collect", lower, partition: super::Partition::RowLocal };
+pub(super) const DEF: TransformDef =
+    TransformDef { name: "collect", evaluation: super::Evaluation::Server(lower), partition: super::Partition::RowLocal, rows: super::Rows::Fields };

@@ -116,4 +116,9 @@ fn lower_kde(
     })
 }
 
-pub(super) const DEF: TransformDef = TransformDef { name: "density", lower, partition: super::Partition::No("it has no groups to make one per key") };
+pub(super) const DEF: TransformDef = TransformDef {
+    name: "density",
+    evaluation: super::Evaluation::Server(lower),
+    partition: super::Partition::No("it has no groups to make one per key"),
+    rows: super::Rows::Fields,
+};

@@ -66,4 +66,5 @@ fn lower(input: TransformInput) -> Result<Step> {
     })
 }
 
-pub(super) const DEF: TransformDef = TransformDef { name: "extent", lower, partition: super::Partition::Keyed };
+pub(super) const DEF: TransformDef =
+    TransformDef { name: "extent", evaluation: super::Evaluation::Server(lower), partition: super::Partition::Keyed, rows: super::Rows::Fields };

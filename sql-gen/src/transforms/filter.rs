@@ -21,4 +21,5 @@ fn lower(input: TransformInput) -> Result<Step> {
     Step::plan(LogicalPlanBuilder::from(input.plan).filter(cond)?.build()?)
 }
 
-pub(super) const DEF: TransformDef = TransformDef { name: "filter", lower, partition: super::Partition::RowLocal };
+pub(super) const DEF: TransformDef =
+    TransformDef { name: "filter", evaluation: super::Evaluation::Server(lower), partition: super::Partition::RowLocal, rows: super::Rows::Fields };

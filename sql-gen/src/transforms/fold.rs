@@ -43,4 +43,5 @@ fn lower(input: TransformInput) -> Result<Step> {
     Step::plan(union.expect("fields is not empty").build()?)
 }
 
-pub(super) const DEF: TransformDef = TransformDef { name: "fold", lower, partition: super::Partition::RowLocal };
+pub(super) const DEF: TransformDef =
+    TransformDef { name: "fold", evaluation: super::Evaluation::Server(lower), partition: super::Partition::RowLocal, rows: super::Rows::Fields };

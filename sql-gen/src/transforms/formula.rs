@@ -16,4 +16,5 @@ fn lower(input: TransformInput) -> Result<Step> {
     Step::plan(with_columns(input.plan, vec![(name, value.into_column_expr())])?)
 }
 
-pub(super) const DEF: TransformDef = TransformDef { name: "formula", lower, partition: super::Partition::RowLocal };
+pub(super) const DEF: TransformDef =
+    TransformDef { name: "formula", evaluation: super::Evaluation::Server(lower), partition: super::Partition::RowLocal, rows: super::Rows::Fields };

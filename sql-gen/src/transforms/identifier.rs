@@ -39,4 +39,9 @@ fn lower(input: TransformInput) -> Result<Step> {
     })
 }
 
-pub(super) const DEF: TransformDef = TransformDef { name: "identifier", lower, partition: super::Partition::No("it numbers the rows of every key together") };
+pub(super) const DEF: TransformDef = TransformDef {
+    name: "identifier",
+    evaluation: super::Evaluation::Server(lower),
+    partition: super::Partition::No("it numbers the rows of every key together"),
+    rows: super::Rows::Fields,
+};

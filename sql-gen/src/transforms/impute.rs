@@ -154,4 +154,9 @@ fn value_expr(t: Typed, field_ty: VType) -> Result<Expr> {
     Ok(cast(t.expr, field_ty.column_type()))
 }
 
-pub(super) const DEF: TransformDef = TransformDef { name: "impute", lower, partition: super::Partition::No("it imputes the key values of every key") };
+pub(super) const DEF: TransformDef = TransformDef {
+    name: "impute",
+    evaluation: super::Evaluation::Server(lower),
+    partition: super::Partition::No("it imputes the key values of every key"),
+    rows: super::Rows::Fields,
+};

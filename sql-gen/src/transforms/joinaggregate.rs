@@ -29,4 +29,9 @@ fn lower(input: TransformInput) -> Result<Step> {
     Step::plan(with_window_columns(input.plan, cols)?)
 }
 
-pub(super) const DEF: TransformDef = TransformDef { name: "joinaggregate", lower, partition: super::Partition::GroupBy };
+pub(super) const DEF: TransformDef = TransformDef {
+    name: "joinaggregate",
+    evaluation: super::Evaluation::Server(lower),
+    partition: super::Partition::GroupBy,
+    rows: super::Rows::FieldsUnlessRowOps,
+};

@@ -80,4 +80,9 @@ fn lower(input: TransformInput) -> Result<Step> {
     })
 }
 
-pub(super) const DEF: TransformDef = TransformDef { name: "kde", lower, partition: super::Partition::No("its extent spans every key's rows") };
+pub(super) const DEF: TransformDef = TransformDef {
+    name: "kde",
+    evaluation: super::Evaluation::Server(lower),
+    partition: super::Partition::No("its extent spans every key's rows"),
+    rows: super::Rows::Fields,
+};

@@ -32,4 +32,5 @@ fn lower(input: TransformInput) -> Result<Step> {
     })
 }
 
-pub(super) const DEF: TransformDef = TransformDef { name: "loess", lower, partition: super::Partition::GroupBy };
+pub(super) const DEF: TransformDef =
+    TransformDef { name: "loess", evaluation: super::Evaluation::Server(lower), partition: super::Partition::GroupBy, rows: super::Rows::Fields };

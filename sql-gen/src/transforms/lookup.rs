@@ -97,4 +97,9 @@ fn lower(input: TransformInput) -> Result<Step> {
     Step::plan(plan)
 }
 
-pub(super) const DEF: TransformDef = TransformDef { name: "lookup", lower, partition: super::Partition::No("it joins another dataset") };
+pub(super) const DEF: TransformDef = TransformDef {
+    name: "lookup",
+    evaluation: super::Evaluation::Server(lower),
+    partition: super::Partition::No("it joins another dataset"),
+    rows: super::Rows::FromUnlessValues,
+};

@@ -36,6 +36,12 @@ pub fn undefined_below_two_values(op: &str) -> bool {
     matches!(op, "variance" | "variancep" | "stdev" | "stdevp" | "stderr")
 }
 
+/// Whether the op's value is one of the rows it reads (or an array of them), not a
+/// number: the split ships such rows whole.
+pub fn returns_rows(op: &str) -> bool {
+    matches!(op, "values" | "argmin" | "argmax")
+}
+
 /// One measure: aggregate expressions (each aliased) and the output over them.
 #[derive(Debug)]
 pub struct Measure {
@@ -140,7 +146,7 @@ pub fn measure(schema: &DFSchema, op: &str, field: Option<&str>, id: usize, arit
             let valid_raw = when(v.valid, v.raw.clone()).otherwise(Expr::Literal(null_of(schema, field)?, None))?;
             single(if op == "min" { agg::min(valid_raw) } else { agg::max(valid_raw) })
         }
-        "values" | "argmin" | "argmax" => return unsupported(format!("aggregate op '{op}' returns objects; evaluated on the client")),
+        op if returns_rows(op) => return unsupported(format!("aggregate op '{op}' returns objects; evaluated on the client")),
         "ci0" | "ci1" => return unsupported(format!("aggregate op '{op}' is a random bootstrap; evaluated on the client")),
         // No engine has vega's product: always the replayed loop.
         "product" => single(crate::udaf::call(crate::udaf::Moment::Product, v.number, row_of(schema))),

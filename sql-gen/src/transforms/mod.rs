@@ -1,9 +1,13 @@
 //! The registry of Vega transforms.
 //!
-//! Each transform is one [`TransformDef`] in its own module: its name and its
-//! lowering from the transform's JSON parameters and the input plan to a [`Step`].
-//! A transform the server does not evaluate (or a parameter form it does not) answers
-//! [`LowerError::Unsupported`]; the dataset is then cut there.
+//! Each transform is one [`TransformDef`]: those the server lowers in their own
+//! modules, those the client evaluates in `client.rs`. An entry says where the
+//! transform is evaluated (its lowering, or why not), how it runs per key of a
+//! batch ([`Partition`]) and what of its input rows its output may carry
+//! ([`Rows`], which the planner's split asks through [`whole_rows`]). A transform
+//! the server does not evaluate (or a parameter form it does not) answers
+//! [`LowerError::Unsupported`](crate::LowerError::Unsupported); the dataset is then
+//! cut there. A type with no entry is an error, as in vega.js.
 //!
 //! Lowering never runs queries. A transform that needs data to plan (the extent of a
 //! field, to choose bins) returns [`Step::Query`]; the executor runs the query on
@@ -11,6 +15,7 @@
 
 mod aggregate;
 pub(crate) mod bin;
+mod client;
 mod collect;
 mod density;
 pub(crate) mod extent;
@@ -45,6 +50,7 @@ use datafusion::logical_expr::{lit, Expr, LogicalPlan, LogicalPlanBuilder};
 use serde_json::Value as Json;
 use std::collections::HashMap;
 use std::sync::OnceLock;
+use vegalake_planner::split::WholeRows;
 use vegalake_planner::Transform;
 
 /// The hidden column that carries input order, where a source has one.
@@ -132,12 +138,40 @@ pub struct TransformInput<'a> {
 /// How a transform lowers.
 pub type LowerTransform = fn(TransformInput) -> Result<Step>;
 
-/// One transform.
+/// One transform: everything the planner, the lowering and the batch planner ask
+/// of it. A type without an entry is unknown to vegalake (an error, as in vega.js).
+#[derive(Clone, Copy)]
 pub struct TransformDef {
     pub name: &'static str,
-    pub lower: LowerTransform,
+    /// Where it is evaluated.
+    pub evaluation: Evaluation,
     /// How it runs in a partitioned evaluation.
     pub partition: Partition,
+    /// What of its input rows its output may carry (when the client evaluates it).
+    pub rows: Rows,
+}
+
+/// Where a transform is evaluated.
+#[derive(Clone, Copy)]
+pub enum Evaluation {
+    /// On the server, by this lowering (which may still refuse a parameter form).
+    Server(LowerTransform),
+    /// On the client, for this reason.
+    Client(&'static str),
+}
+
+/// What a transform's output holds of the rows it reads: the split ships whole
+/// rows (every field, not only those the client mentions) to one that may embed them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Rows {
+    /// The fields it names, in rows it passes through or makes.
+    Fields,
+    /// As [`Rows::Fields`], unless one of its `ops` returns rows (`values`, `argmin`, `argmax`).
+    FieldsUnlessRowOps,
+    /// As [`Rows::Fields`], and whole rows of its `from` dataset unless it lists `values`.
+    FromUnlessValues,
+    /// Whole input rows, inside objects of its own (layouts, hierarchies, `cross`).
+    Whole,
 }
 
 /// How a transform runs when one evaluation serves many keys (`vegalake batch`:
@@ -172,43 +206,9 @@ pub const PARTITION_EXTENT_SIGNAL: &str = "__vegalake_extent_signal";
 pub fn partition_rule(kind: &str) -> Partition {
     match registry().get(kind) {
         Some(def) => def.partition,
-        None if CLIENT_ONLY.iter().any(|(k, _)| *k == kind) => Partition::No("it is evaluated on the client"),
         None => Partition::No("vegalake does not know it"),
     }
 }
-
-/// Transforms the server leaves to the client, with why.
-const CLIENT_ONLY: &[(&str, &str)] = &[
-    ("sample", "random sampling is evaluated on the client"),
-    ("crossfilter", "crossfilter indexes are evaluated on the client"),
-    ("resolvefilter", "crossfilter indexes are evaluated on the client"),
-    ("force", "layout transforms are evaluated on the client"),
-    ("voronoi", "layout transforms are evaluated on the client"),
-    ("wordcloud", "layout transforms are evaluated on the client"),
-    ("label", "layout transforms are evaluated on the client"),
-    ("geojson", "geographic transforms are evaluated on the client"),
-    ("geopath", "geographic transforms are evaluated on the client"),
-    ("geopoint", "geographic transforms are evaluated on the client"),
-    ("geoshape", "geographic transforms are evaluated on the client"),
-    ("graticule", "geographic transforms are evaluated on the client"),
-    ("contour", "geographic transforms are evaluated on the client"),
-    ("isocontour", "geographic transforms are evaluated on the client"),
-    ("heatmap", "image transforms are evaluated on the client"),
-    ("kde2d", "2D density estimation is evaluated on the client"),
-    ("linkpath", "layout transforms are evaluated on the client"),
-    ("pie", "layout transforms are evaluated on the client"),
-    ("nest", "hierarchy transforms are evaluated on the client"),
-    ("stratify", "hierarchy transforms are evaluated on the client"),
-    ("treelinks", "hierarchy transforms are evaluated on the client"),
-    ("pack", "hierarchy transforms are evaluated on the client"),
-    ("partition", "hierarchy transforms are evaluated on the client"),
-    ("tree", "hierarchy transforms are evaluated on the client"),
-    ("treemap", "hierarchy transforms are evaluated on the client"),
-    ("cross", "cross products are evaluated on the client"),
-    ("countpattern", "not yet lowered"),
-    ("dotbin", "not yet lowered"),
-    ("flatten", "not yet lowered"),
-];
 
 fn registry() -> &'static HashMap<&'static str, TransformDef> {
     static REGISTRY: OnceLock<HashMap<&'static str, TransformDef>> = OnceLock::new();
@@ -238,6 +238,7 @@ fn registry() -> &'static HashMap<&'static str, TransformDef> {
             window::DEF,
         ]
         .into_iter()
+        .chain(client::DEFS.iter().copied())
         .map(|d| (d.name, d))
         .collect()
     })
@@ -245,25 +246,76 @@ fn registry() -> &'static HashMap<&'static str, TransformDef> {
 
 /// True if `kind` names a transform Vega knows.
 pub fn is_known(kind: &str) -> bool {
-    registry().contains_key(kind) || CLIENT_ONLY.iter().any(|(k, _)| *k == kind)
+    registry().contains_key(kind)
 }
 
 /// Lowers one transform on top of `plan`.
 pub fn lower_transform(t: &Transform, plan: LogicalPlan, env: &dyn Environment) -> Result<Step> {
-    match registry().get(t.kind.as_str()) {
-        Some(def) => (def.lower)(TransformInput { params: Params::new(t, env), plan, env }),
-        None => match CLIENT_ONLY.iter().find(|(k, _)| *k == t.kind) {
-            Some((_, why)) => unsupported(format!("transform '{}': {why}", t.kind)),
-            None => invalid(format!("unknown transform type '{}'", t.kind)),
-        },
+    match registry().get(t.kind.as_str()).map(|def| def.evaluation) {
+        Some(Evaluation::Server(lower)) => lower(TransformInput { params: Params::new(t, env), plan, env }),
+        Some(Evaluation::Client(why)) => unsupported(format!("transform '{}': {why}", t.kind)),
+        None => invalid(format!("unknown transform type '{}'", t.kind)),
     }
 }
 
 /// Names of the transforms lowered on the server.
 pub fn server_transforms() -> Vec<&'static str> {
-    let mut v: Vec<_> = registry().keys().copied().collect();
+    let mut v: Vec<_> = registry().values().filter(|d| matches!(d.evaluation, Evaluation::Server(_))).map(|d| d.name).collect();
     v.sort();
     v
+}
+
+/// What the output of `t`, evaluated on the client, may carry whole (the planner's
+/// [`vegalake_planner::split::WholeRows`]); failing closed: an unknown type may
+/// carry its input whole.
+pub fn whole_rows(t: &Transform) -> WholeRows<'_> {
+    let rows = registry().get(t.kind.as_str()).map_or(Rows::Whole, |d| d.rows);
+    let ops = || t.param("ops").and_then(Json::as_array).into_iter().flatten().filter_map(Json::as_str);
+    match rows {
+        Rows::Fields => WholeRows::default(),
+        Rows::FieldsUnlessRowOps => WholeRows { input: ops().any(measure::returns_rows), from: None },
+        Rows::FromUnlessValues if t.param("values").is_none() => WholeRows { input: false, from: t.param("from").and_then(Json::as_str) },
+        Rows::FromUnlessValues => WholeRows::default(),
+        Rows::Whole => WholeRows { input: true, from: None },
+    }
+}
+
+#[cfg(test)]
+mod registry_tests {
+    use super::{is_known, partition_rule, server_transforms, whole_rows, Partition, WholeRows};
+    use vegalake_planner::Transform;
+
+    fn transform(json: serde_json::Value) -> Transform {
+        serde_json::from_value(json).unwrap()
+    }
+
+    fn carries(json: serde_json::Value, expected: WholeRows<'_>) {
+        let t = transform(json);
+        assert_eq!(whole_rows(&t), expected, "{t:?}");
+    }
+
+    #[test]
+    fn the_registry_says_what_rows_a_transform_carries_failing_closed() {
+        let whole = WholeRows { input: true, from: None };
+        carries(serde_json::json!({"type": "filter", "expr": "true"}), WholeRows::default());
+        carries(serde_json::json!({"type": "aggregate", "ops": ["count"]}), WholeRows::default());
+        carries(serde_json::json!({"type": "aggregate", "ops": ["count", "argmax"], "fields": [null, "x"]}), whole);
+        carries(serde_json::json!({"type": "window", "ops": ["values"]}), whole);
+        carries(serde_json::json!({"type": "lookup", "from": "b", "key": "k", "fields": ["k"]}), WholeRows { input: false, from: Some("b") });
+        carries(serde_json::json!({"type": "lookup", "from": "b", "key": "k", "fields": ["k"], "values": ["v"]}), WholeRows::default());
+        carries(serde_json::json!({"type": "treemap"}), whole);
+        // A type without an entry may carry anything.
+        carries(serde_json::json!({"type": "newlayout"}), whole);
+    }
+
+    #[test]
+    fn client_transforms_are_known_but_not_lowered() {
+        assert!(is_known("pie") && is_known("aggregate") && !is_known("newlayout"));
+        let server = server_transforms();
+        assert!(server.contains(&"aggregate") && !server.contains(&"pie"), "{server:?}");
+        assert_eq!(partition_rule("pie"), Partition::No("it is evaluated on the client"));
+        assert_eq!(partition_rule("newlayout"), Partition::No("vegalake does not know it"));
+    }
 }
 
 #[cfg(test)]

@@ -109,4 +109,9 @@ fn key_name(k: &ScalarValue) -> Result<String> {
     })
 }
 
-pub(super) const DEF: TransformDef = TransformDef { name: "pivot", lower, partition: super::Partition::No("its columns are the values of every key") };
+pub(super) const DEF: TransformDef = TransformDef {
+    name: "pivot",
+    evaluation: super::Evaluation::Server(lower),
+    partition: super::Partition::No("its columns are the values of every key"),
+    rows: super::Rows::Fields,
+};

@@ -27,4 +27,5 @@ fn lower(input: TransformInput) -> Result<Step> {
     Step::plan(LogicalPlanBuilder::from(input.plan).project(exprs)?.build()?)
 }
 
-pub(super) const DEF: TransformDef = TransformDef { name: "project", lower, partition: super::Partition::Fields };
+pub(super) const DEF: TransformDef =
+    TransformDef { name: "project", evaluation: super::Evaluation::Server(lower), partition: super::Partition::Fields, rows: super::Rows::Fields };

@@ -42,4 +42,5 @@ fn lower(input: TransformInput) -> Result<Step> {
     })
 }
 
-pub(super) const DEF: TransformDef = TransformDef { name: "quantile", lower, partition: super::Partition::GroupBy };
+pub(super) const DEF: TransformDef =
+    TransformDef { name: "quantile", evaluation: super::Evaluation::Server(lower), partition: super::Partition::GroupBy, rows: super::Rows::Fields };

@@ -64,4 +64,5 @@ fn lower(input: TransformInput) -> Result<Step> {
     })
 }
 
-pub(super) const DEF: TransformDef = TransformDef { name: "regression", lower, partition: super::Partition::GroupBy };
+pub(super) const DEF: TransformDef =
+    TransformDef { name: "regression", evaluation: super::Evaluation::Server(lower), partition: super::Partition::GroupBy, rows: super::Rows::Fields };

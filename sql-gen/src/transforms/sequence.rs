@@ -24,4 +24,9 @@ fn lower(input: TransformInput) -> Result<Step> {
     Step::plan(plan)
 }
 
-pub(super) const DEF: TransformDef = TransformDef { name: "sequence", lower, partition: super::Partition::No("it makes rows of its own") };
+pub(super) const DEF: TransformDef = TransformDef {
+    name: "sequence",
+    evaluation: super::Evaluation::Server(lower),
+    partition: super::Partition::No("it makes rows of its own"),
+    rows: super::Rows::Fields,
+};

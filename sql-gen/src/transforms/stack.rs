@@ -113,4 +113,5 @@ impl Stack {
     }
 }
 
-pub(super) const DEF: TransformDef = TransformDef { name: "stack", lower, partition: super::Partition::GroupBy };
+pub(super) const DEF: TransformDef =
+    TransformDef { name: "stack", evaluation: super::Evaluation::Server(lower), partition: super::Partition::GroupBy, rows: super::Rows::Fields };

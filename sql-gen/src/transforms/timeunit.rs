@@ -52,6 +52,7 @@ fn lower(input: TransformInput) -> Result<Step> {
 
 pub(super) const DEF: TransformDef = TransformDef {
     name: "timeunit",
-    lower,
+    evaluation: super::Evaluation::Server(lower),
     partition: super::Partition::RowLocalWith("units", "without units, its units come from the extent of every key's rows"),
+    rows: super::Rows::Fields,
 };

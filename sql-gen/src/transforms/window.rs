@@ -14,6 +14,7 @@ use datafusion::arrow::datatypes::DataType;
 use datafusion::common::ScalarValue;
 use datafusion::functions::expr_fn::ceil;
 use datafusion::functions_window::expr_fn as w;
+use datafusion::logical_expr::expr::NullTreatment;
 use datafusion::logical_expr::{cast, lit, Expr, ExprFunctionExt, SortExpr, WindowFrame, WindowFrameBound, WindowFrameUnits};
 use serde_json::Value as Json;
 
@@ -115,7 +116,17 @@ fn op_expr(o: &Ordering, schema: &datafusion::common::DFSchema, op: &str, field:
             o.call(w::nth_value(value(field)?, nth as i64), &o.stable, Some(frame))?
         }
         "first_value" | "last_value" | "nth_value" => return unsupported(format!("window op '{op}' over a frame widened to sort peers")),
-        "prev_value" | "next_value" => return unsupported(format!("window op '{op}'")),
+        // vega's prev_value is the row's own value unless null (or undefined), else
+        // the last one before it that is not; next_value the first at or after it.
+        // Neither reads the frame.
+        "prev_value" | "next_value" => {
+            let (f, frame) = if op == "prev_value" {
+                (w::last_value(value(field)?), WindowFrame::new_bounds(WindowFrameUnits::Rows, bound(None, true), WindowFrameBound::CurrentRow))
+            } else {
+                (w::first_value(value(field)?), WindowFrame::new_bounds(WindowFrameUnits::Rows, WindowFrameBound::CurrentRow, bound(None, false)))
+            };
+            f.partition_by(o.partition.clone()).order_by(o.stable.clone()).window_frame(frame).null_treatment(NullTreatment::IgnoreNulls).build()?
+        }
         _ => o.aggregate(&measure(schema, op, field, id, Arithmetic::Engine)?)?,
     })
 }
@@ -187,9 +198,15 @@ impl WindowOps {
         let mut cols = Vec::new();
         for (i, op) in self.ops.iter().enumerate() {
             let Some(op) = op else { return invalid("window ops must be strings") };
-            // Without input order, rows tied on the sort keys have no defined order.
+            // Without input order, rows tied on the sort keys have no defined order:
+            // what depends on it cannot be evaluated. Ranks treat ties alike; an
+            // aggregate over a whole partition reads every order alike.
             let whole_partition = o.range && o.frame == (None, None);
-            let tie_order_matters = !matches!(op.as_str(), "rank" | "dense_rank" | "percent_rank" | "cume_dist" | "ntile") && !whole_partition;
+            let tie_order_matters = match op.as_str() {
+                "rank" | "dense_rank" | "percent_rank" | "cume_dist" | "ntile" => false,
+                "row_number" | "lag" | "lead" | "first_value" | "last_value" | "nth_value" | "prev_value" | "next_value" => true,
+                _ => !whole_partition,
+            };
             if !self.has_row && tie_order_matters {
                 return unsupported(format!("window op '{op}' over a source without a known row order (ties would be in any order)"));
             }
@@ -203,4 +220,5 @@ impl WindowOps {
     }
 }
 
-pub(super) const DEF: TransformDef = TransformDef { name: "window", lower, partition: super::Partition::GroupBy };
+pub(super) const DEF: TransformDef =
+    TransformDef { name: "window", evaluation: super::Evaluation::Server(lower), partition: super::Partition::GroupBy, rows: super::Rows::FieldsUnlessRowOps };

@@ -1,80 +1,148 @@
 //! Functions in SQL. Our `vl_*` functions: the aggregates that have a dialect
 //! form ([`crate::udaf::Moment::sql`]) and vega's time units ([`super::time`]);
-//! every other one keeps the task local. DataFusion's own functions: only those
-//! on the dialect's list ([`checked_functions`]), each checked against the engine
-//! by the SQL test; any other keeps the task local (the list fails closed: a new
-//! lowering is not pushed until the engines agree with it).
+//! every other one keeps the task local. DataFusion's own functions: one entry
+//! each in [`BUILTINS`], saying how each dialect writes it or why it may not be
+//! sent; a function without an entry, or unchecked in a dialect, keeps the task
+//! local (failing closed: a new lowering is not pushed until the engines agree
+//! with it).
 
-use super::SqlDialect::{DuckDb, Postgres, Spark};
-use super::{SqlDialect, SqlError};
+use super::SqlDialect::{self, DuckDb, Postgres, Spark};
+use super::SqlError;
 use crate::udaf::{Moment, SqlAggregate};
 use datafusion::sql::sqlparser::ast::{self, BinaryOperator, Expr, FunctionArg, FunctionArgExpr, FunctionArguments, ObjectName};
 
-/// DataFusion functions whose SQL the engines of each dialect compute as the
-/// local engine does, by the name the unparser writes (before [`builtin_name`]
-/// and [`builtin_form`] rename or rewrite them for a dialect). The SQL test
-/// checks the list both ways: each entry is called by a conformance task that
-/// ran on the engine and agreed with vega.js.
-const CHECKED: &[(&str, &[SqlDialect])] = &[
-    ("abs", ALL),
-    ("acos", ALL),
-    ("asin", ALL),
-    ("atan", ALL),
-    ("atan2", ALL),
-    ("avg", ALL),
-    ("ceil", ALL),
-    ("coalesce", ALL),
-    ("concat", ALL),
-    ("cos", ALL),
-    ("count", ALL),
-    ("cume_dist", ALL),
-    ("dense_rank", ALL),
-    ("exp", ALL),
-    ("first_value", ALL),
-    ("floor", ALL),
-    ("greatest", ALL),
-    ("isnan", ALL),
-    ("lag", ALL),
-    ("last_value", ALL),
-    ("lead", ALL),
-    ("least", ALL),
-    ("left", ALL),
-    ("lower", ALL),
-    ("max", ALL),
-    ("min", ALL),
-    ("nth_value", ALL),
-    ("percent_rank", ALL),
-    ("power", ALL),
-    ("rank", ALL),
-    ("regexp_like", ALL),
-    ("repeat", ALL),
-    ("reverse", ALL),
-    ("right", ALL),
-    ("row_number", ALL),
-    ("sin", ALL),
-    ("sqrt", ALL),
-    ("strpos", ALL),
-    ("sum", ALL),
-    ("tan", ALL),
-    ("to_timestamp_millis", ALL),
-    ("upper", ALL),
+/// How one dialect writes a DataFusion function.
+#[derive(Clone, Copy)]
+enum Form {
+    /// Not checked against the dialect's engines: the task stays local.
+    Unchecked,
+    /// As the unparser writes it.
+    Same,
+    /// As written, with at most this many arguments; more are refused, with why.
+    AtMost(usize, &'static str),
+    /// Under another name.
+    Named(&'static str),
+    /// As an expression of the dialect's own, from the arguments' SQL.
+    Written(fn(&[String]) -> Option<String>),
+    /// Refused, with why: the dialect's function of that name means something else.
+    Refused(&'static str),
+}
+
+/// One DataFusion function, by the name the unparser writes, and its form in each
+/// dialect. The SQL test checks the entries both ways: each checked form is called
+/// by a conformance task that ran on the engine and agreed with vega.js.
+struct Builtin {
+    name: &'static str,
+    spark: Form,
+    duckdb: Form,
+    postgres: Form,
+}
+
+impl Builtin {
+    fn form(&self, dialect: SqlDialect) -> Form {
+        match dialect {
+            Spark => self.spark,
+            DuckDb => self.duckdb,
+            Postgres => self.postgres,
+        }
+    }
+}
+
+/// The same in every dialect.
+const fn same(name: &'static str) -> Builtin {
+    Builtin { name, spark: Form::Same, duckdb: Form::Same, postgres: Form::Same }
+}
+
+const SPARK_LOG: Form = Form::Refused("Spark gives NULL where JavaScript gives NaN (x <= 0)");
+const POSTGRES_LOG: Form = Form::Refused("PostgreSQL raises an error where JavaScript gives NaN (x < 0)");
+
+const BUILTINS: &[Builtin] = &[
+    same("abs"),
+    same("acos"),
+    same("asin"),
+    same("atan"),
+    same("atan2"),
+    same("avg"),
+    same("ceil"),
+    same("coalesce"),
+    same("concat"),
+    same("cos"),
+    same("count"),
+    same("cume_dist"),
+    same("dense_rank"),
+    same("exp"),
+    same("first_value"),
+    same("floor"),
+    same("greatest"),
+    same("lag"),
+    same("last_value"),
+    same("lead"),
+    same("least"),
+    same("left"),
+    same("lower"),
+    same("max"),
+    same("min"),
+    same("nth_value"),
+    same("percent_rank"),
+    same("power"),
+    same("rank"),
+    same("reverse"),
+    same("right"),
+    same("row_number"),
+    same("sin"),
+    same("sqrt"),
+    same("sum"),
+    same("tan"),
+    same("upper"),
+    // PostgreSQL has no isnan; its NaN equals itself (and NULL stays NULL).
+    Builtin { postgres: Form::Written(postgres_isnan), ..same("isnan") },
+    Builtin { spark: Form::AtMost(2, "Spark's regexp_like takes no flags"), duckdb: Form::Named("regexp_matches"), ..same("regexp_like") },
+    Builtin { spark: Form::Named("instr"), ..same("strpos") },
+    // PostgreSQL's repeat and substr take INTEGER counts and positions.
+    Builtin { postgres: Form::Written(postgres_repeat), ..same("repeat") },
+    Builtin { spark: Form::Unchecked, postgres: Form::Written(postgres_substr), ..same("substr") },
+    // Epoch milliseconds as a zone-less timestamp: vegalake's are UTC, and so are
+    // its Spark sessions.
+    Builtin {
+        spark: Form::Named("timestamp_millis"),
+        duckdb: Form::Named("epoch_ms"),
+        postgres: Form::Written(postgres_timestamp_millis),
+        ..same("to_timestamp_millis")
+    },
     // The unparser names a string's length by the dialect's style.
-    ("character_length", &[Spark, Postgres]),
-    ("length", &[DuckDb]),
-    // Spark gives NULL where JavaScript gives NaN; PostgreSQL raises.
-    ("ln", &[DuckDb]),
-    // Spark replaces every match (see builtin_refusal).
-    ("regexp_replace", &[DuckDb, Postgres]),
-    ("substr", &[DuckDb, Postgres]),
-    ("trunc", &[DuckDb, Postgres]),
-    ("stddev", &[Spark, DuckDb]),
+    Builtin { duckdb: Form::Unchecked, ..same("character_length") },
+    Builtin { spark: Form::Unchecked, postgres: Form::Unchecked, ..same("length") },
+    Builtin { spark: SPARK_LOG, postgres: POSTGRES_LOG, ..same("ln") },
+    Builtin { spark: SPARK_LOG, duckdb: Form::Unchecked, postgres: POSTGRES_LOG, name: "log" },
+    Builtin { spark: SPARK_LOG, duckdb: Form::Unchecked, postgres: POSTGRES_LOG, name: "log2" },
+    Builtin { spark: SPARK_LOG, duckdb: Form::Unchecked, postgres: POSTGRES_LOG, name: "log10" },
+    Builtin { spark: Form::Refused("Spark replaces every match; JavaScript's replace without /g only the first"), ..same("regexp_replace") },
+    Builtin { spark: Form::Refused("Spark's trunc truncates dates; floor/ceil return BIGINT"), ..same("trunc") },
+    Builtin { spark: Form::Refused("Spark's btrim is not JavaScript's trim"), duckdb: Form::Unchecked, postgres: Form::Unchecked, name: "btrim" },
+    Builtin { postgres: Form::Unchecked, ..same("stddev") },
 ];
 
-const ALL: &[SqlDialect] = &SqlDialect::ALL;
+fn postgres_isnan(args: &[String]) -> Option<String> {
+    Some(format!("(({}) = CAST('NaN' AS DOUBLE PRECISION))", args.first()?))
+}
 
-/// The DataFusion functions `dialect` may be sent ([`CHECKED`]).
+fn postgres_timestamp_millis(args: &[String]) -> Option<String> {
+    Some(format!("(to_timestamp(CAST(({}) AS DOUBLE PRECISION) / 1000.0) AT TIME ZONE 'UTC')", args.first()?))
+}
+
+fn postgres_repeat(args: &[String]) -> Option<String> {
+    Some(format!("repeat({}, CAST(({}) AS INTEGER))", args.first()?, args.get(1)?))
+}
+
+fn postgres_substr(args: &[String]) -> Option<String> {
+    let (text, counts) = args.split_first()?;
+    let counts: Vec<String> = counts.iter().map(|c| format!("CAST(({c}) AS INTEGER)")).collect();
+    Some(format!("substr({text}, {})", counts.join(", ")))
+}
+
+/// The DataFusion functions `dialect` may be sent (a checked form in `BUILTINS`).
 pub fn checked_functions(dialect: SqlDialect) -> impl Iterator<Item = &'static str> {
-    CHECKED.iter().filter(move |(_, dialects)| dialects.contains(&dialect)).map(|(name, _)| *name)
+    BUILTINS.iter().filter(move |b| !matches!(b.form(dialect), Form::Unchecked | Form::Refused(_))).map(|b| b.name)
 }
 
 /// A call's function name without quotes.
@@ -87,17 +155,7 @@ pub fn rewrite(f: &ast::Function, dialect: SqlDialect) -> Result<Option<Expr>, S
     let name = bare_name(f);
     let bare = name.as_str();
     if !bare.starts_with("vl_") {
-        let args = argument_list(f);
-        if let Some(why) = builtin_refusal(bare, args.len(), dialect) {
-            return Err(SqlError::NotPushable(format!("{bare}: {why}")));
-        }
-        if !checked_functions(dialect).any(|n| n == bare) {
-            return Err(SqlError::NotPushable(format!("{bare} is not on {dialect}'s list of checked functions")));
-        }
-        if let Some(form) = builtin_form(bare, &args, dialect) {
-            return Ok(Some(form));
-        }
-        return Ok(builtin_name(bare, dialect).map(|renamed| call(f, renamed, args)));
+        return builtin(f, bare, dialect);
     }
     if let Some(time) = super::time::rewrite(bare, &argument_list(f), dialect)? {
         return Ok(Some(time));
@@ -126,56 +184,29 @@ pub fn rewrite(f: &ast::Function, dialect: SqlDialect) -> Result<Option<Expr>, S
     }))
 }
 
-/// DataFusion functions a dialect has no same-meaning form of.
-fn builtin_refusal(name: &str, args: usize, dialect: SqlDialect) -> Option<&'static str> {
-    match (name, args, dialect) {
-        ("trunc", 1, SqlDialect::Spark) => Some("Spark's trunc truncates dates; floor/ceil return BIGINT"),
-        ("regexp_like", 3, SqlDialect::Spark) => Some("Spark's regexp_like takes no flags"),
-        ("ln" | "log" | "log2" | "log10", _, SqlDialect::Spark) => Some("Spark gives NULL where JavaScript gives NaN (x <= 0)"),
-        ("btrim", _, SqlDialect::Spark) => Some("Spark's btrim is not JavaScript's trim"),
-        ("regexp_replace", _, SqlDialect::Spark) => Some("Spark replaces every match; JavaScript's replace without /g only the first"),
-        ("ln" | "log" | "log2" | "log10", _, SqlDialect::Postgres) => Some("PostgreSQL raises an error where JavaScript gives NaN (x < 0)"),
-        _ => None,
+/// The form of DataFusion's function `name` in `dialect` ([`BUILTINS`]).
+fn builtin(f: &ast::Function, name: &str, dialect: SqlDialect) -> Result<Option<Expr>, SqlError> {
+    let args = argument_list(f);
+    let unchecked = || SqlError::NotPushable(format!("{name} is not on {dialect}'s list of checked functions"));
+    let refused = |why: &str| SqlError::NotPushable(format!("{name}: {why}"));
+    match BUILTINS.iter().find(|b| b.name == name).ok_or_else(unchecked)?.form(dialect) {
+        Form::Unchecked => Err(unchecked()),
+        Form::Refused(why) => Err(refused(why)),
+        Form::AtMost(most, why) if args.len() > most => Err(refused(why)),
+        Form::Same | Form::AtMost(..) => Ok(None),
+        Form::Named(renamed) => Ok(Some(call(f, renamed, args))),
+        Form::Written(write) => {
+            let texts: Vec<String> = args.iter().map(ToString::to_string).collect();
+            let text = write(&texts).ok_or_else(|| SqlError::Unparse(format!("{name} with {} arguments", texts.len())))?;
+            parse(&text).map(Some)
+        }
     }
-}
-
-/// DataFusion functions another dialect writes as an expression of its own.
-fn builtin_form(name: &str, args: &[FunctionArg], dialect: SqlDialect) -> Option<Expr> {
-    let text = |i: usize| args.get(i).map(|a| a.to_string());
-    let form = match (name, dialect) {
-        // PostgreSQL has no isnan; its NaN equals itself (and NULL stays NULL).
-        ("isnan", SqlDialect::Postgres) => format!("(({}) = CAST('NaN' AS DOUBLE PRECISION))", text(0)?),
-        // Epoch milliseconds as a zone-less timestamp (UTC, as vegalake's are).
-        ("to_timestamp_millis", SqlDialect::Postgres) => {
-            format!("(to_timestamp(CAST(({}) AS DOUBLE PRECISION) / 1000.0) AT TIME ZONE 'UTC')", text(0)?)
-        }
-        // PostgreSQL's repeat and substr take INTEGER counts and positions.
-        ("repeat", SqlDialect::Postgres) => format!("repeat({}, CAST(({}) AS INTEGER))", text(0)?, text(1)?),
-        ("substr", SqlDialect::Postgres) => {
-            let counts: Vec<String> = (1..args.len()).map(|i| Some(format!("CAST(({}) AS INTEGER)", text(i)?))).collect::<Option<_>>()?;
-            format!("substr({}, {})", text(0)?, counts.join(", "))
-        }
-        _ => return None,
-    };
-    parse(&form).ok()
 }
 
 /// A SQL expression we wrote as text.
 fn parse(text: &str) -> Result<Expr, SqlError> {
     use datafusion::sql::sqlparser::{dialect::PostgreSqlDialect, parser::Parser};
     Parser::new(&PostgreSqlDialect {}).try_with_sql(text).and_then(|mut p| p.parse_expr()).map_err(|e| SqlError::Unparse(format!("{text}: {e}")))
-}
-
-/// DataFusion functions another dialect names differently.
-fn builtin_name(name: &str, dialect: SqlDialect) -> Option<&'static str> {
-    match (name, dialect) {
-        ("regexp_like", SqlDialect::DuckDb) => Some("regexp_matches"),
-        ("to_timestamp_millis", SqlDialect::DuckDb) => Some("epoch_ms"),
-        ("strpos", SqlDialect::Spark) => Some("instr"),
-        // A TIMESTAMP in the session's zone: vegalake's Spark sessions run in UTC.
-        ("to_timestamp_millis", SqlDialect::Spark) => Some("timestamp_millis"),
-        _ => None,
-    }
 }
 
 fn argument_list(f: &ast::Function) -> Vec<FunctionArg> {

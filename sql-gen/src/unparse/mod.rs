@@ -3,11 +3,11 @@
 //! (DataFusion's dialects).
 //!
 //! Three steps:
-//! 1. [`tables`]: table scans become names the engine knows ([`TableRef`]: a
+//! 1. `tables`: table scans become names the engine knows ([`TableRef`]: a
 //!    Parquet listing or list of files the engine registers as a view), and
-//!    in-memory sources become `VALUES`; [`portable`]: plan rewrites every dialect needs;
+//!    in-memory sources become `VALUES`; `portable`: plan rewrites every dialect needs;
 //! 2. DataFusion's `Unparser` with the dialect;
-//! 3. [`post`]: an AST pass for what the unparser cannot be told: our `vl_*`
+//! 3. `post`: an AST pass for what the unparser cannot be told: our `vl_*`
 //!    functions in each dialect's terms (or "not pushable", with the reason), double
 //!    literals and NaN.
 //!

@@ -179,3 +179,24 @@ fn functions_off_the_checked_list_keep_the_task_local() {
     let listed = LogicalPlanBuilder::from(cars()).project(vec![datafusion::functions::math::expr_fn::sqrt(col("hp")).alias("s")]).unwrap().build().unwrap();
     assert_eq!(to_sql(&listed, SqlDialect::Postgres).unwrap().functions.into_iter().collect::<Vec<_>>(), ["sqrt"]);
 }
+
+#[test]
+fn each_dialect_writes_a_function_by_its_entry_or_refuses_it_with_the_reason() {
+    use datafusion::functions::expr_fn::regexp_like;
+    let project = |e: Expr| LogicalPlanBuilder::from(cars()).project(vec![e.alias("v")]).unwrap().build().unwrap();
+    let two = project(regexp_like(col("name"), lit("a"), None));
+    let three = project(regexp_like(col("name"), lit("a"), Some(lit("i"))));
+    assert!(to_sql(&two, SqlDialect::DuckDb).unwrap().sql.contains("regexp_matches("), "renamed");
+    assert!(to_sql(&two, SqlDialect::Spark).unwrap().sql.contains("regexp_like("), "the same");
+    assert_eq!(to_sql(&three, SqlDialect::Spark).unwrap_err().to_string(), "not pushable: regexp_like: Spark's regexp_like takes no flags");
+    assert!(to_sql(&three, SqlDialect::Postgres).is_ok());
+    let ln = project(datafusion::functions::math::expr_fn::ln(col("hp")));
+    assert!(to_sql(&ln, SqlDialect::Spark).unwrap_err().to_string().contains("Spark gives NULL where JavaScript gives NaN"));
+    assert!(to_sql(&ln, SqlDialect::Postgres).unwrap_err().to_string().contains("PostgreSQL raises"));
+    assert!(to_sql(&ln, SqlDialect::DuckDb).is_ok());
+    // A refused form is not on the dialect's list; a rewritten one is.
+    assert!(!super::checked_functions(SqlDialect::Spark).any(|f| f == "ln"));
+    assert!(super::checked_functions(SqlDialect::Postgres).any(|f| f == "isnan"));
+    let isnan = project(datafusion::functions::expr_fn::isnan(col("hp")));
+    assert!(to_sql(&isnan, SqlDialect::Postgres).unwrap().sql.contains("CAST('NaN' AS DOUBLE PRECISION)"));
+}
