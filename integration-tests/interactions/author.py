@@ -90,6 +90,44 @@ specs["crossfilter_parquet"] = (crossfilter_parquet, [
     store("brush_store", [interval(f"child__column_{field}_layer_0", (field, "x", bounds))]) for field, bounds in BRUSHES
 ] + [store("brush_store", [])])
 
+# The same crossfilter brushed 100 times per view at random (a fixed seed): bounds on
+# data values and on bin edges, fractional bounds on integer columns, reversed,
+# outside the domain, empty ranges, and cleared now and then. After the first brush
+# of a view every answer comes from a brush index: this compares them with vega.js.
+def random_brushes(seed, per_view):
+    import random
+    rng = random.Random(seed)
+    rows = json.load(open(os.path.join(here, "..", "datasets", "data", "flights-2k.json")))
+    hours = lambda r: int(r["date"].split(" ")[1].split(":")[0])
+    values = {"delay": [r["delay"] for r in rows], "distance": [r["distance"] for r in rows], "time": [hours(r) for r in rows]}
+    domain = {"delay": (-60, 370, 20), "distance": (0, 4200, 200), "time": (0, 24, 1)}
+
+    def bound(field):
+        lo, hi, step = domain[field]
+        kind = rng.randrange(5)
+        if kind == 0:
+            return rng.choice(values[field])
+        if kind == 1:
+            return lo + step * rng.randrange(int((hi - lo) / step) + 1)
+        if kind == 2:
+            return round(rng.choice(values[field]) + rng.choice([-0.5, 0.25, 0.5]), 2)
+        if kind == 3:
+            return rng.choice([lo - 1000, hi + 1000, lo - step, hi + step])
+        return round(lo + rng.random() * (hi - lo), 3)
+
+    updates = []
+    for i in range(3 * per_view):
+        field = ["delay", "distance", "time"][i % 3]
+        if rng.random() < 0.05:
+            updates.append(store("brush_store", []))
+        a = bound(field)
+        b = a if rng.random() < 0.05 else bound(field)
+        updates.append(store("brush_store", [interval(f"child__column_{field}_layer_0", (field, "x", [a, b]))]))
+    return updates
+
+
+specs["crossfilter_random_brushes"] = (crossfilter_parquet, random_brushes(19, 100))
+
 specs["zoomable_heatmap"] = ({
     "$schema": VG, "width": 300, "height": 200,
     "signals": [

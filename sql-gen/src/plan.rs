@@ -104,3 +104,15 @@ pub fn with_window_columns(plan: LogicalPlan, columns: Vec<(String, Expr)>) -> R
     }
     select(plan, &names)
 }
+
+/// Whether `plan` has a window function ignoring nulls (`prev_value`,
+/// `next_value`): DataFusion 55 writes such a call back as one respecting them,
+/// both as SQL (its unparser) and as a serialized plan (a window UDF's
+/// `ignore_nulls` is not carried), so no other engine may be sent it.
+pub fn has_window_ignoring_nulls(plan: &LogicalPlan) -> bool {
+    use datafusion::common::tree_node::TreeNode;
+    use datafusion::logical_expr::expr::NullTreatment;
+    let ignoring = |e: &Expr| matches!(e, Expr::WindowFunction(w) if w.params.null_treatment == Some(NullTreatment::IgnoreNulls));
+    plan.exists(|node| Ok(matches!(node, LogicalPlan::Window(w) if w.window_expr.iter().any(|e| e.exists(|e| Ok(ignoring(e))).unwrap_or(true)))))
+        .unwrap_or(true)
+}

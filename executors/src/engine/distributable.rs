@@ -13,6 +13,9 @@
 //! (deletion vectors, column mapping), or a table of another kind, keeps the plan
 //! local.
 //!
+//! A window function ignoring nulls (`prev_value`, `next_value`) loses the
+//! clause when serialized: such a plan stays local too.
+//!
 //! A serialized `VALUES` loses its column names and the types of all-null
 //! columns, so the rows go out as `column1, column2, ...` under a projection that
 //! casts and names them, which does serialize.
@@ -32,6 +35,9 @@ use vegalake_sql_gen::unparse::VALUES_CELL_LIMIT;
 /// run: more than [`VALUES_CELL_LIMIT`] cells of in-memory data, a table that
 /// does not serialize, or files on a store other than the local file system.
 pub fn distributable(plan: LogicalPlan) -> Result<std::result::Result<LogicalPlan, String>> {
+    if vegalake_sql_gen::plan::has_window_ignoring_nulls(&plan) {
+        return Ok(Err("a window function ignoring nulls (prev_value, next_value): DataFusion 55's plan serialization drops IGNORE NULLS".into()));
+    }
     let plan = match delta_as_files(plan)? {
         Ok(plan) => plan,
         Err(why) => return Ok(Err(why)),

@@ -4,7 +4,6 @@ use super::SqlError;
 use datafusion::arrow::datatypes::{DataType, TimeUnit};
 use datafusion::common::tree_node::{Transformed, TreeNode};
 use datafusion::common::Column;
-use datafusion::logical_expr::expr::NullTreatment;
 use datafusion::logical_expr::{Aggregate, Cast, Expr, ExprSchemable, LogicalPlan, SubqueryAlias, TryCast};
 use std::sync::Arc;
 
@@ -31,15 +30,16 @@ use std::sync::Arc;
 ///   key of `vegalake batch` joins each row to its key's bins), run on Spark by
 ///   the batch tests.
 pub fn portable(plan: LogicalPlan) -> Result<LogicalPlan, SqlError> {
+    if crate::plan::has_window_ignoring_nulls(&plan) {
+        return Err(SqlError::NotPushable("a window function ignoring nulls (prev_value, next_value): DataFusion 55's unparser drops IGNORE NULLS".into()));
+    }
     let mut join = false;
-    let mut ignores_nulls = false;
     let mut derived = 0;
     let rewritten = plan.transform_up(|node| {
         join |= matches!(&node, LogicalPlan::Join(j) if !joins_constants(j));
         let schema = node.inputs().first().map(|i| i.schema().clone());
         let node = node.map_expressions(|e| {
             e.transform(|e| {
-                ignores_nulls |= matches!(&e, Expr::WindowFunction(w) if w.params.null_treatment == Some(NullTreatment::IgnoreNulls));
                 let rewritten = match &e {
                     Expr::Column(c) if c.relation.is_some() => Some(Expr::Column(Column::new_unqualified(c.name.clone()))),
                     Expr::Cast(Cast { expr, field }) | Expr::TryCast(TryCast { expr, field }) => time_cast(expr, field.data_type(), schema.as_deref()),
@@ -68,9 +68,7 @@ pub fn portable(plan: LogicalPlan) -> Result<LogicalPlan, SqlError> {
     if join {
         return Err(SqlError::NotPushable("a join (lookup, impute): its SQL is not checked against engines yet".into()));
     }
-    if ignores_nulls {
-        return Err(SqlError::NotPushable("a window function ignoring nulls (prev_value, next_value): DataFusion 55's unparser drops IGNORE NULLS".into()));
-    }
+
     rewritten.map(|t| t.data).map_err(|e| SqlError::Unparse(e.to_string()))
 }
 
