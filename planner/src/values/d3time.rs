@@ -53,28 +53,54 @@ fn pad(value: i64, fill: Option<char>, width: usize) -> String {
 /// ```
 pub fn format(ms: f64, spec: &str, zone: Zone) -> Option<String> {
     let f = zone.fields(ms)?;
-    let spec = expand(spec);
+    let (pieces, cut) = pieces(&expand(spec));
+    if cut {
+        return None;
+    }
     let mut out = String::new();
-    let mut chars = spec.chars().peekable();
+    for piece in pieces {
+        match piece {
+            Piece::Literal(c) => out.push(c),
+            Piece::Directive(d, fill_override) => {
+                let fill = |default: char| fill_override.unwrap_or(Some(default));
+                out.push_str(&directive(d, &f, ms, zone, &fill)?);
+            }
+        }
+    }
+    Some(out)
+}
+
+/// One piece of an expanded specifier: a character as it is, or a directive with
+/// its padding override (`%-d`: none, `%_d`: spaces, `%0d`: zeros).
+enum Piece {
+    Literal(char),
+    Directive(char, Option<Option<char>>),
+}
+
+/// The pieces of `spec`, and whether it ends inside a directive (`%` or `%-` last).
+fn pieces(spec: &str) -> (Vec<Piece>, bool) {
+    let mut out = Vec::new();
+    let mut chars = spec.chars();
     while let Some(c) = chars.next() {
         if c != '%' {
-            out.push(c);
+            out.push(Piece::Literal(c));
             continue;
         }
-        let mut d = chars.next()?;
-        let mut fill_override = None;
-        if matches!(d, '-' | '_' | '0') {
-            fill_override = Some(match d {
+        let (mut d, mut fill_override) = (chars.next(), None);
+        if let Some(pad @ ('-' | '_' | '0')) = d {
+            fill_override = Some(match pad {
                 '-' => None,
                 '_' => Some(' '),
                 _ => Some('0'),
             });
-            d = chars.next()?;
+            d = chars.next();
         }
-        let fill = |default: char| fill_override.unwrap_or(Some(default));
-        out.push_str(&directive(d, &f, ms, zone, &fill)?);
+        match d {
+            Some(d) => out.push(Piece::Directive(d, fill_override)),
+            None => return (out, true),
+        }
     }
-    Some(out)
+    (out, false)
 }
 
 fn directive(d: char, f: &Fields, ms: f64, zone: Zone, fill: &dyn Fn(char) -> Option<char>) -> Option<String> {
@@ -131,25 +157,16 @@ fn directive(d: char, f: &Fields, ms: f64, zone: Zone, fill: &dyn Fn(char) -> Op
 /// assert_eq!(format_invalid("%c", true), "NaN/NaN/0NaN, 12:NaN:NaN AM");
 /// ```
 pub fn format_invalid(spec: &str, utc: bool) -> String {
-    let spec = expand(spec);
     let mut out = String::new();
-    let mut chars = spec.chars();
-    while let Some(c) = chars.next() {
-        if c != '%' {
-            out.push(c);
-            continue;
-        }
-        let Some(mut d) = chars.next() else { break };
-        let mut fill_override = None;
-        if matches!(d, '-' | '_' | '0') {
-            fill_override = Some(match d {
-                '-' => None,
-                '_' => Some(' '),
-                _ => Some('0'),
-            });
-            let Some(next) = chars.next() else { break };
-            d = next;
-        }
+    // A specifier cut inside a directive prints what comes before it.
+    for piece in pieces(&expand(spec)).0 {
+        let (d, fill_override) = match piece {
+            Piece::Literal(c) => {
+                out.push(c);
+                continue;
+            }
+            Piece::Directive(d, fill_override) => (d, fill_override),
+        };
         let nan = |default: char, width: usize| match fill_override.unwrap_or(Some(default)) {
             Some(f) if width > 3 => format!("{}NaN", f.to_string().repeat(width - 3)),
             _ => "NaN".to_string(),

@@ -9,6 +9,8 @@ use chrono_tz::Tz;
 use std::str::FromStr;
 
 const MS_PER_DAY: f64 = 86_400_000.0;
+/// The most milliseconds from the epoch a JavaScript Date holds (either way).
+pub const MAX_DATE_MS: f64 = 8.64e15;
 
 /// The zone that local-time functions use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,7 +56,7 @@ pub struct Fields {
 }
 
 fn naive_from_ms(ms: f64) -> Option<NaiveDateTime> {
-    if !ms.is_finite() || ms.abs() > 8.64e15 {
+    if !ms.is_finite() || ms.abs() > MAX_DATE_MS {
         return None;
     }
     chrono::DateTime::from_timestamp_millis(ms as i64).map(|d| d.naive_utc())
@@ -127,7 +129,7 @@ impl Zone {
         let days = days_from_civil(year as i64, month as u32 + 1, 1) as f64 + d - 1.0;
         let local = days * MS_PER_DAY + h * 3_600_000.0 + mi * 60_000.0 + s * 1000.0 + ms;
         let t = self.local_to_utc(local);
-        if t.abs() > 8.64e15 {
+        if t.abs() > MAX_DATE_MS {
             f64::NAN
         } else {
             t
@@ -208,7 +210,7 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
 
 /// UTC calendar fields by arithmetic (the hot path of UTC time units).
 fn utc_fields(ms: f64) -> Option<Fields> {
-    if !ms.is_finite() || ms.abs() > 8.64e15 {
+    if !ms.is_finite() || ms.abs() > MAX_DATE_MS {
         return None;
     }
     let ms = ms as i64;

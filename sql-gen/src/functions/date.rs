@@ -75,8 +75,10 @@ fn time_format(l: &Lowerer, a: &[Ast], utc: bool) -> Result<Lowered> {
     vegalake_planner::values::d3time::check_specifier(spec, false).map_err(crate::error::LowerError::Unsupported)?;
     let ms = to_number(&args[0]);
     let formatted = udf::call("vl_time_format", vec![zone(l, utc), lit(spec.to_string()), ms.clone()]);
-    // A JavaScript Date holds ±8.64e15 ms; d3 prints an invalid one field by field.
-    let valid = datafusion::functions::expr_fn::isnan(ms.clone()).is_false().and(datafusion::functions::expr_fn::abs(ms).lt_eq(lit(8.64e15)));
+    // A JavaScript Date holds ±MAX_DATE_MS; d3 prints an invalid one field by field.
+    let valid = datafusion::functions::expr_fn::isnan(ms.clone())
+        .is_false()
+        .and(datafusion::functions::expr_fn::abs(ms).lt_eq(lit(vegalake_planner::values::time::MAX_DATE_MS)));
     let invalid = lit(vegalake_planner::values::d3time::format_invalid(spec, utc));
     scalar(Typed::string(when(args[0].expr.clone().is_null(), lit("null")).when(valid, formatted).otherwise(invalid)?))
 }

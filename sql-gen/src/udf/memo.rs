@@ -50,7 +50,7 @@ pub(super) struct Prepared {
 const SLOTS: usize = 1 << 14;
 const MS_PER_HOUR: i64 = 3_600_000;
 /// Beyond this, an hour may reach past JavaScript's date range (±8.64e15 ms).
-const HOURLY_LIMIT: f64 = 8.64e15 - 2.0 * MS_PER_HOUR as f64;
+const HOURLY_LIMIT: f64 = vegalake_planner::values::time::MAX_DATE_MS - 2.0 * MS_PER_HOUR as f64;
 
 #[derive(Clone, Copy)]
 struct Slot {
