@@ -23,10 +23,7 @@ NAMES = sorted(CHARTS)
 # stops it: transformed_data raises DataError naming it (checked both ways: a
 # chart that starts evaluating fails its entry here). Their client specs still
 # run in vega.js and are compared like every other chart's.
-# The error bars' spreads are `undefined` in vega for groups of fewer than two
-# values, and the server leaves formulas over them to the client (it does not yet
-# ask the data whether such a group exists).
-SERVER_CANNOT = {"list_column_flattened": "flatten", "errorbar_stdev": "formula", "errorband_ci_free": "formula"}
+SERVER_CANNOT = {"list_column_flattened": "flatten"}
 
 
 @pytest.fixture(autouse=True)

@@ -5,7 +5,7 @@ use super::{Step, TransformDef, TransformInput, ROW};
 use crate::error::{unsupported, Result};
 use crate::plan::{col, has_column};
 use datafusion::functions_aggregate::expr_fn::min;
-use datafusion::logical_expr::{Expr, LogicalPlanBuilder};
+use datafusion::logical_expr::{Expr, LogicalPlan, LogicalPlanBuilder};
 
 const EMPTY_GUARD: &str = "__vl_rows";
 
@@ -31,13 +31,16 @@ fn lower(input: TransformInput) -> Result<Step> {
 
     let mut aggregates: Vec<(String, Expr)> = Vec::new();
     let mut outputs: Vec<Expr> = Vec::new();
+    let mut spreads: Vec<String> = Vec::new();
     for (i, op) in ops.iter().enumerate() {
         let field = fields.get(i).cloned().flatten();
         let m = measure(&schema, op, field.as_deref(), i, Arithmetic::Sequential)?;
         let name = names.get(i).cloned().flatten().unwrap_or_else(|| measure_name(op, field.as_deref()));
         aggregates.extend(m.aggregates);
-        let output = if undefined_below_two_values(op) { m.output.alias_with_metadata(name, Some(undefined_when_null())) } else { m.output.alias(name) };
-        outputs.push(output);
+        if undefined_below_two_values(op) {
+            spreads.push(name.clone());
+        }
+        outputs.push(m.output.alias(name));
     }
     // Without groupby, vega emits no row for empty input (SQL emits one).
     let guard_empty = groupby.is_empty();
@@ -57,7 +60,28 @@ fn lower(input: TransformInput) -> Result<Step> {
     if ordered {
         project.push(col(ROW));
     }
-    Step::plan(LogicalPlanBuilder::from(plan).project(project)?.build()?)
+    let plan = LogicalPlanBuilder::from(plan).project(project)?.build()?;
+    if spreads.is_empty() {
+        return Step::plan(plan);
+    }
+    // A spread is `undefined` in groups with fewer than two valid values, which
+    // later expressions tell from null (`center + extent` is NaN there): ask the
+    // data whether any group has one, and mark those columns only then. Why:
+    // marking them always sent every stdev/stderr error bar's formulas to the
+    // client, though real groups almost always have two values.
+    let asked = plan.clone();
+    super::ask_for_nulls(&asked, spreads.clone(), move |nulls| Step::plan(if nulls { mark_undefined_when_null(plan, &spreads)? } else { plan }))
+}
+
+/// Re-projects `plan` with `columns` marked as holding `undefined` where null.
+fn mark_undefined_when_null(plan: LogicalPlan, columns: &[String]) -> Result<LogicalPlan> {
+    let project: Vec<Expr> = plan
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| if columns.contains(f.name()) { col(f.name()).alias_with_metadata(f.name(), Some(undefined_when_null())) } else { col(f.name()) })
+        .collect();
+    Ok(LogicalPlanBuilder::from(plan).project(project)?.build()?)
 }
 
 /// Field metadata: this column's nulls are vega's `undefined`.
