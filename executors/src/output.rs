@@ -16,6 +16,10 @@ fn cell(a: &dyn Array, i: usize) -> Json {
         DataType::Utf8 => Json::String(a.as_string::<i32>().value(i).to_string()),
         DataType::Boolean => Json::Bool(a.as_boolean().value(i)),
         DataType::Timestamp(TimeUnit::Millisecond, None) => json_number(a.as_primitive::<TimestampMillisecondType>().value(i) as f64),
+        DataType::List(_) => {
+            let items = a.as_list::<i32>().value(i);
+            Json::Array((0..items.len()).map(|j| cell(items.as_ref(), j)).collect())
+        }
         _ => match datafusion::arrow::util::display::array_value_to_string(a, i) {
             Ok(s) => Json::String(s),
             Err(_) => Json::Null,

@@ -504,8 +504,15 @@ for t in [{"type": "lookup", "from": "cars", "key": "Name", "fields": ["Name"], 
                                {"name": "cut", "source": "before", "transform": [t]},
                                {"name": "after", "source": "cut", "transform": [{"type": "filter", "expr": "true"}]}])
 
-vg("flatten_arrays", [{"name": "v", "values": [{"k": "a", "xs": [1, 2]}, {"k": "b", "xs": []}, {"k": "c", "xs": [3]}]},
-                     {"name": "flat", "source": "v", "transform": [{"type": "flatten", "fields": ["xs"], "as": ["x"]}]}])
+# Arrays of different lengths side by side (null past the shorter's end), empty
+# arrays (no rows), null items, the same name in and out, and what follows.
+vg("flatten_arrays", [{"name": "v", "values": [{"k": "a", "xs": [1, 2], "ys": ["p"]}, {"k": "b", "xs": [], "ys": []}, {"k": "c", "xs": [3], "ys": ["q", "r", None]},
+                                               {"k": "d", "xs": [None, 4.5], "ys": ["s"]}]},
+                     {"name": "flat", "source": "v", "transform": [{"type": "flatten", "fields": ["xs"], "as": ["x"]}]},
+                     {"name": "both", "source": "v", "transform": [{"type": "flatten", "fields": ["xs", "ys"], "index": "i"}, {"type": "formula", "expr": "datum.xs * 2 + datum.i", "as": "z"}]},
+                     {"name": "counted", "source": "v", "transform": [{"type": "flatten", "fields": ["ys"]}, {"type": "aggregate", "groupby": ["ys"]}]},
+                     {"name": "flags", "values": [{"b": [True, False]}, {"b": [False]}], "transform": [{"type": "flatten", "fields": ["b"], "as": ["flag"], "index": "n"}]},
+                     {"name": "mixed", "values": [{"m": [1, "a"]}, {"m": [{"o": 1}]}], "transform": [{"type": "flatten", "fields": ["m"]}]}])
 
 # --- Vega-Lite charts ---------------------------------------------------------
 CARS_VL = {"data": {"url": "data/cars.json"}}

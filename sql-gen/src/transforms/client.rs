@@ -20,7 +20,6 @@ pub(super) const DEFS: &[TransformDef] = &[
     client("resolvefilter", Fields, CROSSFILTER),
     client("countpattern", Fields, NOT_YET),
     client("dotbin", Fields, NOT_YET),
-    client("flatten", Fields, NOT_YET),
     client("force", Whole, LAYOUT),
     client("voronoi", Whole, LAYOUT),
     client("wordcloud", Whole, LAYOUT),

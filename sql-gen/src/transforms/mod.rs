@@ -20,6 +20,7 @@ mod collect;
 mod density;
 pub(crate) mod extent;
 mod filter;
+mod flatten;
 mod fold;
 mod formula;
 mod generated;
@@ -235,6 +236,7 @@ fn registry() -> &'static HashMap<&'static str, TransformDef> {
             density::DEF,
             extent::DEF,
             filter::DEF,
+            flatten::DEF,
             fold::DEF,
             formula::DEF,
             identifier::DEF,

@@ -24,12 +24,16 @@ use std::sync::Arc;
 ///   becomes `vl_epoch_millis`, which [`super::time`] names in each dialect: Spark
 ///   casts no timestamp to a number, and DuckDB's cast is NULL.
 /// - `vl_bin` becomes its CASE form ([`crate::transforms::bin::sql_form`]).
+/// - Unnests (flatten) are refused: their SQL is not checked against engines.
 /// - Window functions ignoring nulls are refused: the unparser drops the clause.
 /// - Joins are refused for now, their SQL (lookup, impute) not checked against
 ///   engines yet, except an inner join to an inline table of constants (a bin per
 ///   key of `vegalake batch` joins each row to its key's bins), run on Spark by
 ///   the batch tests.
 pub fn portable(plan: LogicalPlan) -> Result<LogicalPlan, SqlError> {
+    if plan.exists(|node| Ok(matches!(node, LogicalPlan::Unnest(_)))).unwrap_or(true) {
+        return Err(SqlError::NotPushable("an unnest (flatten): its SQL is not checked against engines yet".into()));
+    }
     if crate::plan::has_window_ignoring_nulls(&plan) {
         return Err(SqlError::NotPushable("a window function ignoring nulls (prev_value, next_value): DataFusion 55's unparser drops IGNORE NULLS".into()));
     }

@@ -259,6 +259,9 @@ fn rewrite_values(values: &datafusion::logical_expr::Values, tables: &mut Tables
 
 /// A scan of a new inline table, typed by casts: a column of nulls has no type in VALUES.
 fn inline(schema: datafusion::arrow::datatypes::SchemaRef, rows: Vec<Vec<ScalarValue>>, tables: &mut Tables) -> Result<LogicalPlan, SqlError> {
+    if let Some(f) = schema.fields().iter().find(|f| f.data_type().is_nested()) {
+        return Err(SqlError::NotPushable(format!("an inline column of arrays ('{}'): its SQL literals are not checked against engines", f.name())));
+    }
     let name = format!("{INLINE_PREFIX}{}", tables.inline.len());
     let columns: Vec<String> = schema.fields().iter().map(|f| f.name().clone()).collect();
     tables.inline.push(InlineTable { name: name.clone(), columns, rows });
