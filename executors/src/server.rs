@@ -420,6 +420,10 @@ impl Runtime {
             return Ok(outcome);
         }
         let no_rows = data.url.is_none() && data.source.is_none() && data.values.as_ref().is_none_or(|v| v.as_array().is_some_and(Vec::is_empty));
+        if node.written_at_start {
+            outcome.reason = Some("its rows are written by the client when the chart starts (modify in a signal's update)".into());
+            return Ok(outcome);
+        }
         if node.client_owned && no_rows {
             // An empty selection store: whatever its transforms (a `collect` sorted by
             // a field no row has yet), it has no rows.

@@ -34,6 +34,8 @@ try {
   const { view, run } = await openView(spec, dataDir);
   await apply(view, run, spec, { set: read(flags.set) || meta.set || {}, store: read(flags.store) || meta.store || {} });
   process.stdout.write(JSON.stringify({ spec: pristine, ...snapshot(view, spec) }) + '\n');
+  // A timer (an animation's clock) would keep the process alive.
+  view.finalize();
 } catch (e) {
   console.error(String(e?.stack || e));
   process.exit(1);

@@ -50,7 +50,10 @@ export function plain(x, depth = 0) {
   if (x === null || typeof x !== 'object') return x;
   if (depth > 16 || /Item$|^Scenegraph$|^View$/.test(x.constructor?.name || '')) return null;
   if (Array.isArray(x)) return x.map((e) => plain(e, depth + 1));
-  return Object.fromEntries(Object.keys(x).map((k) => [k, plain(x[k], depth + 1)]));
+  // vega-selections caches a field's accessor on the selection's field objects
+  // (`getter`) once a tuple is tested: its state, not the signal's value.
+  const keys = Object.keys(x).filter((k) => !(k === 'getter' && typeof x[k] === 'function'));
+  return Object.fromEntries(keys.map((k) => [k, plain(x[k], depth + 1)]));
 }
 
 /// Opens a view of a Vega spec (the zone must be set in process.env.TZ first).

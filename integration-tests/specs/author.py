@@ -439,6 +439,11 @@ vg("window_prev_next_grouped", [CARS] + [
     {"name": "framed", "source": "cars", "transform": [
         {"type": "window", "sort": {"field": ["Year", "Name"], "order": ["descending", "ascending"]}, "ignorePeers": True, "frame": [-2, 2],
          "ops": ["prev_value", "next_value", "row_number"], "fields": ["Horsepower", "Miles_per_Gallon", None], "as": ["hp_prev", "mpg_next", "n"]}]}])
+# An animation: the frame's store is written when the view starts (a `modify` in
+# a signal's update, from a scale's inverse), not by an event: never empty.
+vl("vl_animation_frames", {"data": {"url": "data/gapminder.json"}, "params": [{"name": "frame", "select": {"type": "point", "fields": ["year"], "on": "timer"}}],
+                           "transform": [{"filter": {"param": "frame"}}], "mark": "point",
+                           "encoding": {"x": {"field": "fertility", "type": "quantitative"}, "y": {"field": "life_expect", "type": "quantitative"}, "time": {"field": "year"}}})
 vl("vl_point_selection_ids", {"data": {"url": "data/cars.json"}, "params": [{"name": "pick", "select": "point"}], "transform": [{"filter": {"param": "pick"}}], "mark": "point",
                               "encoding": {"x": {"field": "Horsepower", "type": "quantitative"}, "y": {"field": "Miles_per_Gallon", "type": "quantitative"}}},
    meta={"store": {"pick_store": [{"unit": "", "_vgsid_": 3}, {"unit": "", "_vgsid_": 17}]}})

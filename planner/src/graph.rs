@@ -88,6 +88,9 @@ pub struct DatasetNode {
     /// Changed by the client (`modify` in a signal handler, or data triggers): a
     /// selection store, say.
     pub client_owned: bool,
+    /// Client-owned and written when the view starts (`modify` in a signal's
+    /// `update` or `init`), so that its first rows are the client's, not empty.
+    pub written_at_start: bool,
     /// Declared by a facet (`from.facet.name`), not by a `data` entry.
     pub facet: bool,
 }
@@ -195,6 +198,7 @@ impl SpecGraph {
                     input: Reads::default(),
                     transforms: Vec::new(),
                     client_owned: false,
+                    written_at_start: false,
                     facet: true,
                 });
             }
@@ -250,7 +254,7 @@ impl SpecGraph {
             })
             .collect();
         let var = Var::data(&d.name, &self.scopes[scope].path);
-        self.datasets.push(DatasetNode { var, scope, data: d.clone(), sources, input, transforms, client_owned: false, facet: false });
+        self.datasets.push(DatasetNode { var, scope, data: d.clone(), sources, input, transforms, client_owned: false, written_at_start: false, facet: false });
     }
 
     /// A dataset's `source` may name a dataset of the same name in an enclosing scope.
@@ -282,15 +286,24 @@ impl SpecGraph {
     /// Marks client-owned datasets and client-driven signals.
     fn classify(&mut self) {
         let mut owned: HashSet<Var> = HashSet::new();
+        let mut written_at_start: HashSet<Var> = HashSet::new();
         for s in &self.signals {
             let mut refs = Refs::default();
             refs.add_json(s.signal.on.as_ref().unwrap_or(&Json::Null));
             for name in refs.modified {
                 owned.insert(self.lookup_data(&name, s.scope));
             }
+            // An `update` or `init` runs when the view starts: its `modify` fills
+            // the store before any event (Vega-Lite's animation frames).
+            let mut at_start = Refs::default();
+            s.signal.update.iter().chain(&s.signal.init).for_each(|e| at_start.add_expr(e));
+            for name in at_start.modified {
+                written_at_start.insert(self.lookup_data(&name, s.scope));
+            }
         }
         for d in &mut self.datasets {
-            if d.data.extra.contains_key("on") || owned.contains(&d.var) {
+            d.written_at_start = written_at_start.contains(&d.var);
+            if d.data.extra.contains_key("on") || owned.contains(&d.var) || d.written_at_start {
                 d.client_owned = true;
             }
         }
@@ -409,6 +422,21 @@ mod tests {
 
     fn graph(v: Json) -> SpecGraph {
         SpecGraph::new(&serde_json::from_value(v).unwrap())
+    }
+
+    #[test]
+    fn a_store_modified_by_an_update_is_written_when_the_view_starts() {
+        let g = graph(json!({
+            "signals": [
+                {"name": "tick", "update": "modify('frame', {values: [1]}, true)"},
+                {"name": "click", "value": 0, "on": [{"events": "click", "update": "modify('picked', {x: 1})"}]}
+            ],
+            "data": [{"name": "frame"}, {"name": "picked"}]
+        }));
+        let frame = g.dataset(&Var::data("frame", &[])).unwrap();
+        assert!(frame.client_owned && frame.written_at_start);
+        let picked = g.dataset(&Var::data("picked", &[])).unwrap();
+        assert!(picked.client_owned && !picked.written_at_start, "an event's modify leaves the store empty at the start");
     }
 
     #[test]
