@@ -444,6 +444,12 @@ vg("window_prev_next_grouped", [CARS] + [
 vl("vl_animation_frames", {"data": {"url": "data/gapminder.json"}, "params": [{"name": "frame", "select": {"type": "point", "fields": ["year"], "on": "timer"}}],
                            "transform": [{"filter": {"param": "frame"}}], "mark": "point",
                            "encoding": {"x": {"field": "fertility", "type": "quantitative"}, "y": {"field": "life_expect", "type": "quantitative"}, "time": {"field": "year"}}})
+# Vega-Lite imputes 0 into a field CSV left as strings: only where a key is missing
+# does the column mix types (then the client evaluates it).
+vg("impute_value_into_strings", [{"name": "s", "url": "data/stocks.csv", "format": {"type": "csv", "parse": {"date": "date"}}},
+    {"name": "complete", "source": "s", "transform": [{"type": "filter", "expr": "datum.symbol === 'GOOG'"}, {"type": "impute", "field": "price", "key": "date", "method": "value", "value": 0},
+                                                      {"type": "stack", "groupby": ["date"], "field": "price", "sort": {"field": [], "order": []}}]},
+    {"name": "gaps", "source": "s", "transform": [{"type": "impute", "field": "price", "key": "date", "groupby": ["symbol"], "value": 0}]}])
 vl("vl_point_selection_ids", {"data": {"url": "data/cars.json"}, "params": [{"name": "pick", "select": "point"}], "transform": [{"filter": {"param": "pick"}}], "mark": "point",
                               "encoding": {"x": {"field": "Horsepower", "type": "quantitative"}, "y": {"field": "Miles_per_Gallon", "type": "quantitative"}}},
    meta={"store": {"pick_store": [{"unit": "", "_vgsid_": 3}, {"unit": "", "_vgsid_": 17}]}})

@@ -7,7 +7,7 @@
 //! when their field is null.
 
 use super::{Step, TransformDef, TransformInput, ROW};
-use crate::error::{invalid, unsupported, Result};
+use crate::error::{invalid, unsupported, LowerError, Result};
 use crate::lower::column;
 use crate::lowered::{Lowered, Typed};
 use crate::plan::{col, has_column, with_window_columns};
@@ -115,7 +115,14 @@ fn lower(input: TransformInput) -> Result<Step> {
         .build()?;
 
     let imputed_value = match (&method[..], Lowered::from_json(&value)) {
-        ("value", Lowered::Scalar(t)) => value_expr(t, field_t.ty)?,
+        ("value", Lowered::Scalar(t)) => match value_expr(t, field_t.ty) {
+            Ok(e) => e,
+            // A value of another type makes a column of mixed types, but only if a
+            // row is imputed: Vega-Lite imputes 0 into CSV strings where no key is
+            // missing (an area chart's stack).
+            Err(LowerError::Unsupported(why)) => return super::ask_for_rows(missing, move |any| if any { unsupported(why) } else { Step::plan(plan) }),
+            Err(e) => return Err(e),
+        },
         ("value", _) => return unsupported("impute with a non-scalar value"),
         _ => Expr::Column(qualified("g", STAT)),
     };

@@ -98,15 +98,15 @@ fn ask_for_ties(plan: &LogicalPlan, keys: Vec<Expr>, then: impl FnOnce(bool) -> 
 /// Whether some row of `plan` is null in one of `columns`, asked of the data;
 /// `then(nulls)` continues the lowering with the answer.
 fn ask_for_nulls(plan: &LogicalPlan, columns: Vec<String>, then: impl FnOnce(bool) -> Result<Step> + Send + 'static) -> Result<Step> {
-    use datafusion::functions_aggregate::expr_fn::count;
     let any_null = columns.iter().map(|c| crate::plan::col(c).is_null()).reduce(Expr::or).unwrap_or(lit(false));
-    let query = LogicalPlanBuilder::from(plan.clone()).filter(any_null)?.aggregate(Vec::<Expr>::new(), vec![count(lit(1)).alias("n")])?.build()?;
-    let resume: Resume = Box::new(move |batches, _| {
-        use datafusion::arrow::array::AsArray;
-        use datafusion::arrow::datatypes::Int64Type;
-        let n = batches.iter().find(|b| b.num_rows() > 0).map_or(0, |b| b.column(0).as_primitive::<Int64Type>().value(0));
-        then(n > 0)
-    });
+    ask_for_rows(LogicalPlanBuilder::from(plan.clone()).filter(any_null)?.build()?, then)
+}
+
+/// Whether `plan` has a row, asked of the data; `then(rows)` continues the
+/// lowering with the answer.
+fn ask_for_rows(plan: LogicalPlan, then: impl FnOnce(bool) -> Result<Step> + Send + 'static) -> Result<Step> {
+    let query = LogicalPlanBuilder::from(plan).limit(0, Some(1))?.build()?;
+    let resume: Resume = Box::new(move |batches, _| then(batches.iter().any(|b| b.num_rows() > 0)));
     Ok(Step::Query { query, resume })
 }
 
