@@ -187,33 +187,8 @@ impl ScopedEnvironment<'_> {
         let lowerer = Lowerer { schema: &schema, env: self };
         let ast = vegalake_planner::expr::parse(source).ok()?;
         let value = lowerer.lower(&ast).ok()?;
-        value.to_json().or_else(|| value.as_scalar().and_then(|t| fold_constant(&t.expr)))
+        value.to_json()
     }
-}
-
-/// Folds a constant expression (no columns) to a JSON value.
-fn fold_constant(e: &datafusion::logical_expr::Expr) -> Option<Json> {
-    use datafusion::logical_expr::simplify::SimplifyContext;
-    use datafusion::optimizer::simplify_expressions::ExprSimplifier;
-    let schema = std::sync::Arc::new(datafusion::common::DFSchema::empty());
-    let simplifier = ExprSimplifier::new(SimplifyContext::builder().with_schema(schema).build());
-    let folded = simplifier.simplify(e.clone()).ok()?;
-    match folded {
-        datafusion::logical_expr::Expr::Literal(v, _) => scalar_json(&v),
-        _ => None,
-    }
-}
-
-fn scalar_json(v: &datafusion::common::ScalarValue) -> Option<Json> {
-    use datafusion::common::ScalarValue as S;
-    Some(match v {
-        v if v.is_null() => Json::Null,
-        S::Float64(Some(x)) => vegalake_sql_gen::json_number(*x),
-        S::Int64(Some(x)) => Json::from(*x),
-        S::Utf8(Some(s)) => Json::String(s.clone()),
-        S::Boolean(Some(b)) => Json::Bool(*b),
-        _ => return None,
-    })
 }
 
 impl Environment for ScopedEnvironment<'_> {

@@ -450,6 +450,10 @@ vg("impute_value_into_strings", [{"name": "s", "url": "data/stocks.csv", "format
     {"name": "complete", "source": "s", "transform": [{"type": "filter", "expr": "datum.symbol === 'GOOG'"}, {"type": "impute", "field": "price", "key": "date", "method": "value", "value": 0},
                                                       {"type": "stack", "groupby": ["date"], "field": "price", "sort": {"field": [], "order": []}}]},
     {"name": "gaps", "source": "s", "transform": [{"type": "impute", "field": "price", "key": "date", "groupby": ["symbol"], "value": 0}]}])
+# A wrapped facet: its row and column sequences stop at a signal reading the
+# length of the facet domain's dataset.
+vl("vl_facet_wrapped", {"data": {"url": "data/barley.json"}, "columns": 2, "facet": {"field": "site", "sort": {"op": "median", "field": "yield"}},
+                        "spec": {"mark": "point", "encoding": {"x": {"aggregate": "median", "field": "yield", "type": "quantitative"}, "y": {"field": "variety"}, "color": {"field": "year", "type": "nominal"}}}})
 vl("vl_point_selection_ids", {"data": {"url": "data/cars.json"}, "params": [{"name": "pick", "select": "point"}], "transform": [{"filter": {"param": "pick"}}], "mark": "point",
                               "encoding": {"x": {"field": "Horsepower", "type": "quantitative"}, "y": {"field": "Miles_per_Gallon", "type": "quantitative"}}},
    meta={"store": {"pick_store": [{"unit": "", "_vgsid_": 3}, {"unit": "", "_vgsid_": 17}]}})

@@ -127,11 +127,12 @@ impl Lowered {
     /// The value as JSON when it is fully constant.
     pub fn to_json(&self) -> Option<Json> {
         match self {
-            Lowered::Scalar(t) => match (t.ty, t.literal()?) {
+            Lowered::Scalar(t) => match (t.ty, t.literal().cloned().or_else(|| fold_constant(&t.expr))?) {
                 (_, v) if v.is_null() => Some(Json::Null),
-                (VType::Number | VType::Date, ScalarValue::Float64(Some(v))) => Some(json_number(*v)),
-                (VType::String, ScalarValue::Utf8(Some(s))) => Some(Json::String(s.clone())),
-                (VType::Boolean, ScalarValue::Boolean(Some(b))) => Some(Json::Bool(*b)),
+                (VType::Number | VType::Date, ScalarValue::Float64(Some(v))) => Some(json_number(v)),
+                (VType::Number, ScalarValue::Int64(Some(v))) => Some(json_number(v as f64)),
+                (VType::String, ScalarValue::Utf8(Some(s))) => Some(Json::String(s)),
+                (VType::Boolean, ScalarValue::Boolean(Some(b))) => Some(Json::Bool(b)),
                 _ => None,
             },
             Lowered::List(items) => items.iter().map(Lowered::to_json).collect::<Option<Vec<_>>>().map(Json::Array),
@@ -140,6 +141,19 @@ impl Lowered {
             }
             _ => None,
         }
+    }
+}
+
+/// The value of an expression that reads no column (`ceil(12 / 5)`), folded by
+/// DataFusion's simplifier; `None` when it does not fold to a literal.
+fn fold_constant(e: &datafusion::logical_expr::Expr) -> Option<ScalarValue> {
+    use datafusion::logical_expr::simplify::SimplifyContext;
+    use datafusion::optimizer::simplify_expressions::ExprSimplifier;
+    let schema = std::sync::Arc::new(datafusion::common::DFSchema::empty());
+    let simplifier = ExprSimplifier::new(SimplifyContext::builder().with_schema(schema).build());
+    match simplifier.simplify(e.clone()).ok()? {
+        datafusion::logical_expr::Expr::Literal(v, _) => Some(v),
+        _ => None,
     }
 }
 
