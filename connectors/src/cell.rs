@@ -58,56 +58,18 @@ impl Cell {
     }
 }
 
-/// A column whose values are all arrays (or null) of numbers, or of strings, or of
-/// booleans (items may be null), as an Arrow list column: `flatten` unnests it on
-/// the server. `None` for any other column (it stays JSON text).
-fn list_column(cells: &[Cell]) -> Option<(DataType, ArrayRef)> {
-    use datafusion::arrow::array::ListBuilder;
-    let arrays: Vec<Option<&Vec<serde_json::Value>>> = cells
+/// A column of arrays or objects (or null) of one shape, typed
+/// ([`crate::nested`]); `None` for others (they stay JSON text).
+fn nested_column(cells: &[Cell]) -> Option<(Field, ArrayRef)> {
+    let values: Vec<Option<&serde_json::Value>> = cells
         .iter()
         .map(|c| match c {
             Cell::Null => Some(None),
-            Cell::Nested(serde_json::Value::Array(items)) => Some(Some(items)),
+            Cell::Nested(v) => Some(Some(v)),
             _ => None,
         })
         .collect::<Option<_>>()?;
-    let mut kinds = arrays.iter().flatten().flat_map(|items| items.iter()).filter(|v| !v.is_null()).map(|v| match v {
-        serde_json::Value::Number(_) => Some("number"),
-        serde_json::Value::String(_) => Some("string"),
-        serde_json::Value::Bool(_) => Some("boolean"),
-        _ => None,
-    });
-    let kind = match kinds.next() {
-        None => "number",
-        Some(first) => {
-            let first = first?;
-            if !kinds.all(|k| k == Some(first)) {
-                return None;
-            }
-            first
-        }
-    };
-    macro_rules! build {
-        ($builder:expr, $item:ident) => {{
-            let mut b = ListBuilder::new($builder);
-            for a in &arrays {
-                match a {
-                    Some(items) => {
-                        items.iter().for_each(|v| b.values().append_option(v.$item()));
-                        b.append(true);
-                    }
-                    None => b.append(false),
-                }
-            }
-            let array = b.finish();
-            (array.data_type().clone(), Arc::new(array) as ArrayRef)
-        }};
-    }
-    Some(match kind {
-        "number" => build!(Float64Builder::new(), as_f64),
-        "string" => build!(StringBuilder::new(), as_str),
-        _ => build!(BooleanBuilder::new(), as_bool),
-    })
+    crate::nested::column(&values)
 }
 
 /// Column-wise parsed data: field names in first-appearance order.
@@ -158,7 +120,16 @@ impl Table {
                     });
                     (DataType::Timestamp(TimeUnit::Millisecond, None), Arc::new(b.finish()))
                 }
-                ["object"] if list_column(&cells).is_some() => list_column(&cells).expect("checked"),
+                ["object"] if nested_column(&cells).is_some() => {
+                    let (field, array) = nested_column(&cells).expect("checked");
+                    let mut metadata = field.metadata().clone();
+                    if self.sometimes_undefined.contains(name) {
+                        metadata.insert(UNDEFINED_FIELD_METADATA.to_string(), "true".to_string());
+                    }
+                    fields.push(field.with_name(name).with_metadata(metadata));
+                    arrays.push(array);
+                    continue;
+                }
                 kinds if kinds.contains(&"date") => {
                     return Err(ConnectorError::Unsupported(format!("field '{name}' mixes dates with {} values", kinds.join(" and "))));
                 }

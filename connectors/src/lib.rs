@@ -22,6 +22,7 @@ pub mod format;
 pub mod location;
 pub mod memory;
 pub mod metrics;
+mod nested;
 pub mod source;
 pub mod store;
 pub mod warehouse;

@@ -16,6 +16,17 @@ fn cell(a: &dyn Array, i: usize) -> Json {
         DataType::Utf8 => Json::String(a.as_string::<i32>().value(i).to_string()),
         DataType::Boolean => Json::Bool(a.as_boolean().value(i)),
         DataType::Timestamp(TimeUnit::Millisecond, None) => json_number(a.as_primitive::<TimestampMillisecondType>().value(i) as f64),
+        DataType::Struct(fields) => {
+            let members = a.as_struct();
+            let undefined = |f: &datafusion::arrow::datatypes::Field| f.metadata().contains_key(vegalake_planner::values::UNDEFINED_FIELD_METADATA);
+            let object = fields
+                .iter()
+                .zip(members.columns())
+                .filter(|(f, c)| !(undefined(f) && c.is_null(i)))
+                .map(|(f, c)| (f.name().clone(), cell(c.as_ref(), i)))
+                .collect();
+            Json::Object(object)
+        }
         DataType::List(_) => {
             let items = a.as_list::<i32>().value(i);
             Json::Array((0..items.len()).map(|j| cell(items.as_ref(), j)).collect())

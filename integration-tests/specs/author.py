@@ -454,6 +454,24 @@ vg("impute_value_into_strings", [{"name": "s", "url": "data/stocks.csv", "format
 # length of the facet domain's dataset.
 vl("vl_facet_wrapped", {"data": {"url": "data/barley.json"}, "columns": 2, "facet": {"field": "site", "sort": {"op": "median", "field": "yield"}},
                         "spec": {"mark": "point", "encoding": {"x": {"aggregate": "median", "field": "yield", "type": "quantitative"}, "y": {"field": "variety"}, "color": {"field": "year", "type": "nominal"}}}})
+# Objects and arrays of one shape are read on the server through their members
+# and items, as Vega-Lite reads nested fields (`datum.o && datum.o.hi`); a member
+# some objects lack, or an item past the shortest array, is undefined somewhere.
+NESTED = [{"k": "a", "o": {"hi": 3, "lo": 1, "tags": ["x", "y"], "at": {"d": 1}}, "xs": [1, 2, 3]},
+          {"k": "b", "o": {"hi": 5, "lo": None, "tags": ["z"], "at": {"d": 2}}, "xs": [4, 5]},
+          {"k": "c", "o": None, "xs": [6, 7]}]
+vg("nested_members", [{"name": "v", "values": NESTED},
+    {"name": "read", "source": "v", "transform": [
+        {"type": "formula", "expr": "datum['o'] && datum['o']['hi']", "as": "hi"},
+        {"type": "formula", "expr": "datum.o && datum.o.lo", "as": "lo"},
+        {"type": "formula", "expr": "datum.o && datum.o.tags && datum.o.tags[0]", "as": "tag"},
+        {"type": "formula", "expr": "datum.o && datum.o.at && datum.o.at.d * 10", "as": "d"},
+        {"type": "formula", "expr": "datum['xs']['1'] * 2 + datum.xs.length", "as": "x1"}]},
+    {"name": "mean_hi", "source": "v", "transform": [{"type": "formula", "expr": "datum.o && datum.o.hi", "as": "hi"},
+                                                     {"type": "aggregate", "ops": ["mean", "count"], "fields": ["hi", None]}]},
+    {"name": "past_shortest", "source": "v", "transform": [{"type": "formula", "expr": "datum.xs[2] + 1", "as": "x2"}]},
+    {"name": "some_lack", "values": [{"p": {"a": 1}}, {"p": {"b": 2}}], "transform": [{"type": "formula", "expr": "datum.p.a + 1", "as": "a1"}]}])
+vl("vl_nested_field", {"data": {"values": NESTED}, "mark": "point", "encoding": {"x": {"field": "o.hi", "type": "quantitative"}, "y": {"field": "o.at.d", "type": "quantitative"}}})
 vl("vl_point_selection_ids", {"data": {"url": "data/cars.json"}, "params": [{"name": "pick", "select": "point"}], "transform": [{"filter": {"param": "pick"}}], "mark": "point",
                               "encoding": {"x": {"field": "Horsepower", "type": "quantitative"}, "y": {"field": "Miles_per_Gallon", "type": "quantitative"}}},
    meta={"store": {"pick_store": [{"unit": "", "_vgsid_": 3}, {"unit": "", "_vgsid_": 17}]}})

@@ -6,8 +6,8 @@ use crate::error::{invalid, unsupported, LowerError, Result};
 use crate::functions;
 use crate::lowered::{Lowered, Typed};
 use crate::vtype::VType;
-use datafusion::arrow::datatypes::DataType;
-use datafusion::common::{Column, DFSchema};
+use datafusion::arrow::datatypes::{DataType, Field};
+use datafusion::common::{Column, DFSchema, ScalarValue};
 use datafusion::logical_expr::ExprSchemable;
 use datafusion::logical_expr::{cast, lit, try_cast, Expr};
 use std::ops::Not;
@@ -78,14 +78,69 @@ pub fn column(schema: &DFSchema, name: &str) -> Result<Typed> {
     if field.metadata().contains_key(vegalake_planner::values::JSON_FIELD_METADATA) {
         return unsupported(format!("field '{name}' holds values of several types, arrays or objects"));
     }
-    let ty = VType::of_arrow(field.data_type()).ok_or_else(|| LowerError::Unsupported(format!("field '{name}' of type {}", field.data_type())))?;
-    let col = Expr::Column(Column::new_unqualified(name));
-    let expr = match (ty, field.data_type()) {
-        (VType::Date, _) => cast(try_cast(col, DataType::Int64), DataType::Float64),
-        (_, dt) if dt != &ty.expr_type() && ty != VType::Null => cast(col, ty.expr_type()),
-        _ => col,
+    if field.data_type().is_nested() {
+        return unsupported(format!("field '{name}' holds objects or arrays, used as a value"));
+    }
+    value_of(Expr::Column(Column::new_unqualified(name)), field.data_type(), name)
+}
+
+/// A value of Arrow type `dt` (a column, an object's member, an array's item) as
+/// an expression value.
+fn value_of(e: Expr, dt: &DataType, name: &str) -> Result<Typed> {
+    let ty = VType::of_arrow(dt).ok_or_else(|| LowerError::Unsupported(format!("field '{name}' of type {dt}")))?;
+    let expr = match (ty, dt) {
+        (VType::Date, _) => cast(try_cast(e, DataType::Int64), DataType::Float64),
+        (_, dt) if dt != &ty.expr_type() && ty != VType::Null => cast(e, ty.expr_type()),
+        _ => e,
     };
     Ok(Typed::new(expr, ty))
+}
+
+/// A field of objects or arrays read through its members or items, or `None` for
+/// another field.
+fn nested_column(schema: &DFSchema, name: &str) -> Option<Lowered> {
+    let field = schema.field_with_unqualified_name(name).ok()?;
+    let json = field.metadata().contains_key(vegalake_planner::values::JSON_FIELD_METADATA);
+    (field.data_type().is_nested() && !json).then(|| Lowered::Nested { expr: Expr::Column(Column::new_unqualified(name)), field: field.clone() })
+}
+
+/// `object[key]` of a struct (its member) or a list (its item, or `length`).
+fn nested_member(expr: Expr, field: &Field, key: &ScalarValue) -> Result<Lowered> {
+    let undefined = |f: &Field| f.metadata().contains_key(vegalake_planner::values::UNDEFINED_FIELD_METADATA);
+    match (field.data_type(), key) {
+        (DataType::Struct(members), ScalarValue::Utf8(Some(name))) => {
+            let Some(member) = members.iter().find(|m| m.name() == name) else {
+                return unsupported(format!("member '{name}' of '{}', undefined in every object", field.name()));
+            };
+            if undefined(member) {
+                return unsupported(format!("member '{name}' of '{}' is missing (undefined) in some objects", field.name()));
+            }
+            let e = datafusion::functions::core::expr_fn::get_field(expr, name.as_str());
+            if member.data_type().is_nested() {
+                return Ok(Lowered::Nested { expr: e, field: member.clone() });
+            }
+            Ok(Lowered::Scalar(value_of(e, member.data_type(), name)?))
+        }
+        (DataType::List(_), ScalarValue::Utf8(Some(name))) if name == "length" => {
+            Ok(Lowered::Scalar(Typed::number(cast(datafusion::functions_nested::expr_fn::cardinality(expr), DataType::Float64))))
+        }
+        (DataType::List(item), key) => {
+            // `xs[2]` and `xs["2"]` read the same item.
+            let index = match key {
+                ScalarValue::Float64(Some(i)) => Some(*i),
+                ScalarValue::Utf8(Some(s)) => s.parse::<f64>().ok().filter(|i| vegalake_planner::values::number::js_number_to_string(*i) == *s),
+                _ => None,
+            };
+            let Some(i) = index.filter(|i| *i >= 0.0 && i.fract() == 0.0) else { return unsupported(format!("property {key} of arrays")) };
+            let shortest: f64 = field.metadata().get(vegalake_planner::values::SHORTEST_LIST_METADATA).and_then(|n| n.parse().ok()).unwrap_or(0.0);
+            if i >= shortest {
+                return unsupported(format!("item {i} of '{}', undefined in arrays shorter than that", field.name()));
+            }
+            let e = datafusion::functions_nested::expr_fn::array_element(expr, lit(i as i64 + 1));
+            Ok(Lowered::Scalar(value_of(e, item.data_type(), field.name())?))
+        }
+        _ => unsupported(format!("property {key} of '{}'", field.name())),
+    }
 }
 
 /// The largest lowered expression the server plans. JavaScript's `==` and `<`
@@ -182,8 +237,17 @@ impl Lowerer<'_> {
                 Lowered::Scalar(coerce::binary(*op, &l, &r)?)
             }
             ExprKind::Logical { op, left, right } => {
-                let l = self.scalar(left)?;
-                let r = self.scalar(right)?;
+                let (l, r) = (self.lower(left)?, self.lower(right)?);
+                // Vega-Lite reads a nested field as `datum.a && datum.a.b && ...`: an
+                // object or array is truthy unless null, when `&&` gives the null
+                // (as a member of a null object reads).
+                if let (Lowered::Nested { expr, .. }, LogicalOp::And) = (&l, op) {
+                    return Ok(match r {
+                        Lowered::Nested { .. } => r,
+                        r => Lowered::Scalar(coerce::conditional(expr.clone().is_not_null(), r.into_scalar(&right.to_string())?, Typed::null())?),
+                    });
+                }
+                let (l, r) = (l.into_scalar(&left.to_string())?, r.into_scalar(&right.to_string())?);
                 let test = coerce::truthy(&l);
                 // a && b is b when a is truthy, else a; a || b is a when a is truthy.
                 Lowered::Scalar(match op {
@@ -238,8 +302,12 @@ impl Lowerer<'_> {
                 if sometimes_undefined(self.schema, &name) {
                     return unsupported(format!("field '{name}' is missing (undefined) in some rows, which expressions treat unlike null"));
                 }
+                if let Some(nested) = nested_column(self.schema, &name) {
+                    return Ok(nested);
+                }
                 Ok(Lowered::Scalar(column(self.schema, &name)?))
             }
+            (Lowered::Nested { expr, field }, Some(key)) => nested_member(expr, &field, &key),
             (Lowered::Datum, Some(datafusion::common::ScalarValue::Float64(Some(n)))) => {
                 Ok(Lowered::Scalar(column(self.schema, &vegalake_planner::values::number::js_number_to_string(n))?))
             }

@@ -80,6 +80,12 @@ pub enum Lowered {
     Object(Vec<(String, Lowered)>),
     /// The current row, `datum`.
     Datum,
+    /// A field of objects or arrays (an Arrow struct or list column), or a member
+    /// of one: read through its members and items (`datum.record.high`).
+    Nested {
+        expr: Expr,
+        field: datafusion::arrow::datatypes::FieldRef,
+    },
     Regex {
         pattern: String,
         flags: String,
@@ -105,7 +111,7 @@ impl Lowered {
             Lowered::Datum => unsupported(format!("{what}: 'datum' used as a value")),
             Lowered::Regex { .. } => unsupported(format!("{what}: a regular expression used as a value")),
             Lowered::List(_) => unsupported(format!("{what}: array values are evaluated on the client")),
-            Lowered::Object(_) => unsupported(format!("{what}: object values are evaluated on the client")),
+            Lowered::Object(_) | Lowered::Nested { .. } => unsupported(format!("{what}: object values are evaluated on the client")),
         }
     }
 

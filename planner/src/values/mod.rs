@@ -11,6 +11,10 @@ pub const UNDEFINED_FIELD_METADATA: &str = "vegalake:undefined";
 /// and transforms do not compute on them.
 pub const JSON_FIELD_METADATA: &str = "vegalake:json";
 
+/// Arrow field metadata key of a list column: the length of its shortest array,
+/// below which `datum.xs[i]` reads an item in every row (past it, `undefined`).
+pub const SHORTEST_LIST_METADATA: &str = "vegalake:shortest";
+
 pub mod d3time;
 pub mod date_parse;
 pub mod number;
