@@ -126,7 +126,8 @@ pub async fn run(args: &ServeArgs) -> Result<(), Failure> {
     let listener = tokio::net::TcpListener::bind(args.bind).await.map_err(|e| Failure(format!("--bind {}: {e}", args.bind)))?;
     let address = listener.local_addr().map_err(|e| Failure(e.to_string()))?;
     crate::announce(address);
-    vegalake_serve::serve(listener, Arc::new(Service::new(options)), &args.cors_origins, dashboards, tls, shutdown_signal())
+    let closed = || eprintln!("vegalake: shutting down: requests in flight finish, new ones are refused");
+    vegalake_serve::serve(listener, Arc::new(Service::new(options)), &args.cors_origins, dashboards, tls, shutdown_signal(), closed)
         .await
         .map_err(|e| Failure(format!("serve: {e}")))
 }
@@ -145,5 +146,4 @@ async fn shutdown_signal() {
         _ = terminate => {}
         _ = tokio::signal::ctrl_c() => {}
     }
-    eprintln!("vegalake: shutting down: requests in flight finish, new ones are refused");
 }

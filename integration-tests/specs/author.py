@@ -472,6 +472,17 @@ vg("nested_members", [{"name": "v", "values": NESTED},
     {"name": "past_shortest", "source": "v", "transform": [{"type": "formula", "expr": "datum.xs[2] + 1", "as": "x2"}]},
     {"name": "some_lack", "values": [{"p": {"a": 1}}, {"p": {"b": 2}}], "transform": [{"type": "formula", "expr": "datum.p.a + 1", "as": "a1"}]}])
 vl("vl_nested_field", {"data": {"values": NESTED}, "mark": "point", "encoding": {"x": {"field": "o.hi", "type": "quantitative"}, "y": {"field": "o.at.d", "type": "quantitative"}}})
+# argmin/argmax: the first row in input order with the least or greatest valid
+# value (nulls and NaN skipped, ties to the first), read through its members; a
+# group without a valid value gets {} in vega (left to the client).
+vg("aggregate_argmin_argmax", [CARS,
+    {"name": "by_origin", "source": "cars", "transform": [
+        {"type": "aggregate", "groupby": ["Origin"], "ops": ["argmax", "argmin", "argmax"], "fields": ["Horsepower", "Miles_per_Gallon", "Cylinders"]},
+        {"type": "formula", "expr": "datum.argmax_Horsepower.Name + ' (' + datum.argmax_Horsepower.Year + ')'", "as": "strongest"}]},
+    {"name": "empty_group", "values": [{"g": "a", "x": None}, {"g": "b", "x": 1}, {"g": "b", "x": 3}],
+     "transform": [{"type": "aggregate", "groupby": ["g"], "ops": ["argmax"], "fields": ["x"]}]}])
+vl("vl_argmax_encoding", {"data": {"url": "data/cars.json"}, "mark": "bar",
+                          "encoding": {"y": {"field": "Origin"}, "x": {"aggregate": {"argmax": "Horsepower"}, "field": "Miles_per_Gallon", "type": "quantitative"}}})
 vl("vl_point_selection_ids", {"data": {"url": "data/cars.json"}, "params": [{"name": "pick", "select": "point"}], "transform": [{"filter": {"param": "pick"}}], "mark": "point",
                               "encoding": {"x": {"field": "Horsepower", "type": "quantitative"}, "y": {"field": "Miles_per_Gallon", "type": "quantitative"}}},
    meta={"store": {"pick_store": [{"unit": "", "_vgsid_": 3}, {"unit": "", "_vgsid_": 17}]}})

@@ -50,8 +50,8 @@ pub fn router(service: Arc<Service>, cors_origins: &[String], dashboards: Option
 }
 
 /// Serves on `listener` (over `tls` when given) until `shutdown` resolves: then
-/// no new connection is accepted and requests in flight finish. Idle charts are
-/// closed as they expire.
+/// no new connection is accepted (`closed` runs once the listener is closed) and
+/// requests in flight finish. Idle charts are closed as they expire.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     service: Arc<Service>,
@@ -59,6 +59,7 @@ pub async fn serve(
     dashboards: Option<Dashboards>,
     tls: Option<Tls>,
     shutdown: impl Future<Output = ()> + Send + 'static,
+    closed: impl FnOnce(),
 ) -> std::io::Result<()> {
     let reaper = {
         let service = service.clone();
@@ -76,10 +77,7 @@ pub async fn serve(
         shutdown.await;
         service.stop_watches();
     };
-    let served = match tls {
-        Some(tls) => tls::serve(listener, app, tls, shutdown).await,
-        None => axum::serve(listener, app).with_graceful_shutdown(shutdown).await,
-    };
+    let served = tls::serve(listener, app, tls, shutdown, closed).await;
     reaper.abort();
     served
 }

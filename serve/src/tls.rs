@@ -1,7 +1,7 @@
-//! TLS (rustls) for a server reachable off loopback: the certificate chain and
-//! key read from PEM files, HTTP/2 (gRPC) and HTTP/1.1 offered by ALPN, and the
-//! accept loop that serves the router over it with the plain path's graceful
-//! shutdown (no new connection once asked to stop; requests in flight finish).
+//! The accept loop, plain or over TLS, and TLS (rustls) for a server reachable
+//! off loopback: the certificate chain and key read from PEM files, HTTP/2 (gRPC)
+//! and HTTP/1.1 offered by ALPN. Shutdown is graceful: no new connection once
+//! asked to stop, requests in flight finish.
 
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto::Builder;
@@ -44,34 +44,53 @@ impl Tls {
     }
 }
 
-/// Serves `app` over TLS on `listener` until `shutdown` resolves.
-pub async fn serve(listener: tokio::net::TcpListener, app: axum::Router, tls: Tls, shutdown: impl Future<Output = ()>) -> std::io::Result<()> {
+/// Serves `app` on `listener` (over `tls` when given) until `shutdown` resolves;
+/// `closed` runs once the listener is closed, before requests in flight finish.
+/// Why its own loop rather than axum's: axum's loop may still accept a
+/// connection after the shutdown future resolved (its select is not biased), so
+/// "new ones are refused" was printed before it was true (the SIGTERM test saw a
+/// request answered after it, under load).
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    app: axum::Router,
+    tls: Option<Tls>,
+    shutdown: impl Future<Output = ()>,
+    closed: impl FnOnce(),
+) -> std::io::Result<()> {
     let graceful = GracefulShutdown::new();
     let builder = Builder::new(TokioExecutor::new());
     tokio::pin!(shutdown);
     loop {
         let (tcp, peer) = tokio::select! {
+            biased;
+            () = &mut shutdown => break,
             accepted = listener.accept() => match accepted {
                 Ok(accepted) => accepted,
                 // Out of descriptors, say: the next accept may succeed.
                 Err(e) => { log::warn!("accept: {e}"); continue }
             },
-            () = &mut shutdown => break,
         };
-        let (acceptor, app, builder, watcher) = (tls.0.clone(), app.clone(), builder.clone(), graceful.watcher());
+        let (tls, app, builder, watcher) = (tls.clone(), app.clone(), builder.clone(), graceful.watcher());
         tokio::spawn(async move {
-            let stream = match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
-                Ok(Ok(stream)) => stream,
-                Ok(Err(e)) => return log::debug!("{peer}: TLS handshake: {e}"),
-                Err(_) => return log::debug!("{peer}: TLS handshake not finished in {HANDSHAKE_TIMEOUT:?}"),
+            let service = TowerToHyperService::new(app);
+            let served = match tls {
+                None => watcher.watch(builder.serve_connection_with_upgrades(TokioIo::new(tcp), service).into_owned()).await,
+                Some(tls) => {
+                    let stream = match tokio::time::timeout(HANDSHAKE_TIMEOUT, tls.0.accept(tcp)).await {
+                        Ok(Ok(stream)) => stream,
+                        Ok(Err(e)) => return log::debug!("{peer}: TLS handshake: {e}"),
+                        Err(_) => return log::debug!("{peer}: TLS handshake not finished in {HANDSHAKE_TIMEOUT:?}"),
+                    };
+                    watcher.watch(builder.serve_connection_with_upgrades(TokioIo::new(stream), service).into_owned()).await
+                }
             };
-            let connection = builder.serve_connection_with_upgrades(TokioIo::new(stream), TowerToHyperService::new(app));
-            if let Err(e) = watcher.watch(connection.into_owned()).await {
+            if let Err(e) = served {
                 log::debug!("{peer}: {e}");
             }
         });
     }
     drop(listener);
+    closed();
     graceful.shutdown().await;
     Ok(())
 }

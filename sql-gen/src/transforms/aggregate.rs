@@ -1,6 +1,6 @@
 //! `aggregate`: group rows and compute measures per group.
 
-use super::measure::{measure, measure_name, undefined_below_two_values, Arithmetic};
+use super::measure::{measure, measure_name, returns_rows, undefined_below_two_values, Arithmetic};
 use super::{Step, TransformDef, TransformInput, ROW};
 use crate::error::{unsupported, Result};
 use crate::plan::{col, has_column};
@@ -32,6 +32,7 @@ fn lower(input: TransformInput) -> Result<Step> {
     let mut aggregates: Vec<(String, Expr)> = Vec::new();
     let mut outputs: Vec<Expr> = Vec::new();
     let mut spreads: Vec<String> = Vec::new();
+    let mut rows: Vec<String> = Vec::new();
     for (i, op) in ops.iter().enumerate() {
         let field = fields.get(i).cloned().flatten();
         let m = measure(&schema, op, field.as_deref(), i, Arithmetic::Sequential)?;
@@ -39,6 +40,9 @@ fn lower(input: TransformInput) -> Result<Step> {
         aggregates.extend(m.aggregates);
         if undefined_below_two_values(op) {
             spreads.push(name.clone());
+        }
+        if returns_rows(op) {
+            rows.push(name.clone());
         }
         outputs.push(m.output.alias(name));
     }
@@ -61,6 +65,22 @@ fn lower(input: TransformInput) -> Result<Step> {
         project.push(col(ROW));
     }
     let plan = LogicalPlanBuilder::from(plan).project(project)?.build()?;
+    if !rows.is_empty() {
+        // vega's argmin of a group without a valid value is `{}`, not a row.
+        let asked = plan.clone();
+        return super::ask_for_nulls(&asked, rows, move |nulls| {
+            if nulls {
+                return unsupported("argmin/argmax of a group without a valid value (an empty object in vega)");
+            }
+            mark_spreads(plan, spreads)
+        });
+    }
+    mark_spreads(plan, spreads)
+}
+
+/// The aggregate's plan, its spreads marked `undefined` where null if the data
+/// has such a group.
+fn mark_spreads(plan: LogicalPlan, spreads: Vec<String>) -> Result<Step> {
     if spreads.is_empty() {
         return Step::plan(plan);
     }

@@ -146,12 +146,47 @@ pub fn measure(schema: &DFSchema, op: &str, field: Option<&str>, id: usize, arit
             let valid_raw = when(v.valid, v.raw.clone()).otherwise(Expr::Literal(null_of(schema, field)?, None))?;
             single(if op == "min" { agg::min(valid_raw) } else { agg::max(valid_raw) })
         }
+        "argmin" | "argmax" => arg_extreme(schema, op, field, v, &a)?,
         op if returns_rows(op) => return unsupported(format!("aggregate op '{op}' returns objects; evaluated on the client")),
         "ci0" | "ci1" => return unsupported(format!("aggregate op '{op}' is a random bootstrap; evaluated on the client")),
         // No engine has vega's product: always the replayed loop.
         "product" => single(crate::udaf::call(crate::udaf::Moment::Product, v.number, row_of(schema))),
         "exponential" | "exponentialb" => return unsupported(format!("aggregate op '{op}'")),
         other => return crate::error::invalid(format!("unknown aggregate op '{other}'")),
+    })
+}
+
+/// `argmin`/`argmax`: the row (every field but the hidden ones, as a struct) with
+/// the least or greatest valid value, the first such in input order, as vega's
+/// extentIndex finds it. A group without a valid value gets `{}` in vega: the
+/// aggregate asks the data and leaves such groups to the client
+/// ([`returns_rows`]; its output is null there).
+fn arg_extreme(schema: &DFSchema, op: &str, field: &str, v: Value, alias: &dyn Fn(&str) -> String) -> Result<Measure> {
+    use datafusion::functions::core::expr_fn::named_struct;
+    let Some(t) = schema.field_with_unqualified_name(field).ok().and_then(|f| VType::of_arrow(f.data_type())) else {
+        return unsupported(format!("aggregate op '{op}' of field '{field}'"));
+    };
+    if !matches!(t, VType::Number | VType::Date) {
+        return unsupported(format!("aggregate op '{op}' of a {} field", t.name()));
+    }
+    if schema.field_with_unqualified_name(super::ROW).is_err() {
+        return unsupported(format!("aggregate op '{op}' over a source without a known row order (ties)"));
+    }
+    let mut members = Vec::new();
+    for f in schema.fields().iter().filter(|f| !f.name().starts_with("__vl_")) {
+        let marked = [vegalake_planner::values::JSON_FIELD_METADATA, vegalake_planner::values::UNDEFINED_FIELD_METADATA];
+        if marked.iter().any(|k| f.metadata().contains_key(*k)) {
+            return unsupported(format!("aggregate op '{op}' of rows whose field '{}' holds mixed or undefined values", f.name()));
+        }
+        members.extend([lit(f.name().as_str()), col(f.name())]);
+    }
+    let ascending = op == "argmin";
+    let order = vec![v.valid.clone().sort(false, false), v.number.sort(ascending, false), col(super::ROW).sort(true, false)];
+    let first = agg::first_value(named_struct(members), order);
+    let any_valid = agg::bool_or(v.valid);
+    Ok(Measure {
+        output: when(col(&alias("any")), col(&alias("row"))).otherwise(Expr::Literal(ScalarValue::Null, None))?,
+        aggregates: vec![(alias("row"), first), (alias("any"), any_valid)],
     })
 }
 
