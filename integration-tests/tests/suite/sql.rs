@@ -105,8 +105,8 @@ fn with_json_values(rows: &Json, columns: &Json) -> Json {
 }
 
 /// The fewest conformance tasks each dialect must take (of the suite's server
-/// tasks); raised as dialects learn more.
-const PUSHABLE_FLOOR: [(SqlDialect, usize); 3] = [(SqlDialect::DuckDb, 408), (SqlDialect::Spark, 392), (SqlDialect::Postgres, 389)];
+/// tasks); raised as dialects learn more (measured 416/400/397 of 774 on 1786e43).
+const PUSHABLE_FLOOR: [(SqlDialect, usize); 3] = [(SqlDialect::DuckDb, 413), (SqlDialect::Spark, 397), (SqlDialect::Postgres, 394)];
 
 /// A refusal without the part that names the one instance (a function's arguments).
 fn reason_kind(why: &str) -> String {
