@@ -94,6 +94,16 @@ impl Table {
                 k.dedup();
                 k
             };
+            // Arrays or objects of one shape: a typed (list or struct) column.
+            if let Some((field, array)) = (kinds == ["object"]).then(|| nested_column(&cells)).flatten() {
+                let mut metadata = field.metadata().clone();
+                if self.sometimes_undefined.contains(name) {
+                    metadata.insert(UNDEFINED_FIELD_METADATA.to_string(), "true".to_string());
+                }
+                fields.push(field.with_name(name).with_metadata(metadata));
+                arrays.push(array);
+                continue;
+            }
             let (dt, array): (DataType, ArrayRef) = match kinds.as_slice() {
                 [] | ["number"] => {
                     let mut b = Float64Builder::with_capacity(cells.len());
@@ -119,16 +129,6 @@ impl Table {
                         })
                     });
                     (DataType::Timestamp(TimeUnit::Millisecond, None), Arc::new(b.finish()))
-                }
-                ["object"] if nested_column(&cells).is_some() => {
-                    let (field, array) = nested_column(&cells).expect("checked");
-                    let mut metadata = field.metadata().clone();
-                    if self.sometimes_undefined.contains(name) {
-                        metadata.insert(UNDEFINED_FIELD_METADATA.to_string(), "true".to_string());
-                    }
-                    fields.push(field.with_name(name).with_metadata(metadata));
-                    arrays.push(array);
-                    continue;
                 }
                 kinds if kinds.contains(&"date") => {
                     return Err(ConnectorError::Unsupported(format!("field '{name}' mixes dates with {} values", kinds.join(" and "))));

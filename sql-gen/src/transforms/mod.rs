@@ -78,21 +78,14 @@ impl Step {
 /// and window over a source without row order are defined only when none do.
 /// `then(ties)` continues the lowering with the answer.
 fn ask_for_ties(plan: &LogicalPlan, keys: Vec<Expr>, then: impl FnOnce(bool) -> Result<Step> + Send + 'static) -> Result<Step> {
-    use datafusion::functions_aggregate::expr_fn::{count, max};
     if unique_on(plan, &keys) {
         return then(false);
     }
-    let query = LogicalPlanBuilder::from(plan.clone())
-        .aggregate(keys, vec![count(lit(1)).alias("n")])?
-        .aggregate(Vec::<Expr>::new(), vec![max(crate::plan::col("n")).alias("most")])?
+    let shared = LogicalPlanBuilder::from(plan.clone())
+        .aggregate(keys, vec![datafusion::functions_aggregate::expr_fn::count(lit(1)).alias("n")])?
+        .filter(crate::plan::col("n").gt(lit(1_i64)))?
         .build()?;
-    let resume: Resume = Box::new(move |batches, _| {
-        use datafusion::arrow::array::{Array, AsArray};
-        use datafusion::arrow::datatypes::Int64Type;
-        let most = batches.iter().find(|b| b.num_rows() > 0).map(|b| b.column(0).as_primitive::<Int64Type>().clone());
-        then(most.is_some_and(|m| m.is_valid(0) && m.value(0) > 1))
-    });
-    Ok(Step::Query { query, resume })
+    ask_for_rows(shared, then)
 }
 
 /// Whether some row of `plan` is null in one of `columns`, asked of the data;
