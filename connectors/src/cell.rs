@@ -7,10 +7,13 @@ use datafusion::arrow::record_batch::RecordBatch;
 use std::sync::Arc;
 use vegalake_planner::values::{JSON_FIELD_METADATA, UNDEFINED_FIELD_METADATA};
 
-/// A cell as JSON text (null stays null).
-fn cell_json(c: &Cell) -> Option<String> {
+/// A cell as JSON text (`undefined` is a null cell; `null` too where `nulls_as_text`
+/// is false, in columns without `undefined`).
+fn cell_json(c: &Cell, nulls_as_text: bool) -> Option<String> {
     let v = match c {
-        Cell::Null => return None,
+        Cell::Undefined => return None,
+        Cell::Null if !nulls_as_text => return None,
+        Cell::Null => serde_json::Value::Null,
         // Integral numbers print as integers, as JavaScript prints them.
         Cell::Num(v) if v.fract() == 0.0 && v.abs() < 9e15 => serde_json::Value::from(*v as i64),
         Cell::Num(v) => serde_json::Number::from_f64(*v).map_or(serde_json::Value::Null, serde_json::Value::Number),
@@ -26,6 +29,8 @@ fn cell_json(c: &Cell) -> Option<String> {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Cell {
     Null,
+    /// A row without the field: JavaScript `undefined`, which coerces unlike `null`.
+    Undefined,
     Num(f64),
     Str(String),
     Bool(bool),
@@ -48,7 +53,7 @@ impl Cell {
 
     fn kind(&self) -> Option<&'static str> {
         match self {
-            Cell::Null => None,
+            Cell::Null | Cell::Undefined => None,
             Cell::Num(_) => Some("number"),
             Cell::Str(_) => Some("string"),
             Cell::Bool(_) => Some("boolean"),
@@ -64,12 +69,20 @@ fn nested_column(cells: &[Cell]) -> Option<(Field, ArrayRef)> {
     let values: Vec<Option<&serde_json::Value>> = cells
         .iter()
         .map(|c| match c {
-            Cell::Null => Some(None),
+            Cell::Null | Cell::Undefined => Some(None),
             Cell::Nested(v) => Some(Some(v)),
             _ => None,
         })
         .collect::<Option<_>>()?;
     crate::nested::column(&values)
+}
+
+/// Cells as JSON text, marked so that nothing computes on them and the output
+/// restores them; `null` as text where `nulls_as_text` (beside `undefined`).
+fn json_text(cells: &[Cell], nulls_as_text: bool) -> datafusion::arrow::array::StringArray {
+    let mut b = StringBuilder::new();
+    cells.iter().for_each(|c| b.append_option(cell_json(c, nulls_as_text)));
+    b.finish()
 }
 
 /// Column-wise parsed data: field names in first-appearance order.
@@ -78,8 +91,6 @@ pub struct Table {
     pub fields: Vec<String>,
     pub columns: Vec<Vec<Cell>>,
     pub rows: usize,
-    /// Fields that some rows lack entirely (JavaScript `undefined`, not `null`).
-    pub sometimes_undefined: Vec<String>,
 }
 
 impl Table {
@@ -88,6 +99,10 @@ impl Table {
         let mut fields = Vec::new();
         let mut arrays: Vec<ArrayRef> = Vec::new();
         for (name, cells) in self.fields.iter().zip(self.columns) {
+            // A column is marked when its nulls are `undefined`; one with both
+            // `undefined` and `null` keeps them apart as JSON text.
+            let undefined = cells.contains(&Cell::Undefined);
+            let null_and_undefined = undefined && cells.contains(&Cell::Null);
             let kinds: Vec<&str> = {
                 let mut k: Vec<&str> = cells.iter().filter_map(Cell::kind).collect();
                 k.sort();
@@ -95,9 +110,9 @@ impl Table {
                 k
             };
             // Arrays or objects of one shape: a typed (list or struct) column.
-            if let Some((field, array)) = (kinds == ["object"]).then(|| nested_column(&cells)).flatten() {
+            if let Some((field, array)) = (kinds == ["object"] && !null_and_undefined).then(|| nested_column(&cells)).flatten() {
                 let mut metadata = field.metadata().clone();
-                if self.sometimes_undefined.contains(name) {
+                if undefined {
                     metadata.insert(UNDEFINED_FIELD_METADATA.to_string(), "true".to_string());
                 }
                 fields.push(field.with_name(name).with_metadata(metadata));
@@ -105,6 +120,7 @@ impl Table {
                 continue;
             }
             let (dt, array): (DataType, ArrayRef) = match kinds.as_slice() {
+                _ if null_and_undefined => (DataType::Utf8, Arc::new(json_text(&cells, true))),
                 [] | ["number"] => {
                     let mut b = Float64Builder::with_capacity(cells.len());
                     cells.iter().for_each(|c| b.append_option(if let Cell::Num(v) = c { Some(*v) } else { None }));
@@ -135,23 +151,21 @@ impl Table {
                 }
                 // Mixed types, arrays or objects: each value as JSON text, marked so
                 // that nothing computes on it and the output restores it.
-                _ => {
-                    let mut b = StringBuilder::new();
-                    cells.iter().for_each(|c| b.append_option(cell_json(c)));
-                    let field = Field::new(name, DataType::Utf8, true).with_metadata([(JSON_FIELD_METADATA.to_string(), "true".to_string())].into());
-                    fields.push(field);
-                    arrays.push(Arc::new(b.finish()));
-                    continue;
-                }
+                _ => (DataType::Utf8, Arc::new(json_text(&cells, false))),
             };
+            let json = dt == DataType::Utf8 && !matches!(kinds.as_slice(), ["string"]) || null_and_undefined;
             if cells.iter().any(|c| matches!(c, Cell::Date(v) if !v.is_finite())) {
                 return Err(ConnectorError::Unsupported(format!("field '{name}' holds invalid dates")));
             }
             let nullable = array.null_count() > 0;
-            let mut field = Field::new(name, dt, nullable);
-            if self.sometimes_undefined.contains(name) {
-                field = field.with_metadata([(UNDEFINED_FIELD_METADATA.to_string(), "true".to_string())].into());
+            let mut metadata = std::collections::HashMap::new();
+            if json {
+                metadata.insert(JSON_FIELD_METADATA.to_string(), "true".to_string());
             }
+            if undefined {
+                metadata.insert(UNDEFINED_FIELD_METADATA.to_string(), "true".to_string());
+            }
+            let field = Field::new(name, dt, nullable || json).with_metadata(metadata);
             fields.push(field);
             arrays.push(array);
         }

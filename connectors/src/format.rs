@@ -12,31 +12,25 @@ use vegalake_planner::values::time::Zone;
 fn rows_to_table(rows: Vec<Json>) -> Table {
     let mut table = Table { rows: rows.len(), ..Table::default() };
     let mut index: std::collections::HashMap<String, usize> = Default::default();
-    let mut present_counts: std::collections::HashMap<String, usize> = Default::default();
     for (r, row) in rows.into_iter().enumerate() {
         let obj: Map<String, Json> = match row {
             Json::Object(o) => o,
             other => Map::from_iter([("data".to_string(), other)]),
         };
         for (k, v) in obj {
-            *present_counts.entry(k.clone()).or_insert(0) += 1;
             let i = *index.entry(k.clone()).or_insert_with(|| {
                 table.fields.push(k);
-                table.columns.push(vec![Cell::Null; r]);
+                table.columns.push(vec![Cell::Undefined; r]);
                 table.columns.len() - 1
             });
             let col = &mut table.columns[i];
-            col.resize(r, Cell::Null);
+            col.resize(r, Cell::Undefined);
             col.push(Cell::from_json(&v));
         }
     }
-    // A row without a key has `undefined` there; fields whose rows all have the key
-    // (possibly null) are the ordinary case.
-    for (name, col) in table.fields.iter().zip(table.columns.iter_mut()) {
-        if present_counts.get(name).copied().unwrap_or(0) < table.rows {
-            table.sometimes_undefined.push(name.clone());
-        }
-        col.resize(table.rows, Cell::Null);
+    // A row without a key has `undefined` there.
+    for col in &mut table.columns {
+        col.resize(table.rows, Cell::Undefined);
     }
     table
 }
@@ -92,7 +86,7 @@ pub fn read_dsv(text: &str, delimiter: u8, header: Option<&[String]>) -> Result<
 }
 
 fn is_valid(c: &Cell) -> bool {
-    !matches!(c, Cell::Null) && !matches!(c, Cell::Num(v) if v.is_nan())
+    !matches!(c, Cell::Null | Cell::Undefined) && !matches!(c, Cell::Num(v) if v.is_nan())
 }
 
 fn to_num(c: &Cell) -> f64 {
@@ -101,7 +95,7 @@ fn to_num(c: &Cell) -> f64 {
         Cell::Str(s) => js_string_to_number(s),
         Cell::Bool(b) => f64::from(u8::from(*b)),
         Cell::Null => 0.0,
-        Cell::Nested(_) => f64::NAN,
+        Cell::Undefined | Cell::Nested(_) => f64::NAN,
     }
 }
 
@@ -148,7 +142,7 @@ fn parse_cell(c: Cell, ty: &str, zone: Zone) -> Cell {
         // d3's timeParse/utcParse: a Date object, or null when the text does not match.
         let zone = if kind == "utc" { Zone::Utc } else { zone };
         let text = match &c {
-            Cell::Null => return Cell::Null,
+            Cell::Null | Cell::Undefined => return Cell::Null,
             Cell::Str(s) if s.is_empty() => return Cell::Null,
             Cell::Str(s) => s.clone(),
             Cell::Num(v) => js_number_to_string(*v),
@@ -157,7 +151,8 @@ fn parse_cell(c: Cell, ty: &str, zone: Zone) -> Cell {
         };
         return vegalake_planner::values::d3time::parse(&text, unquote(pattern), zone).map_or(Cell::Null, Cell::Date);
     }
-    let missing = matches!(&c, Cell::Null) || matches!(&c, Cell::Str(s) if s.is_empty());
+    // vega's parsers answer null for undefined too (`_ == null ? null : ...`).
+    let missing = matches!(&c, Cell::Null | Cell::Undefined) || matches!(&c, Cell::Str(s) if s.is_empty());
     if missing && ty != "unknown" {
         return Cell::Null;
     }
@@ -249,8 +244,8 @@ mod tests {
     fn json_rows_keep_types_and_wrap_primitives() {
         let t = read_json(r#"{"x": {"y": [{"a": 1}, {"b": "s"}]}}"#, &serde_json::from_str(r#"{"property": "x.y"}"#).unwrap()).unwrap();
         assert_eq!(t.fields, vec!["a", "b"]);
-        assert_eq!(t.columns[0], vec![Cell::Num(1.0), Cell::Null]);
-        assert_eq!(t.sometimes_undefined, vec!["a", "b"]);
+        assert_eq!(t.columns[0], vec![Cell::Num(1.0), Cell::Undefined]);
+        assert_eq!(t.columns[1], vec![Cell::Undefined, Cell::Str("s".into())]);
         let t = inline_values(serde_json::json!([1, 2])).unwrap();
         assert_eq!(t.fields, vec!["data"]);
     }

@@ -184,7 +184,7 @@ pub struct ScopedEnvironment<'a> {
 impl ScopedEnvironment<'_> {
     fn evaluate(&self, source: &str) -> Option<Json> {
         let schema = datafusion::common::DFSchema::empty();
-        let lowerer = Lowerer { schema: &schema, env: self };
+        let lowerer = Lowerer::new(&schema, self);
         let ast = vegalake_planner::expr::parse(source).ok()?;
         let value = lowerer.lower(&ast).ok()?;
         value.to_json()

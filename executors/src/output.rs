@@ -18,7 +18,7 @@ fn cell(a: &dyn Array, i: usize) -> Json {
         DataType::Timestamp(TimeUnit::Millisecond, None) => json_number(a.as_primitive::<TimestampMillisecondType>().value(i) as f64),
         DataType::Struct(fields) => {
             let members = a.as_struct();
-            let undefined = |f: &datafusion::arrow::datatypes::Field| f.metadata().contains_key(vegalake_planner::values::UNDEFINED_FIELD_METADATA);
+            let undefined = |f: &datafusion::arrow::datatypes::Field| vegalake_planner::values::nulls_are_undefined(f.metadata());
             let object = fields
                 .iter()
                 .zip(members.columns())
@@ -53,7 +53,7 @@ pub fn batches_to_rows(batches: &[RecordBatch]) -> Vec<Map<String, Json>> {
             .filter(|(_, f)| f.name() != ROW)
             .map(|(i, f)| {
                 let json = f.metadata().contains_key(vegalake_planner::values::JSON_FIELD_METADATA);
-                let undefined = f.metadata().contains_key(vegalake_planner::values::UNDEFINED_FIELD_METADATA);
+                let undefined = vegalake_planner::values::nulls_are_undefined(f.metadata());
                 (i, f.name().as_str(), json, undefined)
             })
             .collect();

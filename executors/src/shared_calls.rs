@@ -64,7 +64,13 @@ fn share_in(node: Arc<dyn ExecutionPlan>) -> Result<Transformed<Arc<dyn Executio
         if let Some((input, shared)) = below {
             let exprs =
                 projection.expr().iter().map(|e| Ok(ProjectionExpr { expr: shared.read(&e.expr)?, alias: e.alias.clone() })).collect::<Result<Vec<_>>>()?;
-            return Ok(Transformed::yes(Arc::new(ProjectionExec::try_new(exprs, input)?)));
+            let shared = ProjectionExec::try_new(exprs, input)?;
+            // A projection's field metadata (a column whose nulls are `undefined`)
+            // comes from its logical aliases, which a rebuilt one does not have.
+            if shared.schema() != projection.schema() {
+                return Ok(Transformed::no(node));
+            }
+            return Ok(Transformed::yes(Arc::new(shared)));
         }
     }
     if let Some(filter) = node.downcast_ref::<FilterExec>() {

@@ -13,7 +13,7 @@ TRICKY = [
     "x == null || y != undefined", "a !== b && c === d", "/ab+c/gi", "test(/[/]\\//, s)", "a / b / c", "(a, b)", "a = 1",
     "x++", "typeof x", "new Date()", "this.x", "function() {}", "a.b(1)", "1 2", "'unterminated", "[1, 2,", "{a: 1", "a ?? b",
     "a?.b", "`template`", "a => a", "", "   ", "1..toString()", "(1).toString", "a[b][c](d)", "-0", "0.0000001", "1e-7",
-    "datum.if", "if(a, b, c)", "{if: 1}.if", "[,]", "{}", "[]", "x ? : y", "07", "0b101", "'a' + 'b' + 1 + 2",
+    "datum.if", "if(a, b, c)", "{if: 1}.if", "{x: 1, y: 2, x: 3}", "{x: 1, 'x': 2}", "{1: 1, '1': 2}", "[,]", "{}", "[]", "x ? : y", "07", "0b101", "'a' + 'b' + 1 + 2",
 ]
 
 

@@ -380,6 +380,55 @@ vl("vl_pivot", {"data": {"values": [{"c": "x", "k": "a", "v": 1}, {"c": "x", "k"
                 "transform": [{"pivot": "k", "value": "v", "groupby": ["c"]}], "mark": "bar",
                 "encoding": {"x": {"field": "c"}, "y": {"field": "a", "type": "quantitative"}}})
 
+# Rows that lack a field read it as `undefined`, which JavaScript coerces unlike
+# null (`+undefined` is NaN); a field no row has is undefined everywhere; `m` is
+# null in one row and missing in another (vega.js tells them apart).
+UNDEF = [
+    {"a": 1, "s": "x", "t": True, "n": None, "m": 1, "k": "ab"},
+    {"s": "y", "t": False, "n": 2, "m": None, "k": "x"},
+    {"a": 0, "n": None, "k": ""},
+    {"a": -2.5, "s": "", "t": True, "n": 3, "k": "héllo"},
+    {"n": 4, "m": 5, "k": "y"},
+]
+formulas("expr_undefined", [
+    "datum.a + 1", "datum.a * 2", "-datum.a", "+datum.a", "datum.a > 0", "datum.a <= 0", "datum.a == null",
+    "datum.a === null", "datum.a === datum.nope", "datum.a !== datum.nope", "datum.a == datum.nope", "datum.n === datum.nope",
+    "datum.n == datum.nope", "datum.nope === null", "datum.nope == null", "datum.a ? 1 : 0", "!datum.a", "datum.a || 5",
+    "datum.a && 7", "datum.a", "'v' + datum.a", "datum.s + '!'", "'<' + datum.s", "datum.s > 'a'", "datum.t + 1",
+    "datum.t ? 'y' : 'n'", "datum.t == 1", "datum.nope", "datum.nope + 1", "datum.nope === datum.zip", "datum.nope != 0",
+    "'' + datum.nope", "isValid(datum.a)", "isDefined(datum.a)", "isDefined(datum.n)", "isDefined(datum.nope)",
+    "isNumber(datum.a)", "isNaN(datum.a)", "isNaN(datum.a + 1)", "toNumber(datum.a)", "toNumber(datum.a) + 1",
+    "toString(datum.a)", "toBoolean(datum.t)", "toDate(datum.a)", "abs(datum.a)", "max(datum.a, 1)", "round(datum.a, 2)",
+    "if(datum.a > 0, datum.a, 0)", "datum.a > 0 ? datum.a : null", "{x: 1}.y", "{x: 1}.y + 1", "[1, 2][5] === datum.nope",
+    "datum.m", "isValid(datum.m)", "upper(datum.s)", "datum.a + datum.n", "datum.n + 1", "datum.a === datum.nope",
+    "datum.a == datum.n", "datum.a === datum.n", "datum.a || datum.n",
+    # Members computed per row: of an object literal (Vega-Lite's emoji lookups) and
+    # characters of a string.
+    "{x: 'c', y: 'p', undefined: 'u'}[datum.s]", "{x: 1, y: 2}[datum.k]", "{1: 'one', 0: 'zero'}[datum.a]",
+    "{x: 1}[datum.k] + 1", "datum.k[0]", "datum.k[2]", "datum.k[1.5]", "datum.k[0] + datum.k[1]",
+], source={"name": "src", "values": UNDEF})
+# vega keys groups by String(value): the number 1 and the string "1" share a group
+# (whose value is its first row's), as do [1, 2] and "1,2", true and "true".
+MIXED_KEYS = [
+    {"k": 1, "g": "a", "v": 1}, {"k": "1", "g": "a", "v": 2}, {"k": "x", "g": "b", "v": 3}, {"k": None, "g": "a", "v": 4},
+    {"k": True, "g": "b", "v": 5}, {"k": "true", "g": "b", "v": 6}, {"k": [1, 2], "g": "a", "v": 7}, {"k": "1,2", "g": "a", "v": 8},
+    {"k": {"x": 1}, "g": "b", "v": 9}, {"k": "null", "g": "a", "v": 10}, {"k": 1.5, "g": "b", "v": 11}, {"k": "x", "g": "a", "v": 12},
+]
+vg("groupby_mixed_types", [{"name": "src", "values": MIXED_KEYS},
+    {"name": "counts", "source": "src", "transform": [{"type": "aggregate", "groupby": ["k"], "ops": ["count", "sum"], "fields": [None, "v"]}]},
+    {"name": "two_keys", "source": "src", "transform": [{"type": "aggregate", "groupby": ["g", "k"], "ops": ["max"], "fields": ["v"]}]},
+    {"name": "joined", "source": "src", "transform": [{"type": "joinaggregate", "groupby": ["k"], "ops": ["sum"], "fields": ["v"], "as": ["total"]}]},
+    {"name": "stacked", "source": "src", "transform": [{"type": "stack", "groupby": ["k"], "field": "v", "sort": {"field": "v"}}]},
+    {"name": "ranked", "source": "src", "transform": [{"type": "window", "groupby": ["k"], "sort": {"field": "v"}, "ops": ["row_number"]}]}])
+# A field of several types read by the type checks and `+` (Vega-Lite's validity
+# filter, `isValid(datum.a) && isFinite(+datum.a)`): JavaScript's coercions of each.
+formulas("expr_mixed_types", [
+    "isValid(datum.k)", "+datum.k", "-datum.k", "isNumber(datum.k)", "isString(datum.k)", "isBoolean(datum.k)",
+    "isArray(datum.k)", "isObject(datum.k)", "isFinite(+datum.k)", "isFinite(datum.k)", "isNaN(datum.k)", "isDefined(datum.k)",
+    "isValid(datum.k) && isFinite(+datum.k)", "datum.k", "toNumber(datum.k)", "+datum.k + 1",
+], source={"name": "src", "values": MIXED_KEYS + [
+    {"g": "a", "v": 13}, {"k": "", "v": 14}, {"k": " 12 ", "v": 15}, {"k": [5], "v": 16}, {"k": [], "v": 17}, {"k": -3.5, "v": 18},
+    {"k": False, "v": 19}, {"k": "abc", "v": 20}, {"k": [1, [2]], "v": 21}]})
 vg("undefined_fields", [{"name": "w", "url": "data/wheat.json"},
     {"name": "valid", "source": "w", "transform": [{"type": "filter", "expr": "isValid(datum.wages)"}]},
     {"name": "doubled", "source": "w", "transform": [{"type": "formula", "expr": "datum.wages * 2", "as": "w2"}]},

@@ -2,13 +2,15 @@
 //!
 //! Types are known statically (each column has one [`VType`]), so every coercion is
 //! chosen at planning time. Nulls follow JavaScript's `null`: `+null` is 0,
-//! `null == 0` is false, `null + "a"` is `"nulla"`.
+//! `null == 0` is false, `null + "a"` is `"nulla"`; those of a value whose nulls
+//! are `undefined` ([`Typed::undefined`]) follow `undefined`: `+undefined` is NaN,
+//! `undefined + "a"` is `"undefineda"`, `undefined === null` is false.
 
 use crate::error::{unsupported, Result};
 use crate::lowered::Typed;
 use crate::udf;
 use crate::vtype::VType;
-use datafusion::common::ScalarValue;
+use datafusion::common::{DFSchema, ScalarValue};
 use datafusion::functions::expr_fn::{coalesce, concat, isnan};
 use datafusion::logical_expr::{cast, lit, when, Expr, Operator};
 use std::ops::Not;
@@ -16,24 +18,45 @@ use vegalake_planner::expr::BinaryOp;
 
 /// `+v`: a non-null `Float64` (NaN where JavaScript gives NaN).
 pub fn to_number(v: &Typed) -> Expr {
-    match v.ty {
+    let missing = lit(if v.undefined { f64::NAN } else { 0.0 });
+    let number = match v.ty {
         VType::Number | VType::Date => match v.literal_f64() {
             Some(_) => v.expr.clone(),
-            None => coalesce(vec![v.expr.clone(), lit(0.0)]),
+            None => coalesce(vec![v.expr.clone(), missing.clone()]),
         },
         VType::String => udf::call("vl_to_number", vec![v.expr.clone()]),
         VType::Boolean => when(v.expr.clone().is_true(), lit(1.0)).otherwise(lit(0.0)).expect("valid CASE"),
-        VType::Null => lit(0.0),
+        VType::Null => missing.clone(),
+    };
+    match v.ty {
+        VType::String | VType::Boolean if v.undefined => when(v.expr.clone().is_null(), missing).otherwise(number).expect("valid CASE"),
+        _ => number,
+    }
+}
+
+/// `+v` of a value of several types as JSON text (NaN for `undefined`, 0 for null).
+pub fn json_to_number(text: Expr, undefined: bool) -> Expr {
+    let missing = lit(if undefined { f64::NAN } else { 0.0 });
+    when(text.clone().is_null(), missing).otherwise(udf::call("vl_json_number", vec![text])).expect("valid CASE")
+}
+
+/// How a null of `v` prints: `null`, or `undefined` where its nulls are that.
+fn null_text(v: &Typed) -> &'static str {
+    if v.undefined {
+        "undefined"
+    } else {
+        "null"
     }
 }
 
 /// `String(v)`.
 pub fn to_string(v: &Typed) -> Result<Expr> {
+    let null = null_text(v);
     Ok(match v.ty {
-        VType::String => coalesce(vec![v.expr.clone(), lit("null")]),
-        VType::Number => null_as(v, udf::call("vl_to_string", vec![coalesce(vec![v.expr.clone(), lit(f64::NAN)])]), "null"),
-        VType::Boolean => when(v.expr.clone().is_null(), lit("null")).when(v.expr.clone(), lit("true")).otherwise(lit("false"))?,
-        VType::Null => lit("null"),
+        VType::String => coalesce(vec![v.expr.clone(), lit(null)]),
+        VType::Number => null_as(v, udf::call("vl_to_string", vec![coalesce(vec![v.expr.clone(), lit(f64::NAN)])]), null),
+        VType::Boolean => when(v.expr.clone().is_null(), lit(null)).when(v.expr.clone(), lit("true")).otherwise(lit("false"))?,
+        VType::Null => lit(null),
         VType::Date => return unsupported("converting a date to a string (Date.toString) is evaluated on the client"),
     })
 }
@@ -78,8 +101,52 @@ pub fn unify(a: Typed, b: Typed) -> Result<(Typed, Typed, VType)> {
 
 /// `test ? a : b`.
 pub fn conditional(test: Expr, a: Typed, b: Typed) -> Result<Typed> {
+    let undefined = undefined_branches(&a, &b)?;
     let (a, b, ty) = unify(a, b)?;
-    Ok(Typed::new(when(test, a.expr).otherwise(b.expr)?, ty))
+    Ok(Typed::new(when(test, a.expr).otherwise(b.expr)?, ty).with_undefined_nulls(undefined))
+}
+
+/// Whether the nulls of a choice between `a` and `b` are `undefined`: what both
+/// say, or what one says where the other is never null. A choice that is `null`
+/// in some rows and `undefined` in others is a column vega.js tells apart and
+/// vegalake does not.
+fn undefined_branches(a: &Typed, b: &Typed) -> Result<bool> {
+    if a.undefined == b.undefined {
+        return Ok(a.undefined);
+    }
+    let other = if a.undefined { b } else { a };
+    if never_null(&other.expr, None) {
+        return Ok(true);
+    }
+    unsupported("a value that is null in some rows and undefined in others is evaluated on the client")
+}
+
+/// True if `e` is never null: a conservative structural check (DataFusion's own
+/// nullability answers "maybe" for every function call). Columns count where
+/// `schema` says they are not nullable.
+pub(crate) fn never_null(e: &Expr, schema: Option<&DFSchema>) -> bool {
+    use datafusion::logical_expr::expr::ScalarFunction;
+    use datafusion::logical_expr::ExprSchemable;
+    let never = |e: &Expr| never_null(e, schema);
+    match e {
+        Expr::Literal(v, _) => !v.is_null(),
+        Expr::Alias(a) => never(&a.expr),
+        Expr::Cast(c) => never(&c.expr),
+        Expr::Negative(e) => never(e),
+        // JavaScript's arithmetic coerces nulls away first ([`to_number`]).
+        Expr::BinaryExpr(b) if matches!(b.op, Operator::Plus | Operator::Minus | Operator::Multiply | Operator::Divide | Operator::Modulo) => {
+            never(&b.left) && never(&b.right)
+        }
+        Expr::Column(_) => schema.is_some_and(|s| !e.nullable(s).unwrap_or(true)),
+        Expr::Case(c) => c.when_then_expr.iter().all(|(_, t)| never(t)) && c.else_expr.as_deref().is_some_and(never),
+        Expr::ScalarFunction(ScalarFunction { func, args }) => match func.name() {
+            "coalesce" => args.iter().any(never),
+            "concat" => true,
+            "upper" | "lower" | "btrim" | "substr" | "regexp_replace" | "repeat" | "left" | "right" | "reverse" | "vl_to_string" => args.iter().all(never),
+            _ => false,
+        },
+        _ => false,
+    }
 }
 
 fn is_stringish(t: VType) -> bool {
@@ -138,16 +205,18 @@ fn values_equal(l: &Typed, r: &Typed, loose: bool) -> Result<Expr> {
     })
 }
 
-/// `==` (loose) or `===` (strict); null equals only null.
+/// `==` (loose) or `===` (strict); null equals only null, and `undefined` only
+/// `undefined` where strict (`null == undefined`, `null !== undefined`).
 fn equality(l: &Typed, r: &Typed, loose: bool) -> Result<Typed> {
+    let same_nulls = loose || l.undefined == r.undefined;
     if l.ty == VType::Null || r.ty == VType::Null {
         let other = if l.ty == VType::Null { r } else { l };
-        return Ok(Typed::boolean(other.expr.clone().is_null()));
+        return Ok(Typed::boolean(if same_nulls { other.expr.clone().is_null() } else { lit(false) }));
     }
     let both_null = l.expr.clone().is_null().and(r.expr.clone().is_null());
     let one_null = l.expr.clone().is_null().or(r.expr.clone().is_null());
     let eq = values_equal(l, r, loose)?;
-    Ok(Typed::boolean(when(both_null, lit(true)).when(one_null, lit(false)).otherwise(eq)?))
+    Ok(Typed::boolean(when(both_null, lit(same_nulls)).when(one_null, lit(false)).otherwise(eq)?))
 }
 
 fn arithmetic(l: &Typed, r: &Typed, op: Operator) -> Typed {

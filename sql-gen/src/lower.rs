@@ -8,7 +8,6 @@ use crate::lowered::{Lowered, Typed};
 use crate::vtype::VType;
 use datafusion::arrow::datatypes::{DataType, Field};
 use datafusion::common::{Column, DFSchema, ScalarValue};
-use datafusion::logical_expr::ExprSchemable;
 use datafusion::logical_expr::{cast, lit, try_cast, Expr};
 use std::ops::Not;
 use vegalake_planner::expr::{self, BinaryOp, ExprKind, LogicalOp, UnaryOp};
@@ -31,39 +30,30 @@ fn constant(name: &str) -> Option<f64> {
     })
 }
 
-/// True if `e` is never null: a conservative structural check (DataFusion's own
-/// nullability answers "maybe" for every function call).
-fn never_null(e: &Expr, schema: &DFSchema) -> bool {
-    use datafusion::logical_expr::expr::ScalarFunction;
-    match e {
-        Expr::Literal(v, _) => !v.is_null(),
-        Expr::Alias(a) => never_null(&a.expr, schema),
-        Expr::Cast(c) => never_null(&c.expr, schema),
-        Expr::Column(_) => !e.nullable(schema).unwrap_or(true),
-        Expr::Case(c) => c.when_then_expr.iter().all(|(_, t)| never_null(t, schema)) && c.else_expr.as_ref().is_some_and(|x| never_null(x, schema)),
-        Expr::ScalarFunction(ScalarFunction { func, args }) => match func.name() {
-            "coalesce" => args.iter().any(|a| never_null(a, schema)),
-            "concat" => true,
-            "upper" | "lower" | "btrim" | "substr" | "regexp_replace" | "repeat" | "left" | "right" | "reverse" | "vl_to_string" => {
-                args.iter().all(|a| never_null(a, schema))
-            }
-            _ => false,
-        },
-        _ => false,
-    }
-}
-
 /// Lowers expressions that read rows of one schema.
 pub struct Lowerer<'a> {
     pub schema: &'a DFSchema,
     pub env: &'a dyn Environment,
+    /// Whether a value lowered since the enclosing node began may be `undefined`:
+    /// a function reads the answer for its arguments ([`functions::lower_call`]).
+    undefined_lowered: std::cell::Cell<bool>,
 }
 
-/// True if some of the column's nulls are `undefined` (see
+impl<'a> Lowerer<'a> {
+    pub fn new(schema: &'a DFSchema, env: &'a dyn Environment) -> Lowerer<'a> {
+        Lowerer { schema, env, undefined_lowered: std::cell::Cell::new(false) }
+    }
+
+    /// Whether an argument lowered since the current call began may be `undefined`.
+    pub(crate) fn lowered_undefined(&self) -> bool {
+        self.undefined_lowered.get()
+    }
+}
+
+/// True if the column's nulls are `undefined` (see
 /// [`vegalake_planner::values::UNDEFINED_FIELD_METADATA`]).
 pub fn sometimes_undefined(schema: &DFSchema, name: &str) -> bool {
-    let key = vegalake_planner::values::UNDEFINED_FIELD_METADATA;
-    schema.field_with_unqualified_name(name).is_ok_and(|f| f.metadata().contains_key(key))
+    schema.field_with_unqualified_name(name).is_ok_and(|f| vegalake_planner::values::nulls_are_undefined(f.metadata()))
 }
 
 /// A reference to a column, read as an expression value.
@@ -82,6 +72,33 @@ pub fn column(schema: &DFSchema, name: &str) -> Result<Typed> {
         return unsupported(format!("field '{name}' holds objects or arrays, used as a value"));
     }
     value_of(Expr::Column(Column::new_unqualified(name)), field.data_type(), name)
+}
+
+/// How a transform of vega keys its groups: the aggregates and windows by
+/// `String(value)` (the number 1 and the string "1" share a group), `stack` by
+/// `JSON.stringify` (they do not; null and undefined do).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GroupKeys {
+    String,
+    Json,
+}
+
+/// What rows group by for field `name`: the field's values, or for a field of
+/// several types (JSON text) its key as the transform's vega code forms it.
+pub fn group_key(schema: &DFSchema, name: &str, keys: GroupKeys) -> Result<Expr> {
+    let value = column(schema, name);
+    let Ok(field) = schema.field_with_unqualified_name(name) else { return value.map(|t| t.expr) };
+    let column = Expr::Column(Column::new_unqualified(name));
+    if value.is_ok() || !field.metadata().contains_key(vegalake_planner::values::JSON_FIELD_METADATA) {
+        return value.map(|_| column);
+    }
+    let (key, null) = match keys {
+        GroupKeys::String => {
+            (crate::udf::call("vl_js_string", vec![column]), if vegalake_planner::values::nulls_are_undefined(field.metadata()) { "undefined" } else { "null" })
+        }
+        GroupKeys::Json => (column, "null"),
+    };
+    Ok(datafusion::functions::expr_fn::coalesce(vec![key, lit(null)]))
 }
 
 /// A value of Arrow type `dt` (a column, an object's member, an array's item) as
@@ -104,9 +121,19 @@ fn nested_column(schema: &DFSchema, name: &str) -> Option<Lowered> {
     (field.data_type().is_nested() && !json).then(|| Lowered::Nested { expr: Expr::Column(Column::new_unqualified(name)), field: field.clone() })
 }
 
+/// A field of values of several types (JSON text), or `None` for another field.
+fn json_column(schema: &DFSchema, name: &str) -> Option<Lowered> {
+    let field = schema.field_with_unqualified_name(name).ok()?;
+    field.metadata().contains_key(vegalake_planner::values::JSON_FIELD_METADATA).then(|| Lowered::Json {
+        expr: Expr::Column(Column::new_unqualified(name)),
+        name: name.to_string(),
+        undefined: vegalake_planner::values::nulls_are_undefined(field.metadata()),
+    })
+}
+
 /// `object[key]` of a struct (its member) or a list (its item, or `length`).
 fn nested_member(expr: Expr, field: &Field, key: &ScalarValue) -> Result<Lowered> {
-    let undefined = |f: &Field| f.metadata().contains_key(vegalake_planner::values::UNDEFINED_FIELD_METADATA);
+    let undefined = |f: &Field| vegalake_planner::values::nulls_are_undefined(f.metadata());
     match (field.data_type(), key) {
         (DataType::Struct(members), ScalarValue::Utf8(Some(name))) => {
             let Some(member) = members.iter().find(|m| m.name() == name) else {
@@ -141,6 +168,18 @@ fn nested_member(expr: Expr, field: &Field, key: &ScalarValue) -> Result<Lowered
         }
         _ => unsupported(format!("property {key} of '{}'", field.name())),
     }
+}
+
+/// `{a: x, b: y}[key]` for a key computed per row: the member named by the key
+/// as a string, `undefined` for other keys.
+fn object_member(props: Vec<(String, Lowered)>, key: Typed) -> Result<Lowered> {
+    let key = coerce::to_string(&key)?;
+    let mut value = Typed::undefined();
+    for (name, member) in props {
+        let member = member.into_scalar(&format!("member '{name}'"))?;
+        value = coerce::conditional(key.clone().eq(lit(name)), member, value)?;
+    }
+    Ok(Lowered::Scalar(value))
 }
 
 /// The largest lowered expression the server plans. JavaScript's `==` and `<`
@@ -193,7 +232,10 @@ impl Lowerer<'_> {
     /// Lowers `e`; an expression whose lowered form outgrows [`MAX_LOWERED_NODES`]
     /// is left to the client.
     pub fn lower(&self, e: &expr::Expr) -> Result<Lowered> {
-        let lowered = self.lower_node(e)?;
+        let outer = self.undefined_lowered.replace(false);
+        let lowered = self.lower_node(e);
+        self.undefined_lowered.set(outer || lowered.as_ref().is_ok_and(Lowered::may_be_undefined));
+        let lowered = lowered?;
         if let Lowered::Scalar(t) = &lowered {
             if larger_than(&t.expr, MAX_LOWERED_NODES) {
                 return unsupported(format!("an expression over {MAX_LOWERED_NODES} nodes once lowered (JavaScript's coercions repeat operands)"));
@@ -220,14 +262,15 @@ impl Lowerer<'_> {
                 ExprKind::Number(n) => Lowered::Scalar(Typed::number(lit(-n))),
                 _ => unreachable!("guarded by the match arm"),
             },
+            ExprKind::Unary { op: UnaryOp::Not, arg } => Lowered::Scalar(Typed::boolean(self.condition(arg)?.not())),
+            ExprKind::Unary { op: UnaryOp::BitNot, .. } => return unsupported("bitwise operator '~'"),
             ExprKind::Unary { op, arg } => {
-                let v = self.scalar(arg)?;
-                Lowered::Scalar(match op {
-                    UnaryOp::Neg => Typed::number(Expr::Negative(Box::new(coerce::to_number(&v)))),
-                    UnaryOp::Plus => Typed::number(coerce::to_number(&v)),
-                    UnaryOp::Not => Typed::boolean(self.condition(arg)?.not()),
-                    UnaryOp::BitNot => return unsupported("bitwise operator '~'"),
-                })
+                // `+x` of a field of several types: its JSON text as a number.
+                let n = match self.lower(arg)? {
+                    Lowered::Json { expr, undefined, .. } => coerce::json_to_number(expr, undefined),
+                    other => coerce::to_number(&other.into_scalar(&arg.to_string())?),
+                };
+                Lowered::Scalar(Typed::number(if *op == UnaryOp::Neg { Expr::Negative(Box::new(n)) } else { n }))
             }
             ExprKind::Binary { op, left, right } => {
                 let (l, r) = (self.scalar(left)?, self.scalar(right)?);
@@ -271,7 +314,7 @@ impl Lowerer<'_> {
         if !stringish(l) && !stringish(r) {
             return Ok(());
         }
-        let sure_string = |t: &Typed| stringish(t) && never_null(&t.expr, self.schema);
+        let sure_string = |t: &Typed| stringish(t) && coerce::never_null(&t.expr, Some(self.schema));
         if sure_string(l) || sure_string(r) {
             return Ok(());
         }
@@ -288,9 +331,42 @@ impl Lowerer<'_> {
         match self.env.signal(name) {
             Some(SignalValue::Known(v)) => Ok(Lowered::from_json(&v)),
             Some(SignalValue::ClientOnly) => unsupported(format!("signal '{name}' has a value only on the client")),
-            None if matches!(name, "event" | "item" | "parent" | "undefined") => unsupported(format!("'{name}' is only known on the client")),
+            None if matches!(name, "event" | "item" | "parent") => unsupported(format!("'{name}' is only known on the client")),
             None => invalid(format!("unrecognized signal name '{name}'")),
         }
+    }
+
+    /// `text[i]`: the character at `i`, `undefined` past the end (characters are
+    /// code points here, as in `substring`). Indexing null throws in JavaScript.
+    fn character(&self, text: Typed, i: f64) -> Result<Lowered> {
+        if !coerce::never_null(&text.expr, Some(self.schema)) {
+            return unsupported("indexing a string that may be null (JavaScript throws there)");
+        }
+        if i < 0.0 || i.fract() != 0.0 {
+            return Ok(Lowered::Scalar(Typed::undefined()));
+        }
+        let length = datafusion::functions::expr_fn::character_length(text.expr.clone());
+        let character = datafusion::functions::expr_fn::substring(text.expr, lit(i as i64 + 1), lit(1_i64));
+        let beyond = Expr::Literal(ScalarValue::Utf8(None), None);
+        Ok(Lowered::Scalar(Typed::string(datafusion::logical_expr::when(length.gt(lit(i as i64)), character).otherwise(beyond)?).with_undefined_nulls(true)))
+    }
+
+    /// `datum[name]`: a field as a value; `undefined` in every row for a field no
+    /// row has (vega.js reads it so: `datum.y + 1` is NaN).
+    fn field(&self, name: &str) -> Result<Lowered> {
+        if self.schema.field_with_unqualified_name(name).is_err() {
+            return Ok(Lowered::Scalar(Typed::undefined()));
+        }
+        if let Some(json) = json_column(self.schema, name) {
+            return Ok(json);
+        }
+        if let Some(nested) = nested_column(self.schema, name) {
+            if sometimes_undefined(self.schema, name) {
+                return unsupported(format!("field '{name}' of objects or arrays is missing (undefined) in some rows"));
+            }
+            return Ok(nested);
+        }
+        Ok(Lowered::Scalar(column(self.schema, name)?.with_undefined_nulls(sometimes_undefined(self.schema, name))))
     }
 
     fn member(&self, object: &expr::Expr, property: &expr::Expr) -> Result<Lowered> {
@@ -298,33 +374,25 @@ impl Lowerer<'_> {
         let prop = self.lower(property)?;
         let key = prop.as_scalar().and_then(|t| t.literal().cloned());
         match (obj, key) {
-            (Lowered::Datum, Some(datafusion::common::ScalarValue::Utf8(Some(name)))) => {
-                if sometimes_undefined(self.schema, &name) {
-                    return unsupported(format!("field '{name}' is missing (undefined) in some rows, which expressions treat unlike null"));
-                }
-                if let Some(nested) = nested_column(self.schema, &name) {
-                    return Ok(nested);
-                }
-                Ok(Lowered::Scalar(column(self.schema, &name)?))
-            }
+            (Lowered::Datum, Some(datafusion::common::ScalarValue::Utf8(Some(name)))) => self.field(&name),
             (Lowered::Nested { expr, field }, Some(key)) => nested_member(expr, &field, &key),
-            (Lowered::Datum, Some(datafusion::common::ScalarValue::Float64(Some(n)))) => {
-                Ok(Lowered::Scalar(column(self.schema, &vegalake_planner::values::number::js_number_to_string(n))?))
-            }
+            (Lowered::Datum, Some(datafusion::common::ScalarValue::Float64(Some(n)))) => self.field(&vegalake_planner::values::number::js_number_to_string(n)),
             (Lowered::Datum, _) => unsupported("a computed field name on datum"),
             (Lowered::Object(props), Some(datafusion::common::ScalarValue::Utf8(Some(name)))) => {
-                Ok(props.into_iter().find(|(k, _)| *k == name).map(|(_, v)| v).unwrap_or(Lowered::Scalar(Typed::null())))
+                Ok(props.into_iter().find(|(k, _)| *k == name).map(|(_, v)| v).unwrap_or(Lowered::Scalar(Typed::undefined())))
             }
             (Lowered::List(items), Some(datafusion::common::ScalarValue::Utf8(Some(name)))) if name == "length" => {
                 Ok(Lowered::Scalar(Typed::number(lit(items.len() as f64))))
             }
             (Lowered::List(items), Some(datafusion::common::ScalarValue::Float64(Some(i)))) => {
                 let idx = (i >= 0.0 && i.fract() == 0.0).then_some(i as usize);
-                Ok(idx.and_then(|i| items.into_iter().nth(i)).unwrap_or(Lowered::Scalar(Typed::null())))
+                Ok(idx.and_then(|i| items.into_iter().nth(i)).unwrap_or(Lowered::Scalar(Typed::undefined())))
             }
             (Lowered::Scalar(t), Some(datafusion::common::ScalarValue::Utf8(Some(name)))) if name == "length" && t.ty == VType::String => {
                 functions::string_length(&t)
             }
+            (Lowered::Scalar(t), Some(datafusion::common::ScalarValue::Float64(Some(i)))) if t.ty == VType::String => self.character(t, i),
+            (Lowered::Object(props), None) => object_member(props, prop.into_scalar(&property.to_string())?),
             _ => unsupported(format!("property access {object}[{property}]")),
         }
     }

@@ -13,11 +13,25 @@ use serde_json::Value as Json;
 pub struct Typed {
     pub expr: Expr,
     pub ty: VType,
+    /// Whether its nulls are JavaScript `undefined` rather than `null` (a field
+    /// some rows lack, a field no row has, a spread vega leaves undefined): they
+    /// coerce differently (`+undefined` is NaN, `+null` is 0; `undefined !== null`).
+    pub undefined: bool,
 }
 
 impl Typed {
     pub fn new(expr: Expr, ty: VType) -> Typed {
-        Typed { expr, ty }
+        Typed { expr, ty, undefined: false }
+    }
+
+    /// JavaScript's `undefined`.
+    pub fn undefined() -> Typed {
+        Typed::null().with_undefined_nulls(true)
+    }
+
+    /// The same value, its nulls `undefined` (or `null`).
+    pub fn with_undefined_nulls(self, undefined: bool) -> Typed {
+        Typed { undefined, ..self }
     }
 
     pub fn number(expr: Expr) -> Typed {
@@ -90,6 +104,14 @@ pub enum Lowered {
         pattern: String,
         flags: String,
     },
+    /// A field of values of several types, as JSON text (see
+    /// [`vegalake_planner::values::JSON_FIELD_METADATA`]): read only by the type
+    /// checks and by conversion to a number; its nulls may be `undefined`.
+    Json {
+        expr: Expr,
+        name: String,
+        undefined: bool,
+    },
 }
 
 impl Lowered {
@@ -112,6 +134,18 @@ impl Lowered {
             Lowered::Regex { .. } => unsupported(format!("{what}: a regular expression used as a value")),
             Lowered::List(_) => unsupported(format!("{what}: array values are evaluated on the client")),
             Lowered::Object(_) | Lowered::Nested { .. } => unsupported(format!("{what}: object values are evaluated on the client")),
+            Lowered::Json { name, .. } => unsupported(format!("field '{name}' holds values of several types, arrays or objects")),
+        }
+    }
+
+    /// Whether a value in it may be `undefined` (see [`Typed::undefined`]).
+    pub fn may_be_undefined(&self) -> bool {
+        match self {
+            Lowered::Scalar(t) => t.undefined,
+            Lowered::Json { undefined, .. } => *undefined,
+            Lowered::List(items) => items.iter().any(Lowered::may_be_undefined),
+            Lowered::Object(props) => props.iter().any(|(_, v)| v.may_be_undefined()),
+            _ => false,
         }
     }
 
@@ -133,6 +167,8 @@ impl Lowered {
     /// The value as JSON when it is fully constant.
     pub fn to_json(&self) -> Option<Json> {
         match self {
+            // JSON has no `undefined` (a signal holding it is not a constant here).
+            Lowered::Scalar(t) if t.undefined => None,
             Lowered::Scalar(t) => match (t.ty, t.literal().cloned().or_else(|| fold_constant(&t.expr))?) {
                 (_, v) if v.is_null() => Some(Json::Null),
                 (VType::Number | VType::Date, ScalarValue::Float64(Some(v))) => Some(json_number(v)),

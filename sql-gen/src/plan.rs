@@ -1,8 +1,8 @@
 //! Small helpers for building logical plans column by column.
 
 use crate::error::Result;
-use datafusion::common::Column;
-use datafusion::logical_expr::{Expr, LogicalPlan, LogicalPlanBuilder};
+use datafusion::common::{Column, DFSchema};
+use datafusion::logical_expr::{Expr, ExprSchemable, LogicalPlan, LogicalPlanBuilder};
 
 /// An unqualified column reference; names are taken verbatim (spaces, dots).
 pub fn col(name: &str) -> Expr {
@@ -26,7 +26,7 @@ pub fn with_columns(plan: LogicalPlan, columns: Vec<(String, Expr)>) -> Result<L
     let mut exprs: Vec<Expr> = Vec::new();
     for name in &existing {
         match columns.iter().rev().find(|(n, _)| n == name) {
-            Some((_, e)) => exprs.push(e.clone().alias(name)),
+            Some((_, e)) => exprs.push(aliased(e.clone(), name)),
             None => exprs.push(col(name)),
         }
     }
@@ -34,13 +34,33 @@ pub fn with_columns(plan: LogicalPlan, columns: Vec<(String, Expr)>) -> Result<L
     for (name, e) in columns.iter().rev() {
         if !existing.contains(name) && !added.contains(&name) {
             added.push(name);
-            exprs.push(e.clone().alias(name));
+            exprs.push(aliased(e.clone(), name));
         }
     }
     // The later definitions of a name win; restore their declared order.
     let n_existing = existing.len();
     exprs[n_existing..].reverse();
     Ok(LogicalPlanBuilder::from(plan).project(exprs)?.build()?)
+}
+
+/// `e AS name`, unless `e` already is (with the metadata its alias gives).
+fn aliased(e: Expr, name: &str) -> Expr {
+    match &e {
+        Expr::Alias(a) if a.name == name => e,
+        _ => e.alias(name),
+    }
+}
+
+/// `e AS name`, its nulls marked as JavaScript `undefined` or not (see
+/// [`vegalake_planner::values::UNDEFINED_FIELD_METADATA`]). A mark `e` inherits
+/// from a column it reads is overridden only where it would be wrong.
+pub fn alias_undefined_nulls(e: Expr, name: &str, undefined: bool, schema: &DFSchema) -> Expr {
+    let inherited = e.metadata(schema).is_ok_and(|m| vegalake_planner::values::nulls_are_undefined(&m.to_hashmap()));
+    if inherited == undefined {
+        return e.alias(name);
+    }
+    let mark = std::collections::BTreeMap::from([(vegalake_planner::values::UNDEFINED_FIELD_METADATA.to_string(), undefined.to_string())]);
+    e.alias_with_metadata(name, Some(mark.into()))
 }
 
 /// Keeps only the named columns, in the given order.

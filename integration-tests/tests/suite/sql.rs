@@ -105,8 +105,9 @@ fn with_json_values(rows: &Json, columns: &Json) -> Json {
 }
 
 /// The fewest conformance tasks each dialect must take (of the suite's server
-/// tasks); raised as dialects learn more (measured 416/400/397 of 774 on 1786e43).
-const PUSHABLE_FLOOR: [(SqlDialect, usize); 3] = [(SqlDialect::DuckDb, 413), (SqlDialect::Spark, 397), (SqlDialect::Postgres, 394)];
+/// tasks); raised as dialects learn more (measured 477/459/458 of 844 with the
+/// `undefined` and mixed-type specs, Spark's floor and ceil written for NaN).
+const PUSHABLE_FLOOR: [(SqlDialect, usize); 3] = [(SqlDialect::DuckDb, 474), (SqlDialect::Spark, 456), (SqlDialect::Postgres, 455)];
 
 /// A refusal without the part that names the one instance (a function's arguments).
 fn reason_kind(why: &str) -> String {

@@ -450,9 +450,13 @@ impl Parser<'_> {
         while !self.is_punct("}") {
             let key = match &self.tok {
                 Token::Ident(s) | Token::Str(s) => s.clone(),
-                Token::Num(n) => format!("{n}"),
+                Token::Num(n) => crate::values::number::js_number_to_string(*n),
                 other => return Err(self.error_here(format!("Expected a property name but found {}", other.describe()))),
             };
+            // vega's parser (strict mode) refuses a name given twice.
+            if props.iter().any(|(k, _)| *k == key) {
+                return Err(self.error_here(format!("Duplicate data property '{key}' in object literal")));
+            }
             self.advance()?;
             self.expect(":")?;
             props.push((key, self.conditional()?));

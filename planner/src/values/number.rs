@@ -125,6 +125,33 @@ fn radix_unset(_: &str) -> bool {
     true
 }
 
+/// JavaScript's `String(v)` of a JSON value: numbers as JavaScript prints them,
+/// arrays joined by commas (null items empty), objects as `[object Object]`.
+pub fn js_string_of_json(v: &serde_json::Value) -> String {
+    use serde_json::Value;
+    match v {
+        Value::Null => "null".to_string(),
+        Value::Bool(b) => b.to_string(),
+        Value::Number(n) => js_number_to_string(n.as_f64().unwrap_or(f64::NAN)),
+        Value::String(s) => s.clone(),
+        Value::Array(items) => items.iter().map(|i| if i.is_null() { String::new() } else { js_string_of_json(i) }).collect::<Vec<_>>().join(","),
+        Value::Object(_) => "[object Object]".to_string(),
+    }
+}
+
+/// JavaScript's `+v` of a JSON value: arrays through their string (`+[5]` is 5).
+pub fn js_number_of_json(v: &serde_json::Value) -> f64 {
+    use serde_json::Value;
+    match v {
+        Value::Null => 0.0,
+        Value::Bool(b) => f64::from(u8::from(*b)),
+        Value::Number(n) => n.as_f64().unwrap_or(f64::NAN),
+        Value::String(s) => js_string_to_number(s),
+        Value::Array(_) => js_string_to_number(&js_string_of_json(v)),
+        Value::Object(_) => f64::NAN,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -73,10 +73,11 @@ fn in_range(l: &Lowerer, a: &[Ast]) -> Result<Lowered> {
 }
 
 pub(super) const FUNCTIONS: &[FunctionDef] = &[
-    FunctionDef { name: "inrange", arity: (2, 4), lower: in_range },
+    FunctionDef { name: "inrange", arity: (2, 4), reads_undefined: false, lower: in_range },
     FunctionDef {
         name: "extent",
         arity: (1, 1),
+        reads_undefined: false,
         lower: |l, a| {
             let xs = numbers(&list(l, &a[0], "extent")?, "extent")?;
             let valid: Vec<f64> = xs.into_iter().filter(|v| !v.is_nan()).collect();
@@ -90,6 +91,7 @@ pub(super) const FUNCTIONS: &[FunctionDef] = &[
     FunctionDef {
         name: "span",
         arity: (1, 1),
+        reads_undefined: false,
         lower: |l, a| {
             let xs = numbers(&list(l, &a[0], "span")?, "span")?;
             let s = match (xs.first(), xs.last()) {
@@ -99,11 +101,22 @@ pub(super) const FUNCTIONS: &[FunctionDef] = &[
             Ok(num(s))
         },
     },
-    FunctionDef { name: "peek", arity: (1, 1), lower: |l, a| Ok(list(l, &a[0], "peek")?.pop().unwrap_or(Lowered::Scalar(Typed::null()))) },
-    FunctionDef { name: "reverse", arity: (1, 1), lower: |l, a| Ok(Lowered::List(list(l, &a[0], "reverse")?.into_iter().rev().collect())) },
+    FunctionDef {
+        name: "peek",
+        arity: (1, 1),
+        reads_undefined: false,
+        lower: |l, a| Ok(list(l, &a[0], "peek")?.pop().unwrap_or(Lowered::Scalar(Typed::null()))),
+    },
+    FunctionDef {
+        name: "reverse",
+        arity: (1, 1),
+        reads_undefined: false,
+        lower: |l, a| Ok(Lowered::List(list(l, &a[0], "reverse")?.into_iter().rev().collect())),
+    },
     FunctionDef {
         name: "join",
         arity: (1, 2),
+        reads_undefined: false,
         lower: |l, a| {
             let items = list(l, &a[0], "join")?;
             let sep = match a.get(1) {
@@ -125,6 +138,7 @@ pub(super) const FUNCTIONS: &[FunctionDef] = &[
     FunctionDef {
         name: "sequence",
         arity: (1, 3),
+        reads_undefined: false,
         lower: |l, a| {
             let args: Vec<f64> = a
                 .iter()
@@ -144,6 +158,7 @@ pub(super) const FUNCTIONS: &[FunctionDef] = &[
     FunctionDef {
         name: "lerp",
         arity: (2, 2),
+        reads_undefined: false,
         lower: |l, a| {
             let xs = numbers(&list(l, &a[0], "lerp")?, "lerp")?;
             let f = coerce::to_number(&l.scalar(&a[1])?);
@@ -154,6 +169,7 @@ pub(super) const FUNCTIONS: &[FunctionDef] = &[
     FunctionDef {
         name: "clampRange",
         arity: (3, 3),
+        reads_undefined: false,
         lower: |l, a| {
             let r = numbers(&list(l, &a[0], "clampRange")?, "clampRange")?;
             let bounds: Vec<f64> = a[1..]

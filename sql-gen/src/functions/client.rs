@@ -7,7 +7,7 @@ use crate::error::unsupported;
 
 pub(super) const FUNCTIONS: &[FunctionDef] = &{
     const fn client(name: &'static str) -> FunctionDef {
-        FunctionDef { name, arity: (0, ANY), lower: |_, _| unsupported("this function is evaluated on the client") }
+        FunctionDef { name, arity: (0, ANY), reads_undefined: false, lower: |_, _| unsupported("this function is evaluated on the client") }
     }
     [
         client("random"),

@@ -168,11 +168,12 @@ pub(super) const FUNCTIONS: &[FunctionDef] = &[
     FunctionDef {
         name: "data",
         arity: (1, 1),
+        reads_undefined: false,
         lower: |l, a| {
             let (_, rows) = dataset(l, &a[0])?;
             Ok(Lowered::List(rows.iter().map(|r| Lowered::from_json(&Json::Object(r.clone()))).collect()))
         },
     },
-    FunctionDef { name: "vlSelectionTest", arity: (2, ANY), lower: selection_test },
-    FunctionDef { name: "vlSelectionIdTest", arity: (2, ANY), lower: selection_id_test },
+    FunctionDef { name: "vlSelectionTest", arity: (2, ANY), reads_undefined: false, lower: selection_test },
+    FunctionDef { name: "vlSelectionIdTest", arity: (2, ANY), reads_undefined: false, lower: selection_id_test },
 ];

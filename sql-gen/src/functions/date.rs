@@ -39,7 +39,7 @@ fn part(l: &Lowerer, a: &[Ast], name: &str, utc: bool) -> Result<Lowered> {
 
 macro_rules! date_part {
     ($fname:literal, $part:literal, $utc:literal) => {
-        FunctionDef { name: $fname, arity: (1, 1), lower: |l, a| part(l, a, $part, $utc) }
+        FunctionDef { name: $fname, arity: (1, 1), reads_undefined: false, lower: |l, a| part(l, a, $part, $utc) }
     };
 }
 
@@ -123,14 +123,14 @@ fn name_format(l: &Lowerer, a: &[Ast], spec: &str, month: bool) -> Result<Lowere
 }
 
 pub(super) const FUNCTIONS: &[FunctionDef] = &[
-    FunctionDef { name: "timeFormat", arity: (2, 2), lower: |l, a| time_format(l, a, false) },
-    FunctionDef { name: "utcFormat", arity: (2, 2), lower: |l, a| time_format(l, a, true) },
-    FunctionDef { name: "timeParse", arity: (2, 2), lower: |l, a| time_parse(l, a, false) },
-    FunctionDef { name: "utcParse", arity: (2, 2), lower: |l, a| time_parse(l, a, true) },
-    FunctionDef { name: "monthFormat", arity: (1, 1), lower: |l, a| name_format(l, a, "%B", true) },
-    FunctionDef { name: "monthAbbrevFormat", arity: (1, 1), lower: |l, a| name_format(l, a, "%b", true) },
-    FunctionDef { name: "dayFormat", arity: (1, 1), lower: |l, a| name_format(l, a, "%A", false) },
-    FunctionDef { name: "dayAbbrevFormat", arity: (1, 1), lower: |l, a| name_format(l, a, "%a", false) },
+    FunctionDef { name: "timeFormat", arity: (2, 2), reads_undefined: false, lower: |l, a| time_format(l, a, false) },
+    FunctionDef { name: "utcFormat", arity: (2, 2), reads_undefined: false, lower: |l, a| time_format(l, a, true) },
+    FunctionDef { name: "timeParse", arity: (2, 2), reads_undefined: false, lower: |l, a| time_parse(l, a, false) },
+    FunctionDef { name: "utcParse", arity: (2, 2), reads_undefined: false, lower: |l, a| time_parse(l, a, true) },
+    FunctionDef { name: "monthFormat", arity: (1, 1), reads_undefined: false, lower: |l, a| name_format(l, a, "%B", true) },
+    FunctionDef { name: "monthAbbrevFormat", arity: (1, 1), reads_undefined: false, lower: |l, a| name_format(l, a, "%b", true) },
+    FunctionDef { name: "dayFormat", arity: (1, 1), reads_undefined: false, lower: |l, a| name_format(l, a, "%A", false) },
+    FunctionDef { name: "dayAbbrevFormat", arity: (1, 1), reads_undefined: false, lower: |l, a| name_format(l, a, "%a", false) },
     date_part!("year", "year", false),
     date_part!("quarter", "quarter", false),
     date_part!("month", "month", false),
@@ -156,6 +156,7 @@ pub(super) const FUNCTIONS: &[FunctionDef] = &[
     FunctionDef {
         name: "time",
         arity: (1, 1),
+        reads_undefined: false,
         lower: |l, a| {
             let t = l.scalar(&a[0])?;
             scalar(Typed::number(date_ms(l, &t)))
@@ -164,6 +165,7 @@ pub(super) const FUNCTIONS: &[FunctionDef] = &[
     FunctionDef {
         name: "datetime",
         arity: (0, 7),
+        reads_undefined: false,
         lower: |l, a| match a.len() {
             0 => crate::error::unsupported("datetime() without arguments is the current time"),
             1 => {
@@ -173,7 +175,7 @@ pub(super) const FUNCTIONS: &[FunctionDef] = &[
             _ => scalar(Typed::new(components(l, a, false)?, VType::Date)),
         },
     },
-    FunctionDef { name: "utc", arity: (1, ANY), lower: |l, a| scalar(Typed::number(components(l, &a[..a.len().min(7)], true)?)) },
-    FunctionDef { name: "timeOffset", arity: (2, 3), lower: |l, a| offset(l, a, false) },
-    FunctionDef { name: "utcOffset", arity: (2, 3), lower: |l, a| offset(l, a, true) },
+    FunctionDef { name: "utc", arity: (1, ANY), reads_undefined: false, lower: |l, a| scalar(Typed::number(components(l, &a[..a.len().min(7)], true)?)) },
+    FunctionDef { name: "timeOffset", arity: (2, 3), reads_undefined: false, lower: |l, a| offset(l, a, false) },
+    FunctionDef { name: "utcOffset", arity: (2, 3), reads_undefined: false, lower: |l, a| offset(l, a, true) },
 ];

@@ -19,6 +19,7 @@ macro_rules! unary_math {
         FunctionDef {
             name: $name,
             arity: (1, 1),
+            reads_undefined: true,
             lower: |l, a| {
                 let x = numbers(l, a)?.remove(0);
                 scalar(Typed::number($f(x)))
@@ -78,6 +79,7 @@ pub(super) const FUNCTIONS: &[FunctionDef] = &[
     FunctionDef {
         name: "atan2",
         arity: (2, 2),
+        reads_undefined: true,
         lower: |l, a| {
             let x = numbers(l, a)?;
             scalar(Typed::number(f::atan2(x[0].clone(), x[1].clone())))
@@ -86,6 +88,7 @@ pub(super) const FUNCTIONS: &[FunctionDef] = &[
     FunctionDef {
         name: "pow",
         arity: (2, 2),
+        reads_undefined: true,
         lower: |l, a| {
             let x = numbers(l, a)?;
             scalar(Typed::number(f::power(x[0].clone(), x[1].clone())))
@@ -94,17 +97,19 @@ pub(super) const FUNCTIONS: &[FunctionDef] = &[
     FunctionDef {
         name: "hypot",
         arity: (0, ANY),
+        reads_undefined: true,
         lower: |l, a| {
             let xs = numbers(l, a)?;
             let sum = xs.iter().map(|x| x.clone() * x.clone()).reduce(|a, b| a + b).unwrap_or(lit(0.0));
             scalar(Typed::number(f::sqrt(sum)))
         },
     },
-    FunctionDef { name: "max", arity: (0, ANY), lower: |l, a| extreme(l, a, true) },
-    FunctionDef { name: "min", arity: (0, ANY), lower: |l, a| extreme(l, a, false) },
+    FunctionDef { name: "max", arity: (0, ANY), reads_undefined: true, lower: |l, a| extreme(l, a, true) },
+    FunctionDef { name: "min", arity: (0, ANY), reads_undefined: true, lower: |l, a| extreme(l, a, false) },
     FunctionDef {
         name: "clamp",
         arity: (3, 3),
+        reads_undefined: true,
         lower: |l, a| {
             // Math.max(lo, Math.min(hi, x))
             let x = numbers(l, a)?;

@@ -17,7 +17,7 @@ mod math;
 mod string;
 mod types;
 
-use crate::error::{invalid, Result};
+use crate::error::{invalid, unsupported, Result};
 use crate::lower::Lowerer;
 use crate::lowered::{Lowered, Typed};
 use std::collections::HashMap;
@@ -35,6 +35,10 @@ pub struct FunctionDef {
     pub name: &'static str,
     /// Accepted argument counts (inclusive).
     pub arity: (usize, usize),
+    /// Whether its lowering gives what vega.js gives for `undefined` arguments
+    /// (`abs(undefined)` is NaN where `abs(null)` is 0); calls of the others with
+    /// an argument that may be `undefined` are left to the client.
+    pub reads_undefined: bool,
     pub lower: LowerFn,
 }
 
@@ -85,7 +89,11 @@ pub(crate) fn lower_call(l: &Lowerer, name: &str, args: &[Ast]) -> Result<Lowere
         };
         return invalid(format!("{name}() takes {expected} arguments, got {}", args.len()));
     }
-    (def.lower)(l, args)
+    let lowered = (def.lower)(l, args)?;
+    if l.lowered_undefined() && !def.reads_undefined {
+        return unsupported(format!("{name}() of a value that may be undefined"));
+    }
+    Ok(lowered)
 }
 
 /// Lowers every argument to a scalar.

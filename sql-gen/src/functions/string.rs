@@ -80,18 +80,25 @@ pub(super) const FUNCTIONS: &[FunctionDef] = &[
     FunctionDef {
         name: "length",
         arity: (1, 1),
+        reads_undefined: false,
         lower: |l, a| match l.lower(&a[0])? {
             Lowered::List(items) => scalar(Typed::number(lit(items.len() as f64))),
             Lowered::Scalar(t) if t.ty == VType::String => string_length(&t),
             _ => unsupported("length() of a non-string value"),
         },
     },
-    FunctionDef { name: "lower", arity: (1, 1), lower: |l, a| with_string(l, a, f::lower) },
-    FunctionDef { name: "upper", arity: (1, 1), lower: |l, a| with_string(l, a, f::upper) },
-    FunctionDef { name: "trim", arity: (1, 1), lower: |l, a| with_string(l, a, |s| f::regexp_replace(s, lit(r"^\s+|\s+$"), lit(""), Some(lit("g")))) },
+    FunctionDef { name: "lower", arity: (1, 1), reads_undefined: false, lower: |l, a| with_string(l, a, f::lower) },
+    FunctionDef { name: "upper", arity: (1, 1), reads_undefined: false, lower: |l, a| with_string(l, a, f::upper) },
+    FunctionDef {
+        name: "trim",
+        arity: (1, 1),
+        reads_undefined: false,
+        lower: |l, a| with_string(l, a, |s| f::regexp_replace(s, lit(r"^\s+|\s+$"), lit(""), Some(lit("g")))),
+    },
     FunctionDef {
         name: "substring",
         arity: (1, 3),
+        reads_undefined: false,
         lower: |l, a| {
             let s = string_arg(l, &a[0])?;
             let len = cast(f::character_length(s.clone()), DataType::Float64);
@@ -106,6 +113,7 @@ pub(super) const FUNCTIONS: &[FunctionDef] = &[
     FunctionDef {
         name: "slice",
         arity: (1, 3),
+        reads_undefined: false,
         lower: |l, a| {
             if let Lowered::List(items) = l.lower(&a[0])? {
                 let args = scalars(l, &a[1..])?;
@@ -136,6 +144,7 @@ pub(super) const FUNCTIONS: &[FunctionDef] = &[
         name: "indexof",
         // The third is JavaScript's fromIndex: a real parameter, not an extra one.
         arity: (2, 3),
+        reads_undefined: false,
         lower: |l, a| match l.lower(&a[0])? {
             _ if a.len() > 2 => unsupported("indexof() with a start position"),
             Lowered::List(items) => {
@@ -154,6 +163,7 @@ pub(super) const FUNCTIONS: &[FunctionDef] = &[
         name: "lastindexof",
         // The third is JavaScript's fromIndex: a real parameter, not an extra one.
         arity: (2, 3),
+        reads_undefined: false,
         lower: |l, a| match l.lower(&a[0])? {
             _ if a.len() > 2 => unsupported("lastindexof() with a start position"),
             Lowered::Scalar(t) if t.ty == VType::String => {
@@ -174,6 +184,7 @@ pub(super) const FUNCTIONS: &[FunctionDef] = &[
     FunctionDef {
         name: "replace",
         arity: (3, 3),
+        reads_undefined: false,
         lower: |l, a| {
             let s = string_arg(l, &a[0])?;
             let (pattern, flags) = match l.lower(&a[1])? {
@@ -202,6 +213,7 @@ pub(super) const FUNCTIONS: &[FunctionDef] = &[
     FunctionDef {
         name: "pad",
         arity: (2, 4),
+        reads_undefined: false,
         lower: |l, a| {
             let s = string_arg(l, &a[0])?;
             let args = scalars(l, &a[1..])?;
@@ -224,6 +236,7 @@ pub(super) const FUNCTIONS: &[FunctionDef] = &[
     FunctionDef {
         name: "truncate",
         arity: (2, 4),
+        reads_undefined: false,
         lower: |l, a| {
             let t = l.scalar(&a[0])?;
             if t.ty != VType::String {
@@ -256,10 +269,16 @@ pub(super) const FUNCTIONS: &[FunctionDef] = &[
             scalar(Typed::string(keep_null.when(len.lt_eq(lit(length)), s).otherwise(cut)?))
         },
     },
-    FunctionDef { name: "parseFloat", arity: (1, 1), lower: |l, a| scalar(Typed::number(udf::call("vl_parse_float", vec![string_arg(l, &a[0])?]))) },
+    FunctionDef {
+        name: "parseFloat",
+        arity: (1, 1),
+        reads_undefined: false,
+        lower: |l, a| scalar(Typed::number(udf::call("vl_parse_float", vec![string_arg(l, &a[0])?]))),
+    },
     FunctionDef {
         name: "parseInt",
         arity: (1, 2),
+        reads_undefined: false,
         lower: |l, a| {
             let s = string_arg(l, &a[0])?;
             let radix = match a.get(1) {
@@ -269,10 +288,11 @@ pub(super) const FUNCTIONS: &[FunctionDef] = &[
             scalar(Typed::number(udf::call("vl_parse_int", vec![s, radix])))
         },
     },
-    FunctionDef { name: "split", arity: (2, 3), lower: |_, _| unsupported("split() makes arrays, evaluated on the client") },
+    FunctionDef { name: "split", arity: (2, 3), reads_undefined: false, lower: |_, _| unsupported("split() makes arrays, evaluated on the client") },
     FunctionDef {
         name: "regexp",
         arity: (1, 2),
+        reads_undefined: false,
         lower: |l, a| {
             let args = scalars(l, a)?;
             let (Some(p), flags) = (args[0].literal_str(), args.get(1).map(|f| f.literal_str())) else {
@@ -289,6 +309,7 @@ pub(super) const FUNCTIONS: &[FunctionDef] = &[
     FunctionDef {
         name: "test",
         arity: (1, 2),
+        reads_undefined: false,
         lower: |l, a| {
             let (pattern, flags) = regex_arg(l, &a[0])?;
             let s = match a.get(1) {

@@ -25,8 +25,24 @@ fn bool_const(b: bool) -> Result<Lowered> {
 fn is_type(l: &Lowerer, a: &[Ast], ty: VType) -> Result<Lowered> {
     match arg(l, a)? {
         Lowered::Scalar(t) if t.ty == ty => scalar(Typed::boolean(t.expr.is_not_null())),
+        Lowered::Json { expr, .. } => scalar(Typed::boolean(match ty {
+            VType::Number => json_starts(expr, JSON_NUMBER),
+            VType::String => json_starts(expr, &["\""]),
+            VType::Boolean => json_starts(expr, &["t", "f"]),
+            _ => lit(false),
+        })),
         _ => bool_const(false),
     }
+}
+
+/// The first characters of a number in JSON text.
+const JSON_NUMBER: &[&str] = &["-", "0", "1", "2", "3", "4", "5", "6", "7", "8", "9"];
+
+/// Whether JSON text `e` holds a value that starts with one of `first` (its kind:
+/// `"` a string, `[` an array, `{` an object, `t`/`f` a boolean, `n` null).
+fn json_starts(e: Expr, first: &[&str]) -> Expr {
+    let c = datafusion::functions::expr_fn::left(e.clone(), lit(1_i64));
+    e.is_not_null().and(c.in_list(first.iter().map(|s| lit(*s)).collect(), false))
 }
 
 fn not_nan(e: Expr) -> Expr {
@@ -47,6 +63,7 @@ pub(super) const FUNCTIONS: &[FunctionDef] = &[
     FunctionDef {
         name: "isNaN",
         arity: (1, 1),
+        reads_undefined: true,
         lower: |l, a| match arg(l, a)? {
             Lowered::Scalar(t) if t.ty == VType::Number => scalar(Typed::boolean(isnan(t.expr).is_true())),
             _ => bool_const(false),
@@ -55,7 +72,10 @@ pub(super) const FUNCTIONS: &[FunctionDef] = &[
     FunctionDef {
         name: "isFinite",
         arity: (1, 1),
+        reads_undefined: true,
         lower: |l, a| match arg(l, a)? {
+            // JSON has no NaN or infinity: its numbers are finite.
+            Lowered::Json { expr, .. } => scalar(Typed::boolean(json_starts(expr, JSON_NUMBER))),
             Lowered::Scalar(t) if t.ty == VType::Number => {
                 let e = t.expr;
                 let finite = e.clone().is_not_null().and(not_nan(e.clone())).and(datafusion::functions::expr_fn::abs(e).not_eq(lit(f64::INFINITY)));
@@ -67,8 +87,11 @@ pub(super) const FUNCTIONS: &[FunctionDef] = &[
     FunctionDef {
         name: "isValid",
         arity: (1, 1),
-        // isValid(undefined) and isValid(null) agree: read the field directly.
-        lower: |l, a| match a[0].as_datum_field().map(|f| crate::lower::column(l.schema, f)).transpose()?.map(Lowered::Scalar).map_or_else(|| arg(l, a), Ok)? {
+        reads_undefined: true,
+        // isValid(undefined) and isValid(null) agree.
+        lower: |l, a| match arg(l, a)? {
+            Lowered::Nested { expr, .. } => scalar(Typed::boolean(expr.is_not_null())),
+            Lowered::Json { expr, .. } => scalar(Typed::boolean(expr.clone().is_not_null().and(expr.not_eq(lit("null"))))),
             Lowered::Scalar(t) => {
                 let valid = match t.ty {
                     VType::Number => t.expr.clone().is_not_null().and(not_nan(t.expr)),
@@ -83,34 +106,48 @@ pub(super) const FUNCTIONS: &[FunctionDef] = &[
     FunctionDef {
         name: "isDefined",
         arity: (1, 1),
+        reads_undefined: true,
         lower: |l, a| match arg(l, a)? {
-            // Arrow cannot tell undefined from null; a missing value is taken as null.
-            Lowered::Scalar(_) | Lowered::List(_) | Lowered::Object(_) => bool_const(true),
+            Lowered::Scalar(t) if t.undefined => scalar(Typed::boolean(t.expr.is_not_null())),
+            Lowered::Json { expr, undefined: true, .. } => scalar(Typed::boolean(expr.is_not_null())),
             _ => bool_const(true),
         },
     },
-    FunctionDef { name: "isNumber", arity: (1, 1), lower: |l, a| is_type(l, a, VType::Number) },
-    FunctionDef { name: "isString", arity: (1, 1), lower: |l, a| is_type(l, a, VType::String) },
-    FunctionDef { name: "isBoolean", arity: (1, 1), lower: |l, a| is_type(l, a, VType::Boolean) },
-    FunctionDef { name: "isDate", arity: (1, 1), lower: |l, a| is_type(l, a, VType::Date) },
-    FunctionDef { name: "isArray", arity: (1, 1), lower: |l, a| bool_const(matches!(arg(l, a)?, Lowered::List(_))) },
-    FunctionDef { name: "isRegExp", arity: (1, 1), lower: |l, a| bool_const(matches!(arg(l, a)?, Lowered::Regex { .. })) },
+    FunctionDef { name: "isNumber", arity: (1, 1), reads_undefined: true, lower: |l, a| is_type(l, a, VType::Number) },
+    FunctionDef { name: "isString", arity: (1, 1), reads_undefined: true, lower: |l, a| is_type(l, a, VType::String) },
+    FunctionDef { name: "isBoolean", arity: (1, 1), reads_undefined: true, lower: |l, a| is_type(l, a, VType::Boolean) },
+    FunctionDef { name: "isDate", arity: (1, 1), reads_undefined: true, lower: |l, a| is_type(l, a, VType::Date) },
+    FunctionDef {
+        name: "isArray",
+        arity: (1, 1),
+        reads_undefined: true,
+        lower: |l, a| match arg(l, a)? {
+            Lowered::Json { expr, .. } => scalar(Typed::boolean(json_starts(expr, &["["]))),
+            other => bool_const(matches!(other, Lowered::List(_))),
+        },
+    },
+    FunctionDef { name: "isRegExp", arity: (1, 1), reads_undefined: true, lower: |l, a| bool_const(matches!(arg(l, a)?, Lowered::Regex { .. })) },
     FunctionDef {
         name: "isObject",
         arity: (1, 1),
+        reads_undefined: true,
         lower: |l, a| match arg(l, a)? {
             Lowered::Scalar(t) if t.ty == VType::Date => scalar(Typed::boolean(t.expr.is_not_null())),
             Lowered::Scalar(_) => bool_const(false),
+            // vega-util's isObject: `_ === Object(_)`, true for arrays too.
+            Lowered::Json { expr, .. } => scalar(Typed::boolean(json_starts(expr, &["{", "["]))),
             _ => bool_const(true),
         },
     },
     FunctionDef {
         name: "toNumber",
         arity: (1, 1),
+        reads_undefined: true,
         lower: |l, a| {
             let t = scalars(l, a)?.remove(0);
+            // null for undefined too (vega-util: `_ == null ? null : +_`).
             let n = match t.ty {
-                VType::Number => return scalar(t),
+                VType::Number => return scalar(t.with_undefined_nulls(false)),
                 _ => to_number(&t),
             };
             scalar(null_or_empty(&t, n, VType::Number)?)
@@ -119,6 +156,7 @@ pub(super) const FUNCTIONS: &[FunctionDef] = &[
     FunctionDef {
         name: "toString",
         arity: (1, 1),
+        reads_undefined: true,
         lower: |l, a| {
             let t = scalars(l, a)?.remove(0);
             let s = coerce::to_string(&t)?;
@@ -128,6 +166,7 @@ pub(super) const FUNCTIONS: &[FunctionDef] = &[
     FunctionDef {
         name: "toBoolean",
         arity: (1, 1),
+        reads_undefined: true,
         lower: |l, a| {
             let t = scalars(l, a)?.remove(0);
             let b = match t.ty {
@@ -140,12 +179,12 @@ pub(super) const FUNCTIONS: &[FunctionDef] = &[
     FunctionDef {
         name: "toDate",
         arity: (1, 1),
+        reads_undefined: true,
         lower: |l, a| {
             let t = scalars(l, a)?.remove(0);
             // vega-util's toDate answers a number (Date.parse), not a Date object.
             let ms = match t.ty {
-                VType::Date => return scalar(t),
-                VType::Number => return scalar(t),
+                VType::Date | VType::Number => return scalar(t.with_undefined_nulls(false)),
                 VType::String => super::date::date_ms(l, &t),
                 VType::Boolean => to_number(&t),
                 VType::Null => return scalar(Typed::new(t.expr, VType::Number)),
@@ -156,6 +195,7 @@ pub(super) const FUNCTIONS: &[FunctionDef] = &[
     FunctionDef {
         name: "if",
         arity: (3, 3),
+        reads_undefined: true,
         lower: |l, a| {
             let test = l.condition(&a[0])?;
             scalar(coerce::conditional(test, l.scalar(&a[1])?, l.scalar(&a[2])?)?)

@@ -4,7 +4,7 @@ use super::measure::{measure, measure_name, returns_rows, undefined_below_two_va
 use super::{Step, TransformDef, TransformInput, ROW};
 use crate::error::{unsupported, Result};
 use crate::plan::{col, has_column};
-use datafusion::functions_aggregate::expr_fn::min;
+use datafusion::functions_aggregate::expr_fn::{first_value, min};
 use datafusion::logical_expr::{Expr, LogicalPlan, LogicalPlanBuilder};
 
 const EMPTY_GUARD: &str = "__vl_rows";
@@ -56,10 +56,29 @@ fn lower(input: TransformInput) -> Result<Step> {
         // Groups come out in order of first appearance, as in vega.
         aggregates.push((ROW.to_string(), min(col(ROW))));
     }
-    let group_exprs: Vec<Expr> = groupby.iter().map(|g| crate::lower::column(&schema, g).map(|_| col(g))).collect::<Result<_>>()?;
+    let mut group_exprs: Vec<Expr> = Vec::new();
+    let mut project: Vec<Expr> = Vec::new();
+    for (i, g) in groupby.iter().enumerate() {
+        match crate::lower::group_key(&schema, g, crate::lower::GroupKeys::String)? {
+            Expr::Column(c) => {
+                group_exprs.push(Expr::Column(c));
+                project.push(col(g));
+            }
+            // A field of several types groups by its string; the group's value is
+            // its first row's, as vega keeps the tuple that opened the group.
+            key => {
+                if !ordered {
+                    return unsupported(format!("groupby '{g}' (values of several types) over a source without a known row order"));
+                }
+                group_exprs.push(key.alias(format!("__vl_key{i}")));
+                aggregates.push((g.clone(), first_value(col(g), vec![col(ROW).sort(true, false)])));
+                let metadata = datafusion::common::metadata::FieldMetadata::new_from_field(schema.field_with_unqualified_name(g)?);
+                project.push(col(g).alias_with_metadata(g, Some(metadata)));
+            }
+        }
+    }
     let plan = LogicalPlanBuilder::from(input.plan).aggregate(group_exprs, aggregates.into_iter().map(|(a, e)| e.alias(a)))?.build()?;
     let plan = if guard_empty { LogicalPlanBuilder::from(plan).filter(col(EMPTY_GUARD).gt(datafusion::logical_expr::lit(0_i64)))?.build()? } else { plan };
-    let mut project: Vec<Expr> = groupby.iter().map(|g| col(g)).collect();
     project.extend(outputs);
     if ordered {
         project.push(col(ROW));
@@ -95,18 +114,13 @@ fn mark_spreads(plan: LogicalPlan, spreads: Vec<String>) -> Result<Step> {
 
 /// Re-projects `plan` with `columns` marked as holding `undefined` where null.
 fn mark_undefined_when_null(plan: LogicalPlan, columns: &[String]) -> Result<LogicalPlan> {
-    let project: Vec<Expr> = plan
-        .schema()
+    let schema = plan.schema();
+    let project: Vec<Expr> = schema
         .fields()
         .iter()
-        .map(|f| if columns.contains(f.name()) { col(f.name()).alias_with_metadata(f.name(), Some(undefined_when_null())) } else { col(f.name()) })
+        .map(|f| if columns.contains(f.name()) { crate::plan::alias_undefined_nulls(col(f.name()), f.name(), true, schema) } else { col(f.name()) })
         .collect();
     Ok(LogicalPlanBuilder::from(plan).project(project)?.build()?)
-}
-
-/// Field metadata: this column's nulls are vega's `undefined`.
-fn undefined_when_null() -> datafusion::common::metadata::FieldMetadata {
-    std::collections::BTreeMap::from([(vegalake_planner::values::UNDEFINED_FIELD_METADATA.to_string(), "true".to_string())]).into()
 }
 
 pub(super) const DEF: TransformDef = TransformDef {

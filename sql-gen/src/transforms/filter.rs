@@ -8,7 +8,7 @@ use datafusion::logical_expr::{Expr, LogicalPlanBuilder};
 fn lower(input: TransformInput) -> Result<Step> {
     input.params.only(&["expr"])?;
     let Some(expr) = input.params.string("expr")? else { return invalid("filter needs 'expr'") };
-    let lowerer = Lowerer { schema: input.plan.schema(), env: input.env };
+    let lowerer = Lowerer::new(input.plan.schema(), input.env);
     let cond = lowerer.parse_condition(&expr).map_err(|e| e.at("expr"))?;
     // A filter drops rows whose condition is null as it drops false ones, so the
     // outer `IS TRUE` is not needed, and without it the optimizer splits the

@@ -174,8 +174,7 @@ fn arg_extreme(schema: &DFSchema, op: &str, field: &str, v: Value, alias: &dyn F
     }
     let mut members = Vec::new();
     for f in schema.fields().iter().filter(|f| !f.name().starts_with("__vl_")) {
-        let marked = [vegalake_planner::values::JSON_FIELD_METADATA, vegalake_planner::values::UNDEFINED_FIELD_METADATA];
-        if marked.iter().any(|k| f.metadata().contains_key(*k)) {
+        if f.metadata().contains_key(vegalake_planner::values::JSON_FIELD_METADATA) || vegalake_planner::values::nulls_are_undefined(f.metadata()) {
             return unsupported(format!("aggregate op '{op}' of rows whose field '{}' holds mixed or undefined values", f.name()));
         }
         members.extend([lit(f.name().as_str()), col(f.name())]);

@@ -88,7 +88,7 @@ impl<'a> Params<'a> {
             Json::Object(o) if o.len() == 1 && o.contains_key("signal") => {
                 let Some(src) = o["signal"].as_str() else { return invalid("'signal' must be an expression string") };
                 let schema = DFSchema::empty();
-                let lowerer = Lowerer { schema: &schema, env: self.env };
+                let lowerer = Lowerer::new(&schema, self.env);
                 let ast = vegalake_planner::expr::parse(src).map_err(|e| LowerError::Invalid(format!("{e} in {src:?}")))?;
                 let lowered = lowerer.lower(&ast)?;
                 lowered.to_json().ok_or_else(|| LowerError::Unsupported(format!("signal expression {src:?} is not a constant")))

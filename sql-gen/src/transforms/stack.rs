@@ -35,7 +35,7 @@ fn lower(input: TransformInput) -> Result<Step> {
         None => lit(1.0),
     };
     let groupby: Vec<String> = p.fields("groupby")?.into_iter().flatten().collect();
-    let partition: Vec<Expr> = groupby.iter().map(|g| column(&schema, g).map(|_| col(g))).collect::<Result<_>>()?;
+    let partition: Vec<Expr> = groupby.iter().map(|g| crate::lower::group_key(&schema, g, crate::lower::GroupKeys::Json)).collect::<Result<_>>()?;
     let order = sort_param(p, &input.plan)?;
     if order.is_empty() {
         return unsupported("stack without sort over a source without a known row order");

@@ -136,7 +136,7 @@ fn lower(input: TransformInput) -> Result<Step> {
     p.only(&["sort", "groupby", "ops", "fields", "params", "as", "frame", "ignorePeers"])?;
     let schema = input.plan.schema().clone();
     let groupby: Vec<String> = p.fields("groupby")?.into_iter().flatten().collect();
-    let partition: Vec<Expr> = groupby.iter().map(|g| crate::lower::column(&schema, g).map(|_| col(g))).collect::<Result<_>>()?;
+    let partition: Vec<Expr> = groupby.iter().map(|g| crate::lower::group_key(&schema, g, crate::lower::GroupKeys::String)).collect::<Result<_>>()?;
     let peers = match p.get("sort")? {
         Some(c) => compare_keys(&schema, &c)?,
         None => Vec::new(),

@@ -242,6 +242,20 @@ fn build_all() -> Vec<ScalarUDF> {
     vec![
         row_udf("vl_to_number", vec![S], F, num_fn(|c| c[0].str().map_or(0.0, js_string_to_number))),
         row_udf("vl_to_string", vec![F], S, str_fn(|c| Some(js_number_to_string(c[0].num())))),
+        // vl_js_string(json text): JavaScript's String() of the value (vega's group keys)
+        row_udf(
+            "vl_js_string",
+            vec![S],
+            S,
+            str_fn(|c| c[0].str().and_then(|t| serde_json::from_str(t).ok()).map(|v| vegalake_planner::values::number::js_string_of_json(&v))),
+        ),
+        // vl_json_number(json text): JavaScript's +value
+        row_udf(
+            "vl_json_number",
+            vec![S],
+            F,
+            num_fn(|c| c[0].str().and_then(|t| serde_json::from_str(t).ok()).map_or(f64::NAN, |v| vegalake_planner::values::number::js_number_of_json(&v))),
+        ),
         row_udf("vl_parse_float", vec![S], F, num_fn(|c| c[0].str().map_or(f64::NAN, js_parse_float))),
         row_udf(
             "vl_parse_int",
