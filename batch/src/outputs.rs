@@ -85,6 +85,7 @@ impl Outputs {
             file.write(true).truncate(true);
         }
         let journal = file.open(&path).map_err(|e| BatchError::io(&path, e))?;
+        remove_partial_files(dir)?;
         Ok(Outputs { dir: dir.to_path_buf(), journal, previous, records: Vec::new() })
     }
 
@@ -146,6 +147,19 @@ fn read_journal(path: &Path) -> Result<HashMap<String, ChartRecord>, BatchError>
     // A line cut short by an interruption is not a finished chart.
     let records = text.lines().filter_map(|l| serde_json::from_str::<Json>(l).ok()).filter_map(|v| ChartRecord::from_json(&v));
     Ok(records.map(|r| (r.id.clone(), r)).collect())
+}
+
+/// Removes the temporary files of a run that was killed while writing one
+/// ([`write_atomically`]); they are no chart's (seen after a kill in the resume test).
+fn remove_partial_files(dir: &Path) -> Result<(), BatchError> {
+    for entry in std::fs::read_dir(dir).map_err(|e| BatchError::io(dir, e))?.flatten() {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if name.starts_with('.') && name.ends_with(".partial") {
+            std::fs::remove_file(entry.path()).map_err(|e| BatchError::io(&entry.path(), e))?;
+        }
+    }
+    Ok(())
 }
 
 /// Writes a file whole or not at all: a temporary file beside it, renamed over it.

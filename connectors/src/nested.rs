@@ -18,8 +18,10 @@ enum Shape {
     Boolean,
     /// Arrays of one scalar shape, the shortest of this length.
     List(Box<Shape>, usize),
-    /// Objects: each member's shape and whether some objects lack it (`undefined`).
-    Struct(Vec<(String, Shape, bool)>),
+    /// Objects: each member's shape, whether some objects lack it (`undefined`)
+    /// and whether some lack it or hold null (its field is nullable: a member that
+    /// is not reads a value wherever its object is present).
+    Struct(Vec<(String, Shape, bool, bool)>),
 }
 
 /// The values as one Arrow column, or `None` when they do not share a shape.
@@ -64,7 +66,8 @@ fn shape_of(values: &[Option<&Json>]) -> Option<Shape> {
                 if missing && member.iter().flatten().any(|v| v.is_null()) {
                     return None;
                 }
-                members.push((name.clone(), shape_of(&member)?, missing));
+                let nullable = missing || member.iter().flatten().any(|v| v.is_null());
+                members.push((name.clone(), shape_of(&member)?, missing, nullable));
             }
             Shape::Struct(members)
         }
@@ -78,7 +81,9 @@ fn data_type(shape: &Shape) -> DataType {
         Shape::String => DataType::Utf8,
         Shape::Boolean => DataType::Boolean,
         Shape::List(item, _) => DataType::List(Arc::new(Field::new("item", data_type(item), true))),
-        Shape::Struct(members) => DataType::Struct(members.iter().map(|(n, s, missing)| field(n, s, *missing)).collect::<Fields>()),
+        Shape::Struct(members) => {
+            DataType::Struct(members.iter().map(|(n, s, missing, nullable)| field(n, s, *missing).with_nullable(*nullable)).collect::<Fields>())
+        }
     }
 }
 
@@ -128,8 +133,10 @@ fn build(shape: &Shape, values: &[Option<&Json>]) -> ArrayRef {
         }
         Shape::Struct(members) => {
             let DataType::Struct(fields) = data_type(shape) else { unreachable!("a struct shape") };
-            let children: Vec<ArrayRef> =
-                members.iter().map(|(name, member, _)| build(member, &values.iter().map(|v| value(v).and_then(|o| o.get(name))).collect::<Vec<_>>())).collect();
+            let children: Vec<ArrayRef> = members
+                .iter()
+                .map(|(name, member, ..)| build(member, &values.iter().map(|v| value(v).and_then(|o| o.get(name))).collect::<Vec<_>>()))
+                .collect();
             let nulls = NullBuffer::from(values.iter().map(|v| value(v).is_some()).collect::<Vec<bool>>());
             let array = StructArray::new(fields, children, Some(nulls).filter(|n| n.null_count() > 0));
             Arc::new(array)

@@ -429,6 +429,26 @@ formulas("expr_mixed_types", [
 ], source={"name": "src", "values": MIXED_KEYS + [
     {"g": "a", "v": 13}, {"k": "", "v": 14}, {"k": " 12 ", "v": 15}, {"k": [5], "v": 16}, {"k": [], "v": 17}, {"k": -3.5, "v": 18},
     {"k": False, "v": 19}, {"k": "abc", "v": 20}, {"k": [1, [2]], "v": 21}]})
+# timeParse of a field without nulls (vega answers the string "null" for a null).
+formulas("expr_time_parse_fields", [
+    "timeParse(datum.t, '%Y-%m-%d %H:%M')", "utcParse(datum.t, '%Y-%m-%d %H:%M')", "timeParse(datum.t, '%Y')",
+    "utcParse(datum.t, '%d %b %Y %H:%M:%S')",
+], source={"name": "src", "values": [{"t": "2020-01-05 10:00"}, {"t": "1999-12-31 23:59"}, {"t": "bad"}, {"t": "05 Jan 2021 10:11:12"}]})
+# Objects some rows lack, read through Vega-Lite's guard (`datum.r && datum.r.lo`).
+formulas("expr_nested_undefined", [
+    "datum.r && datum.r.lo", "datum.r && datum.r.hi", "(datum.r && datum.r.lo) + 1", "isDefined(datum.r)", "isValid(datum.r)",
+    "datum.r ? 1 : 0", "datum['r'] && datum['r']['lo'] * 2",
+], source={"name": "src", "values": [{"r": {"lo": 1, "hi": 2}, "k": 1}, {"r": {"lo": 3, "hi": None}, "k": 2}, {"k": 3}, {"r": {"lo": -1, "hi": 4}, "k": 4}]})
+# d3-format through vega's format(): JavaScript's rounding of ties (toFixed rounds
+# 2.5 up), SI prefixes, grouping, signs, padding and the "" type.
+FORMAT_SPECS = ["", ",", ".2f", ".1%", "$,.2f", ".3s", "~s", "e", ".2e", "d", ",d", "+.1f", "(.2f", "08.2f", "^10", ".3r",
+                ".0%", "~g", ".3g", "010,.1f", "*>8.1f", ".0f", ".1f", "s"]
+formulas("expr_number_format", [f"format(datum.x, '{spec}')" for spec in FORMAT_SPECS] + [
+    "format(datum.s, '.1f')", "format(datum.nope, '.1f')", "format(datum.x, 'q')", "format(datum.x, '#x')",
+], source={"name": "src", "values": [
+    {"x": 0.5, "s": "12.25"}, {"x": 1.005, "s": ""}, {"x": 1.125, "s": "x"}, {"x": 2.5, "s": " 7 "}, {"x": -2.5, "s": None},
+    {"x": 1e21, "s": "1e3"}, {"x": 1234567.891, "s": "0x10"}, {"x": 0.000123}, {"x": 999.9996}, {"x": -0.04}, {"x": 1e-7},
+    {"x": 0}, {"x": None}, {"x": -1234.5}, {"x": 123456789.125}, {"x": 0.045}, {"x": 9.995}, {"x": 1.5e300}, {"x": 5e-324}]})
 vg("undefined_fields", [{"name": "w", "url": "data/wheat.json"},
     {"name": "valid", "source": "w", "transform": [{"type": "filter", "expr": "isValid(datum.wages)"}]},
     {"name": "doubled", "source": "w", "transform": [{"type": "formula", "expr": "datum.wages * 2", "as": "w2"}]},

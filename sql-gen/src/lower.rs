@@ -134,6 +134,9 @@ fn json_column(schema: &DFSchema, name: &str) -> Option<Lowered> {
 /// `object[key]` of a struct (its member) or a list (its item, or `length`).
 fn nested_member(expr: Expr, field: &Field, key: &ScalarValue) -> Result<Lowered> {
     let undefined = |f: &Field| vegalake_planner::values::nulls_are_undefined(f.metadata());
+    // Of objects some rows lack, a member that every present object holds reads as
+    // a value that is `undefined` in those rows (as `datum.a && datum.a.b` reads).
+    let parent_undefined = undefined(field);
     match (field.data_type(), key) {
         (DataType::Struct(members), ScalarValue::Utf8(Some(name))) => {
             let Some(member) = members.iter().find(|m| m.name() == name) else {
@@ -142,12 +145,16 @@ fn nested_member(expr: Expr, field: &Field, key: &ScalarValue) -> Result<Lowered
             if undefined(member) {
                 return unsupported(format!("member '{name}' of '{}' is missing (undefined) in some objects", field.name()));
             }
+            if parent_undefined && (member.is_nullable() || member.data_type().is_nested()) {
+                return unsupported(format!("member '{name}' of '{}' (missing in some rows), null or nested in some objects", field.name()));
+            }
             let e = datafusion::functions::core::expr_fn::get_field(expr, name.as_str());
             if member.data_type().is_nested() {
                 return Ok(Lowered::Nested { expr: e, field: member.clone() });
             }
-            Ok(Lowered::Scalar(value_of(e, member.data_type(), name)?))
+            Ok(Lowered::Scalar(value_of(e, member.data_type(), name)?.with_undefined_nulls(parent_undefined)))
         }
+        _ if parent_undefined => unsupported(format!("items of '{}', missing in some rows", field.name())),
         (DataType::List(_), ScalarValue::Utf8(Some(name))) if name == "length" => {
             Ok(Lowered::Scalar(Typed::number(cast(datafusion::functions_nested::expr_fn::cardinality(expr), DataType::Float64))))
         }
@@ -225,7 +232,11 @@ impl Lowerer<'_> {
                 Ok(if *op == LogicalOp::And { l.and(r) } else { l.or(r) })
             }
             ExprKind::Unary { op: UnaryOp::Not, arg } => Ok(self.condition(arg)?.not()),
-            _ => Ok(coerce::truthy(&self.scalar(e)?)),
+            _ => match self.lower(e)? {
+                // An object is truthy; a missing one is not.
+                Lowered::Nested { expr, .. } => Ok(expr.is_not_null()),
+                other => Ok(coerce::truthy(&other.into_scalar(&e.to_string())?)),
+            },
         }
     }
 
@@ -284,10 +295,11 @@ impl Lowerer<'_> {
                 // Vega-Lite reads a nested field as `datum.a && datum.a.b && ...`: an
                 // object or array is truthy unless null, when `&&` gives the null
                 // (as a member of a null object reads).
-                if let (Lowered::Nested { expr, .. }, LogicalOp::And) = (&l, op) {
+                if let (Lowered::Nested { expr, field }, LogicalOp::And) = (&l, op) {
+                    let missing = if vegalake_planner::values::nulls_are_undefined(field.metadata()) { Typed::undefined() } else { Typed::null() };
                     return Ok(match r {
                         Lowered::Nested { .. } => r,
-                        r => Lowered::Scalar(coerce::conditional(expr.clone().is_not_null(), r.into_scalar(&right.to_string())?, Typed::null())?),
+                        r => Lowered::Scalar(coerce::conditional(expr.clone().is_not_null(), r.into_scalar(&right.to_string())?, missing)?),
                     });
                 }
                 let (l, r) = (l.into_scalar(&left.to_string())?, r.into_scalar(&right.to_string())?);
@@ -361,9 +373,6 @@ impl Lowerer<'_> {
             return Ok(json);
         }
         if let Some(nested) = nested_column(self.schema, name) {
-            if sometimes_undefined(self.schema, name) {
-                return unsupported(format!("field '{name}' of objects or arrays is missing (undefined) in some rows"));
-            }
             return Ok(nested);
         }
         Ok(Lowered::Scalar(column(self.schema, name)?.with_undefined_nulls(sometimes_undefined(self.schema, name))))

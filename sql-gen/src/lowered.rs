@@ -143,6 +143,7 @@ impl Lowered {
         match self {
             Lowered::Scalar(t) => t.undefined,
             Lowered::Json { undefined, .. } => *undefined,
+            Lowered::Nested { field, .. } => vegalake_planner::values::nulls_are_undefined(field.metadata()),
             Lowered::List(items) => items.iter().any(Lowered::may_be_undefined),
             Lowered::Object(props) => props.iter().any(|(_, v)| v.may_be_undefined()),
             _ => false,

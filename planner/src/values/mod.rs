@@ -23,6 +23,7 @@ pub const JSON_FIELD_METADATA: &str = "vegalake:json";
 /// below which `datum.xs[i]` reads an item in every row (past it, `undefined`).
 pub const SHORTEST_LIST_METADATA: &str = "vegalake:shortest";
 
+pub mod d3format;
 pub mod d3time;
 pub mod date_parse;
 pub mod number;

@@ -73,7 +73,6 @@ pub(super) const FUNCTIONS: &[FunctionDef] = &{
         client("vlSelectionResolve"),
         client("vlSelectionTuples"),
         client("timezoneoffset"),
-        client("format"),
         client("timeUnitSpecifier"),
         client("timeSequence"),
         client("utcSequence"),

@@ -85,12 +85,12 @@ fn time_format(l: &Lowerer, a: &[Ast], utc: bool) -> Result<Lowered> {
 
 /// d3's `timeParse(spec)(String(x))`: a Date, or null when the text does not match.
 /// vega answers the string `"null"` for a null input: a mixed column, so the input
-/// must be known non-null.
+/// must be known non-null (a constant, or a column without nulls).
 fn time_parse(l: &Lowerer, a: &[Ast], utc: bool) -> Result<Lowered> {
     let args = scalars(l, a)?;
     let Some(spec) = args[1].literal_str() else { return crate::error::unsupported("a time pattern built from data") };
     vegalake_planner::values::d3time::check_specifier(spec, true).map_err(crate::error::LowerError::Unsupported)?;
-    if !matches!(args[0].literal(), Some(v) if !v.is_null()) {
+    if !crate::coerce::never_null(&args[0].expr, Some(l.schema)) {
         return crate::error::unsupported("timeParse() of a field (vega answers the string \"null\" for null input)");
     }
     let text = crate::coerce::to_string(&args[0])?;

@@ -76,7 +76,24 @@ fn regex_literal_escape(s: &str) -> String {
     regex::escape(s)
 }
 
+/// vega's `format(value, specifier)`: `"null"` for null, else d3-format's
+/// `format(specifier)(+value)` (`undefined` prints "NaN"); the specifier known
+/// when planning.
+fn number_format(l: &Lowerer, a: &[Ast]) -> Result<Lowered> {
+    let args = scalars(l, a)?;
+    let Some(spec) = args[1].literal_str() else { return unsupported("a number format built from data") };
+    vegalake_planner::values::d3format::parse(spec).map_err(|e| crate::error::LowerError::Unsupported(format!("format {spec:?}: {e}")))?;
+    let formatted = crate::udf::call("vl_format", vec![lit(spec.to_string()), to_number(&args[0])]);
+    let value = &args[0];
+    if value.undefined || crate::coerce::never_null(&value.expr, Some(l.schema)) {
+        return scalar(Typed::string(formatted));
+    }
+    scalar(Typed::string(when(value.expr.clone().is_null(), lit("null")).otherwise(formatted)?))
+}
+
 pub(super) const FUNCTIONS: &[FunctionDef] = &[
+    // `+value` reads undefined as NaN (printed "NaN").
+    FunctionDef { name: "format", arity: (2, 2), reads_undefined: true, lower: number_format },
     FunctionDef {
         name: "length",
         arity: (1, 1),

@@ -110,6 +110,7 @@ pub(super) const FUNCTIONS: &[FunctionDef] = &[
         lower: |l, a| match arg(l, a)? {
             Lowered::Scalar(t) if t.undefined => scalar(Typed::boolean(t.expr.is_not_null())),
             Lowered::Json { expr, undefined: true, .. } => scalar(Typed::boolean(expr.is_not_null())),
+            Lowered::Nested { expr, field } if vegalake_planner::values::nulls_are_undefined(field.metadata()) => scalar(Typed::boolean(expr.is_not_null())),
             _ => bool_const(true),
         },
     },

@@ -256,6 +256,15 @@ fn build_all() -> Vec<ScalarUDF> {
             F,
             num_fn(|c| c[0].str().and_then(|t| serde_json::from_str(t).ok()).map_or(f64::NAN, |v| vegalake_planner::values::number::js_number_of_json(&v))),
         ),
+        // vl_format(d3 specifier, x): d3-format's format(specifier)(x)
+        row_udf(
+            "vl_format",
+            vec![S, F],
+            S,
+            str_fn(|c| {
+                c[0].str().and_then(|s| vegalake_planner::values::d3format::parse(s).ok()).map(|s| vegalake_planner::values::d3format::format(&s, c[1].num()))
+            }),
+        ),
         row_udf("vl_parse_float", vec![S], F, num_fn(|c| c[0].str().map_or(f64::NAN, js_parse_float))),
         row_udf(
             "vl_parse_int",
