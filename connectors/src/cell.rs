@@ -119,22 +119,23 @@ impl Table {
                 arrays.push(array);
                 continue;
             }
-            let (dt, array): (DataType, ArrayRef) = match kinds.as_slice() {
-                _ if null_and_undefined => (DataType::Utf8, Arc::new(json_text(&cells, true))),
+            // The third: whether the column is JSON text (see JSON_FIELD_METADATA).
+            let (dt, array, json): (DataType, ArrayRef, bool) = match kinds.as_slice() {
+                _ if null_and_undefined => (DataType::Utf8, Arc::new(json_text(&cells, true)), true),
                 [] | ["number"] => {
                     let mut b = Float64Builder::with_capacity(cells.len());
                     cells.iter().for_each(|c| b.append_option(if let Cell::Num(v) = c { Some(*v) } else { None }));
-                    (DataType::Float64, Arc::new(b.finish()))
+                    (DataType::Float64, Arc::new(b.finish()), false)
                 }
                 ["string"] => {
                     let mut b = StringBuilder::new();
                     cells.iter().for_each(|c| b.append_option(if let Cell::Str(s) = c { Some(s) } else { None }));
-                    (DataType::Utf8, Arc::new(b.finish()))
+                    (DataType::Utf8, Arc::new(b.finish()), false)
                 }
                 ["boolean"] => {
                     let mut b = BooleanBuilder::with_capacity(cells.len());
                     cells.iter().for_each(|c| b.append_option(if let Cell::Bool(v) = c { Some(*v) } else { None }));
-                    (DataType::Boolean, Arc::new(b.finish()))
+                    (DataType::Boolean, Arc::new(b.finish()), false)
                 }
                 ["date"] => {
                     let mut b = TimestampMillisecondBuilder::with_capacity(cells.len());
@@ -144,16 +145,15 @@ impl Table {
                             _ => None,
                         })
                     });
-                    (DataType::Timestamp(TimeUnit::Millisecond, None), Arc::new(b.finish()))
+                    (DataType::Timestamp(TimeUnit::Millisecond, None), Arc::new(b.finish()), false)
                 }
                 kinds if kinds.contains(&"date") => {
                     return Err(ConnectorError::Unsupported(format!("field '{name}' mixes dates with {} values", kinds.join(" and "))));
                 }
                 // Mixed types, arrays or objects: each value as JSON text, marked so
                 // that nothing computes on it and the output restores it.
-                _ => (DataType::Utf8, Arc::new(json_text(&cells, false))),
+                _ => (DataType::Utf8, Arc::new(json_text(&cells, false)), true),
             };
-            let json = dt == DataType::Utf8 && !matches!(kinds.as_slice(), ["string"]) || null_and_undefined;
             if cells.iter().any(|c| matches!(c, Cell::Date(v) if !v.is_finite())) {
                 return Err(ConnectorError::Unsupported(format!("field '{name}' holds invalid dates")));
             }

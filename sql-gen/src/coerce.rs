@@ -40,9 +40,14 @@ pub fn json_to_number(text: Expr, undefined: bool) -> Expr {
     when(text.clone().is_null(), missing).otherwise(udf::call("vl_json_number", vec![text])).expect("valid CASE")
 }
 
-/// How a null of `v` prints: `null`, or `undefined` where its nulls are that.
-fn null_text(v: &Typed) -> &'static str {
-    if v.undefined {
+/// `String(v)` of a value of several types as JSON text.
+pub fn json_to_string(text: Expr, undefined: bool) -> Expr {
+    coalesce(vec![udf::call("vl_js_string", vec![text]), lit(null_text(undefined))])
+}
+
+/// How a null prints: `null`, or `undefined` where the nulls are that.
+fn null_text(undefined: bool) -> &'static str {
+    if undefined {
         "undefined"
     } else {
         "null"
@@ -51,7 +56,7 @@ fn null_text(v: &Typed) -> &'static str {
 
 /// `String(v)`.
 pub fn to_string(v: &Typed) -> Result<Expr> {
-    let null = null_text(v);
+    let null = null_text(v.undefined);
     Ok(match v.ty {
         VType::String => coalesce(vec![v.expr.clone(), lit(null)]),
         VType::Number => null_as(v, udf::call("vl_to_string", vec![coalesce(vec![v.expr.clone(), lit(f64::NAN)])]), null),

@@ -86,19 +86,14 @@ pub enum GroupKeys {
 /// What rows group by for field `name`: the field's values, or for a field of
 /// several types (JSON text) its key as the transform's vega code forms it.
 pub fn group_key(schema: &DFSchema, name: &str, keys: GroupKeys) -> Result<Expr> {
-    let value = column(schema, name);
-    let Ok(field) = schema.field_with_unqualified_name(name) else { return value.map(|t| t.expr) };
-    let column = Expr::Column(Column::new_unqualified(name));
-    if value.is_ok() || !field.metadata().contains_key(vegalake_planner::values::JSON_FIELD_METADATA) {
-        return value.map(|_| column);
-    }
-    let (key, null) = match keys {
-        GroupKeys::String => {
-            (crate::udf::call("vl_js_string", vec![column]), if vegalake_planner::values::nulls_are_undefined(field.metadata()) { "undefined" } else { "null" })
-        }
-        GroupKeys::Json => (column, "null"),
+    let Some(Lowered::Json { expr, undefined, .. }) = json_column(schema, name) else {
+        return column(schema, name).map(|_| Expr::Column(Column::new_unqualified(name)));
     };
-    Ok(datafusion::functions::expr_fn::coalesce(vec![key, lit(null)]))
+    Ok(match keys {
+        GroupKeys::String => coerce::json_to_string(expr, undefined),
+        // JSON.stringify writes undefined in an array as null.
+        GroupKeys::Json => datafusion::functions::expr_fn::coalesce(vec![expr, lit("null")]),
+    })
 }
 
 /// A value of Arrow type `dt` (a column, an object's member, an array's item) as

@@ -32,8 +32,8 @@ fn lower(input: TransformInput) -> Result<Step> {
     // vega extends each row with its group's tuple: a field of several types takes
     // the value of the group's first row (the string "1" becomes the number 1
     // where that came first).
-    for g in &groupby {
-        if matches!(crate::lower::group_key(&schema, g, GroupKeys::String)?, Expr::Column(_)) {
+    for (g, key) in groupby.iter().zip(&partition) {
+        if matches!(key, Expr::Column(_)) {
             continue;
         }
         if schema.field_with_unqualified_name(ROW).is_err() {
