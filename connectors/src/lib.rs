@@ -25,6 +25,7 @@ pub mod metrics;
 mod nested;
 pub mod source;
 pub mod store;
+mod topojson;
 pub mod warehouse;
 
 pub use access::{DataAccess, ForbiddenFiles};
@@ -226,7 +227,7 @@ fn read_text_table(text: &str, ty: &str, format: &Map<String, Json>) -> Result<T
             }
             format::read_dsv(text, d.as_bytes()[0], header.as_deref())
         }
-        "topojson" => Err(ConnectorError::Unsupported("topojson data is read on the client".into())),
+        "topojson" => format::inline_values(topojson::features(text, format)?),
         other => Err(ConnectorError::Invalid(format!("unknown data format type '{other}'"))),
     }
 }

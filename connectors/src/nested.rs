@@ -58,6 +58,11 @@ fn shape_of(values: &[Option<&Json>]) -> Option<Shape> {
             for o in &objects {
                 names.extend(o.keys().filter(|k| !names.contains(k)).collect::<Vec<_>>());
             }
+            // Arrow's struct of no fields has no length of its own (it panicked on
+            // TopoJSON's empty `properties`): such objects stay JSON text.
+            if names.is_empty() {
+                return None;
+            }
             let mut members = Vec::new();
             for name in names {
                 let member: Vec<Option<&Json>> = objects.iter().map(|o| o.get(name)).collect();
@@ -162,6 +167,7 @@ mod tests {
         assert!(matches!(shape(&[json!([1, 2]), json!([])]), Some(DataType::List(_))));
         assert_eq!(shape(&[json!([1, "a"])]), None, "items of two types");
         assert_eq!(shape(&[json!({"a": 1}), json!({"a": "x"})]), None, "a member of two types");
+        assert_eq!(shape(&[json!({}), json!({})]), None, "objects without members");
         assert_eq!(shape(&[json!({"a": null}), json!({})]), None, "null and missing in one member");
         assert_eq!(shape(&[json!({"a": 1}), json!([1])]), None, "objects and arrays");
     }

@@ -369,6 +369,25 @@ vg("lookup_cases", [PEOPLE, {"name": "groups", "values": [{"who": "ann", "g": 1}
     {"name": "plain", "source": "groups", "transform": [{"type": "lookup", "from": "people", "key": "name", "fields": ["who"], "values": ["age", "city"]}]},
     {"name": "renamed", "source": "groups", "transform": [{"type": "lookup", "from": "people", "key": "name", "fields": ["who"], "values": ["age"], "as": ["years"], "default": -1}]},
     {"name": "objects", "source": "groups", "transform": [{"type": "lookup", "from": "people", "key": "name", "fields": ["who"], "as": ["person"]}]}])
+# vega's lookup index is a fastmap: keys are property names, so a number finds its
+# String() among text keys (null finds "null"; 1e21 is "1e+21", not "1e21").
+vg("lookup_as_strings", [{"name": "codes", "values": [{"code": "1", "label": "one"}, {"code": "2.5", "label": "two and a half"},
+                                                       {"code": "null", "label": "null text"}, {"code": "1e21", "label": "big"}]},
+    {"name": "numbers", "values": [{"v": 1}, {"v": 2.5}, {"v": None}, {"v": 1e21}, {"v": 3}, {"v": 1}]},
+    {"name": "by_number", "source": "numbers", "transform": [{"type": "lookup", "from": "codes", "key": "code", "fields": ["v"], "values": ["label"]}]},
+    {"name": "by_text", "source": "codes", "transform": [{"type": "lookup", "from": "numbers", "key": "v", "fields": ["code"], "values": ["v"], "as": ["found"], "default": -1}]}])
+# TopoJSON: features decoded from quantized, delta-encoded arcs (reversed arcs,
+# shared endpoints, points outside arcs, ids, bboxes, a null geometry), a lookup by
+# feature id as Vega-Lite's choropleths do, and a mesh, which the client stitches.
+SHAPES = "data/shapes.topojson.json"
+vg("load_topojson", [
+    {"name": "shapes", "url": SHAPES, "format": {"type": "topojson", "feature": "shapes"}},
+    {"name": "one", "url": SHAPES, "format": {"type": "topojson", "feature": "one"}},
+    {"name": "boroughs", "url": "data/londonBoroughs.json", "format": {"type": "topojson", "feature": "boroughs"}},
+    {"name": "mesh", "url": SHAPES, "format": {"type": "topojson", "mesh": "shapes"}},
+    {"name": "sizes", "values": [{"id": "Camden", "size": 1}, {"id": "Hackney", "size": 2}]},
+    {"name": "sized", "source": "boroughs", "transform": [{"type": "lookup", "from": "sizes", "key": "id", "fields": ["id"], "values": ["size"]},
+                                                          {"type": "filter", "expr": "isValid(datum.size)"}]}])
 
 vg("pivot_cases", [CARS,
     {"name": "sum", "source": "cars", "transform": [{"type": "pivot", "field": "Origin", "value": "Horsepower", "groupby": ["Cylinders"]}]},

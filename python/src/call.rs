@@ -38,7 +38,10 @@ where
     });
     loop {
         match py.detach(|| rx.lock().map_err(|_| mpsc::RecvTimeoutError::Disconnected)?.recv_timeout(SIGNAL_POLL)) {
-            Ok(out) => return Ok(out),
+            // Ctrl-C pressed while the result was being made interrupts it too:
+            // the last wait may have ended with the result before the signal's
+            // handler could run.
+            Ok(out) => return py.check_signals().map(|()| out),
             Err(mpsc::RecvTimeoutError::Timeout) => {
                 if let Err(interrupted) = py.check_signals() {
                     task.abort();

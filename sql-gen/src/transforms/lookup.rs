@@ -1,10 +1,14 @@
 //! `lookup`: copies fields from the row of another dataset whose `key` equals a field.
 //!
-//! vega indexes the other dataset in a `Map` (later rows win, `null` is a key like
-//! any other, `1` and `"1"` differ) and copies `values` (or `default`) into `as`.
-//! Copying the whole matched object (no `values`) stays on the client.
+//! vega indexes the other dataset in vega-util's `fastmap` (later rows win) and
+//! copies `values` (or `default`) into `as`. A fastmap's keys are object property
+//! names, so keys compare as `String(key)`: where the field's type differs from the
+//! key's (TopoJSON's numeric `id` looked up in a CSV's text `id`), both sides are
+//! joined as JavaScript strings. Copying the whole matched object (no `values`)
+//! stays on the client.
 
 use super::{Step, TransformDef, TransformInput, ROW};
+use crate::coerce::to_string;
 use crate::error::{invalid, unsupported, Result};
 use crate::lower::column;
 use crate::lowered::Lowered;
@@ -40,6 +44,13 @@ fn lower(input: TransformInput) -> Result<Step> {
         return unsupported(format!("lookup from '{from}', whose row order is unknown (later rows win)"));
     }
     let key_t = column(secondary.schema(), &key)?;
+    let mut field_types = Vec::new();
+    for f in &fields {
+        field_types.push(column(input.plan.schema(), f)?);
+    }
+    // One type on both sides compares values; otherwise their JavaScript strings.
+    let as_strings = field_types.iter().any(|t| t.ty != key_t.ty);
+    let key_expr = if as_strings { to_string(&key_t)? } else { col(&key) };
     let mut value_types = Vec::new();
     for v in &values {
         value_types.push(column(secondary.schema(), v)?.ty);
@@ -49,23 +60,27 @@ fn lower(input: TransformInput) -> Result<Step> {
         values.iter().enumerate().map(|(j, v)| first_value(col(v), vec![col(ROW).sort(false, false)]).alias(format!("__vl_v{j}"))).collect();
     // Marks a match (the key itself may be null).
     aggs.push(datafusion::functions_aggregate::expr_fn::count(datafusion::logical_expr::lit(1)).alias("__vl_hit"));
-    let index = LogicalPlanBuilder::from(secondary).aggregate(vec![col(&key).alias("__vl_key")], aggs)?.build()?;
+    let index = LogicalPlanBuilder::from(secondary).aggregate(vec![key_expr.alias("__vl_key")], aggs)?.build()?;
 
     let default = p.get("default")?.map(|d| Lowered::from_json(&d));
     let mut plan = input.plan;
     let mut k = 0;
-    for (i, f) in fields.iter().enumerate() {
-        let f_t = column(plan.schema(), f)?;
-        if f_t.ty != key_t.ty {
-            return unsupported(format!("lookup of {} field '{f}' in {} key '{key}'", f_t.ty.name(), key_t.ty.name()));
-        }
+    for (i, (f, f_t)) in fields.iter().zip(field_types).enumerate() {
         let right = format!("__vl_lookup{i}");
         let before = column_names(&plan);
+        let probe = if as_strings {
+            let mut exprs: Vec<Expr> = before.iter().map(|c| col(c)).collect();
+            exprs.push(to_string(&f_t)?.alias("__vl_probe"));
+            plan = LogicalPlanBuilder::from(plan).project(exprs)?.build()?;
+            "__vl_probe"
+        } else {
+            f.as_str()
+        };
         let joined = LogicalPlanBuilder::from(plan)
             .join_detailed(
                 LogicalPlanBuilder::from(index.clone()).alias(&right)?.build()?,
                 JoinType::Left,
-                (vec![Column::new_unqualified(f)], vec![Column::new(Some(right.as_str()), "__vl_key")]),
+                (vec![Column::new_unqualified(probe)], vec![Column::new(Some(right.as_str()), "__vl_key")]),
                 None,
                 NullEquality::NullEqualsNull,
             )?
