@@ -154,7 +154,8 @@ impl ChartState {
         let first = run(&runtime, &graph, &options, cuts.as_ref(), None, &|_: &Var, _| false).await?;
         let placements = placements(&first);
         let produced: Vec<(Var, Json)> = first.produced.clone();
-        let split = split(spec, &graph, &placements, &produced, options.interactivity == Interactivity::Server, vegalake_sql_gen::whole_rows);
+        let fitted = with_fitted_projections(spec, &graph, &first);
+        let split = split(&fitted, &graph, &placements, &produced, options.interactivity == Interactivity::Server, vegalake_sql_gen::whole_rows);
         let shipped: HashSet<Var> = split.comm.server_to_client.iter().filter(|v| v.namespace == Namespace::Data).cloned().collect();
         if let (Some(c), Some(budget)) = (&cuts, options.browser_rows) {
             let (rows, cut) = browser_rows(&runtime, &graph, &first, c, &shipped).await?;
@@ -259,7 +260,8 @@ impl ChartState {
         self.options = options;
         self.scans = pass.scans();
         let mut out = self.shipped_rows(&pass, &shipped, false);
-        for (var, value) in &pass.produced {
+        // Only the signals the client spec reads (a fitted projection's points are not).
+        for (var, value) in pass.produced.iter().filter(|(v, _)| self.comm.server_to_client.contains(v)) {
             if self.produced.get(var) != Some(value) {
                 self.produced.insert(var.clone(), value.clone());
                 out.push(VarValue { namespace: Namespace::Signal, name: var.name.clone(), scope: var.scope.clone(), value: value.clone() });
@@ -381,4 +383,33 @@ pub async fn pre_transform_datasets(runtime: &Runtime, spec: &Spec, names: &[Var
             None => Err(EvalError::new(ErrorKind::Spec, var.to_string(), "the spec declares no such dataset")),
         })
         .collect()
+}
+
+/// `spec` with each root projection whose fit the server computed written as its
+/// fitted constants (`scale` and `translate`, no `fit`, `size` or `extent`): the
+/// same projection in vega.js, without the points the fit read (a `geojson`
+/// signal of every row). Not where the fit can change on the client: a projection
+/// that reads a client-driven signal, or points of a dataset interactions filter.
+fn with_fitted_projections(spec: &Spec, graph: &SpecGraph, first: &Pass) -> Spec {
+    let interactive = graph.interaction_cuts();
+    let moving: HashSet<String> = graph
+        .datasets
+        .iter()
+        .filter(|d| d.client_owned || interactive.contains_key(&d.var))
+        .flat_map(|d| d.data.transforms().iter().filter_map(|t| t.param("signal").and_then(Json::as_str).map(str::to_string)))
+        .collect();
+    let mut out = spec.clone();
+    let Some(Json::Array(projections)) = out.extra.get_mut("projections") else { return out };
+    for p in projections.iter_mut().filter(|p| p.get("fit").is_some()) {
+        let reads = vegalake_planner::refs::Refs::of_json(p).signals;
+        if reads.iter().any(|s| moving.contains(s) || graph.is_client_driven(&Var::signal(s, &[]))) {
+            continue;
+        }
+        let Some(name) = p.get("name").and_then(Json::as_str).map(str::to_string) else { continue };
+        if let Ok(mut fitted) = vegalake_sql_gen::fitted_projection(&first.env.scope(0), &name) {
+            fitted.insert("name".into(), Json::String(name));
+            *p = Json::Object(fitted);
+        }
+    }
+    out
 }

@@ -32,6 +32,8 @@ pub struct SpecEnvironment {
     order: Vec<String>,
     datasets: HashMap<Key, Vec<Map<String, Json>>>,
     plans: HashMap<Key, LogicalPlan>,
+    /// Each scope's projection definitions.
+    projections: Vec<Vec<Json>>,
 }
 
 /// A name in a scope (by scope index).
@@ -61,6 +63,18 @@ impl SpecEnvironment {
                 order.push(s.name.clone());
             }
         }
+        // A signal a transform defines (`extent`'s, `geojson`'s) exists before its
+        // dataset runs: until then only the client would know it.
+        for node in &graph.datasets {
+            for t in node.data.transforms() {
+                if let Some(name) = t.param("signal").and_then(Json::as_str) {
+                    signals.entry((node.scope, name.to_string())).or_insert(SignalState::ClientOnly);
+                }
+            }
+        }
+        for (name, v) in &graph.builtin_signals {
+            signals.entry((0, name.clone())).or_insert_with(|| SignalState::Known(v.clone()));
+        }
         for (var, v) in overrides {
             let Some(scope) = paths.iter().position(|p| p == &var.scope) else { continue };
             if let std::collections::hash_map::Entry::Vacant(e) = signals.entry((scope, var.name.clone())) {
@@ -70,7 +84,8 @@ impl SpecEnvironment {
                 }
             }
         }
-        SpecEnvironment { zone, parents, paths, signals: Mutex::new(signals), order, datasets: HashMap::new(), plans: HashMap::new() }
+        let projections = graph.scopes.iter().map(|s| s.projections.clone()).collect();
+        SpecEnvironment { zone, parents, paths, signals: Mutex::new(signals), order, datasets: HashMap::new(), plans: HashMap::new(), projections }
     }
 
     /// The environment seen from one scope (an index of the graph's scopes).
@@ -87,7 +102,7 @@ impl SpecEnvironment {
     pub fn set_signal(&mut self, var: &Var, value: Json) {
         let Some(key) = self.key(var) else { return };
         let signals = self.signals.get_mut().expect("not poisoned");
-        if key.0 == 0 && !signals.contains_key(&key) {
+        if key.0 == 0 && !self.order.contains(&key.1) {
             self.order.push(key.1.clone());
         }
         signals.insert(key, SignalState::Known(value));
@@ -208,5 +223,16 @@ impl Environment for ScopedEnvironment<'_> {
     fn dataset_plan(&self, name: &str) -> Option<LogicalPlan> {
         let scope = self.env.resolve(&self.env.plans, name, self.scope)?;
         self.env.plans.get(&(scope, name.to_string())).cloned()
+    }
+
+    fn projection(&self, name: &str) -> Option<Json> {
+        let mut at = Some(self.scope);
+        while let Some(s) = at {
+            if let Some(p) = self.env.projections[s].iter().find(|p| p.get("name").and_then(Json::as_str) == Some(name)) {
+                return Some(p.clone());
+            }
+            at = self.env.parents[s];
+        }
+        None
     }
 }

@@ -21,7 +21,7 @@ use serde_json::{Map, Value as Json};
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use vegalake_connectors::{ConnectorError, ScanMetrics, SourceOptions, TableStats};
-use vegalake_planner::graph::{DatasetNode, Reads};
+use vegalake_planner::graph::DatasetNode;
 use vegalake_planner::{Data, SpecGraph, Var};
 use vegalake_sql_gen::{lower_transform, LowerError, Step, ROW};
 
@@ -453,7 +453,7 @@ impl Runtime {
                 outcome.reason = Some(at("reads an interaction (a selection or a bound signal), so the browser runs it from here".into()));
                 break;
             }
-            let next_fp = transform_fingerprint(fp, t, &node.transforms[j], env, pass);
+            let next_fp = transform_fingerprint(fp, t, node, j, env, pass);
             match self.lower_step(t, plan.clone(), env, node.scope, next_fp, &mut outcome.scans, opts.steps).await {
                 Ok(Step::Plan { plan: p, signals }) => {
                     for (name, value) in signals {
@@ -779,9 +779,23 @@ fn place_of(graph: &SpecGraph, node: &DatasetNode) -> String {
 }
 
 /// A transform's fingerprint: its parent's, its definition, and what it reads.
-fn transform_fingerprint(parent: Fingerprint, t: &vegalake_planner::Transform, reads: &Reads, env: &SpecEnvironment, pass: &Done) -> Fingerprint {
+fn transform_fingerprint(
+    parent: Fingerprint,
+    t: &vegalake_planner::Transform,
+    node: &DatasetNode,
+    j: usize,
+    env: &SpecEnvironment,
+    pass: &Done,
+) -> Fingerprint {
+    let reads = &node.transforms[j];
     let mut b = Fingerprint::builder("transform");
     b.add(&parent).add_json(&serde_json::to_value(t).unwrap_or_default());
+    // A projection's constants (its type, its center) are not signals: its
+    // definition keys what `geopoint` computes (two charts of one dataset and
+    // different projections shared a cached answer).
+    if let Some(name) = t.param("projection").and_then(Json::as_str) {
+        b.add_json(&vegalake_sql_gen::Environment::projection(&env.scope(node.scope), name).unwrap_or_default());
+    }
     for s in &reads.signals {
         b.add(&s.name).add_json(&env.signal_value(s).unwrap_or(Json::String("\u{0}client".into())));
     }

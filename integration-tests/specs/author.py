@@ -15,8 +15,8 @@ VL = "https://vega.github.io/schema/vega-lite/v6.json"
 written = []
 
 
-def vg(name, data, signals=None, meta=None):
-    spec = {"$schema": VEGA, "data": data}
+def vg(name, data, signals=None, meta=None, extra=None):
+    spec = {"$schema": VEGA, "data": data, **(extra or {})}
     if signals:
         spec["signals"] = signals
     if meta:
@@ -376,6 +376,34 @@ vg("lookup_as_strings", [{"name": "codes", "values": [{"code": "1", "label": "on
     {"name": "numbers", "values": [{"v": 1}, {"v": 2.5}, {"v": None}, {"v": 1e21}, {"v": 3}, {"v": 1}]},
     {"name": "by_number", "source": "numbers", "transform": [{"type": "lookup", "from": "codes", "key": "code", "fields": ["v"], "values": ["label"]}]},
     {"name": "by_text", "source": "codes", "transform": [{"type": "lookup", "from": "numbers", "key": "v", "fields": ["code"], "values": ["v"], "as": ["found"], "default": -1}]}])
+# Points on maps: Vega-Lite's geojson signal (the fit) and geopoint per projection
+# type; coordinates as text, null (+null is 0: a point at 0,0), missing and NaN;
+# points Albers USA has no part for (Puerto Rico, 0,0) are undefined there.
+PLACES = [{"name": "Seattle", "lon": -122.33, "lat": 47.61}, {"name": "Boston", "lon": "-71.06", "lat": "42.36"},
+          {"name": "Miami", "lon": -80.19, "lat": 25.76}, {"name": "Anchorage", "lon": -149.9, "lat": 61.22},
+          {"name": "Honolulu", "lon": -157.86, "lat": 21.31}, {"name": "San Juan", "lon": -66.11, "lat": 18.47},
+          {"name": "null lat", "lon": -100, "lat": None}, {"name": "no lon", "lat": 40}, {"name": "text", "lon": "x", "lat": 10},
+          {"name": "Oslo", "lon": 10.75, "lat": 59.91}, {"name": "Sydney", "lon": 151.21, "lat": -33.87}]
+for kind, extra in [("albersUsa", {}), ("mercator", {}), ("equalEarth", {}), ("orthographic", {"rotate": [100, -30, 0]}),
+                    ("albers", {}), ("naturalEarth1", {}), ("equirectangular", {"center": [20, 10]}), ("conicEqualArea", {"parallels": [20, 50]})]:
+    vl(f"vl_geo_points_{kind}", {"data": {"values": PLACES}, "width": 400, "height": 250, "projection": {"type": kind, **extra},
+        "mark": "circle", "encoding": {"longitude": {"field": "lon", "type": "quantitative"}, "latitude": {"field": "lat", "type": "quantitative"}}})
+# Layers fit one projection to the points of every layer; the second layer's own
+# points only come after the first's geopoint, which then stays with the client.
+vl("vl_geo_points_layers", {"width": 300, "height": 200, "projection": {"type": "albersUsa"}, "layer": [
+    {"data": {"values": PLACES[:4]}, "mark": "circle", "encoding": {"longitude": {"field": "lon", "type": "quantitative"}, "latitude": {"field": "lat", "type": "quantitative"}}},
+    {"data": {"values": PLACES[4:6]}, "mark": "square", "encoding": {"longitude": {"field": "lon", "type": "quantitative"}, "latitude": {"field": "lat", "type": "quantitative"}}}]})
+# Vega: a projection without a fit (scale, translate, center, rotate, reflectY), one
+# whose scale reads a signal, and one fitted to an extent.
+vg("geo_points_projections", [{"name": "p", "values": PLACES},
+    {"name": "fixed", "source": "p", "transform": [{"type": "geopoint", "projection": "fixed", "fields": ["lon", "lat"]}]},
+    {"name": "signalled", "source": "p", "transform": [{"type": "geopoint", "projection": "signalled", "fields": ["lon", "lat"], "as": ["px", "py"]}]},
+    {"name": "extent", "source": "p", "transform": [{"type": "geojson", "fields": ["lon", "lat"], "signal": "points"},
+                                                    {"type": "geopoint", "projection": "extent", "fields": ["lon", "lat"]}]}],
+   signals=[{"name": "zoom", "value": 3}],
+   extra={"projections": [{"name": "fixed", "type": "mercator", "scale": 120, "translate": [200, 100], "center": [10, 20], "rotate": [-30, 0], "reflectY": True},
+                          {"name": "signalled", "type": "equirectangular", "scale": {"signal": "zoom * 50"}},
+                          {"name": "extent", "type": "equalEarth", "extent": [[10, 20], [310, 220]], "fit": {"signal": "points"}}]})
 # TopoJSON: features decoded from quantized, delta-encoded arcs (reversed arcs,
 # shared endpoints, points outside arcs, ids, bboxes, a null geometry), a lookup by
 # feature id as Vega-Lite's choropleths do, and a mesh, which the client stitches.

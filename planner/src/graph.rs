@@ -65,6 +65,8 @@ pub struct Scope {
     /// A group with `from` (facet or data): one instance per group, whose datasets
     /// and signals only the client can hold.
     pub instanced: bool,
+    /// Its `projections` definitions, as written.
+    pub projections: Vec<Json>,
 }
 
 /// What something reads, resolved to declarations.
@@ -130,6 +132,23 @@ pub struct SpecGraph {
     pub signals: Vec<SignalNode>,
     pub scales: Vec<ScaleNode>,
     pub marks: Vec<MarkNode>,
+    /// Vega's built-in `width` and `height` signals where the spec fixes them (a
+    /// number, with `pad` or `none` autosize, which leave them as given) and does
+    /// not declare them itself.
+    pub builtin_signals: Vec<(String, Json)>,
+}
+
+fn builtin_signals(spec: &Spec) -> Vec<(String, Json)> {
+    let autosize = spec.extra.get("autosize").map(|a| a.get("type").unwrap_or(a));
+    let config_autosize = spec.extra.get("config").and_then(|c| c.get("autosize"));
+    if !matches!(autosize.and_then(Json::as_str), None | Some("pad" | "none")) || config_autosize.is_some() {
+        return Vec::new();
+    }
+    ["width", "height"]
+        .into_iter()
+        .filter(|name| !spec.signals().iter().any(|s| s.name == *name))
+        .filter_map(|name| Some((name.to_string(), Json::from(spec.extra.get(name)?.as_f64()?))))
+        .collect()
 }
 
 /// Declared names per scope, for resolution.
@@ -142,6 +161,7 @@ impl SpecGraph {
         let mut decls = Declarations::default();
         let mut bodies: Vec<(&Spec, Option<&Mark>)> = Vec::new();
         graph.collect_scopes(spec, None, Vec::new(), None, &mut bodies, &mut decls);
+        graph.builtin_signals = builtin_signals(spec);
         for (index, (body, mark)) in bodies.iter().enumerate() {
             graph.add_scope_contents(index, body, *mark, &decls);
         }
@@ -160,7 +180,8 @@ impl SpecGraph {
     ) {
         let index = self.scopes.len();
         let instanced = mark.is_some_and(|m| m.from.is_some());
-        self.scopes.push(Scope { path: path.clone(), parent, instanced });
+        let projections = body.extra.get("projections").and_then(Json::as_array).cloned().unwrap_or_default();
+        self.scopes.push(Scope { path: path.clone(), parent, instanced, projections });
         bodies.push((body, mark));
         for d in body.data() {
             decls.0.insert((index, Namespace::Data, d.name.clone()));
@@ -250,7 +271,12 @@ impl SpecGraph {
             .map(|t| {
                 let params = Json::Object(t.params.clone());
                 let from: Vec<String> = t.param("from").and_then(Json::as_str).map(str::to_string).into_iter().collect();
-                self.reads(decls, scope, &Refs::of_json(&params), &from)
+                let mut refs = Refs::of_json(&params);
+                // A transform that projects (`geopoint`) reads what its projection reads.
+                if let Some(projection) = t.param("projection").and_then(Json::as_str).and_then(|name| self.projection(scope, name)) {
+                    refs.add_json(projection);
+                }
+                self.reads(decls, scope, &refs, &from)
             })
             .collect();
         let var = Var::data(&d.name, &self.scopes[scope].path);
@@ -376,6 +402,19 @@ impl SpecGraph {
             }
         }
         cuts
+    }
+
+    /// The definition of the projection `name` as seen from `scope` (its own
+    /// projections, then those of the enclosing scopes).
+    pub fn projection(&self, scope: usize, name: &str) -> Option<&Json> {
+        let mut at = Some(scope);
+        while let Some(s) = at {
+            if let Some(p) = self.scopes[s].projections.iter().find(|p| p.get("name").and_then(Json::as_str) == Some(name)) {
+                return Some(p);
+            }
+            at = self.scopes[s].parent;
+        }
+        None
     }
 
     /// True when a scope or one of its ancestors is instanced.

@@ -77,6 +77,13 @@ pub fn split(
                 }
             }
         }
+    });
+    // The signals the server's transforms produced, where the client reads them
+    // (by name, a superset across scopes): a projection fitted on the server no
+    // longer reads its points.
+    let read = crate::refs::Refs::of_json(&serde_json::to_value(&client).unwrap_or(Json::Null)).signals;
+    let produced: Vec<&(Var, Json)> = produced.iter().filter(|(v, _)| read.contains(&v.name)).collect();
+    for_each_body_mut(&mut client, &mut |path, body| {
         for (var, value) in produced.iter().filter(|(v, _)| v.scope == path) {
             let signals = body.signals.get_or_insert_with(Vec::new);
             if !signals.iter().any(|s| s.name == var.name) {

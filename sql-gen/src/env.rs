@@ -24,4 +24,7 @@ pub trait Environment: Send + Sync {
     fn zone(&self) -> Zone;
     /// The plan of a dataset already lowered on the server (`lookup`'s `from`).
     fn dataset_plan(&self, name: &str) -> Option<datafusion::logical_expr::LogicalPlan>;
+    /// The definition of projection `name` as the spec writes it (its parameters
+    /// may read signals); `None` if no projection of that name is declared.
+    fn projection(&self, name: &str) -> Option<Json>;
 }

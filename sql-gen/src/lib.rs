@@ -23,7 +23,7 @@ pub mod vtype;
 pub use env::{Environment, SignalValue};
 pub use error::{LowerError, Result};
 pub use lowered::{json_number, scalar_json, Lowered, Typed};
-pub use transforms::{lower_transform, partition_rule, whole_rows, Partition, Step, PARTITION_EXTENT_SIGNAL, PARTITION_KEYS, ROW};
+pub use transforms::{fitted_projection, lower_transform, partition_rule, whole_rows, Partition, Step, PARTITION_EXTENT_SIGNAL, PARTITION_KEYS, ROW};
 pub use udf::register_udfs;
 pub use vtype::VType;
 

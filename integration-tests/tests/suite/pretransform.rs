@@ -125,3 +125,20 @@ async fn check_pretransformed(interactivity: Interactivity) {
     );
     assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
 }
+
+/// A projection the server fitted reaches the client as its fitted `scale` and
+/// `translate`, without the points it was fitted to (a `geojson` signal of every
+/// row). In the layered chart the first layer's `geopoint` runs in the browser
+/// (the second layer's points come later), through the same fitted projection.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_projection_fitted_on_the_server_ships_its_scale_not_its_points() {
+    let runtime = Arc::new(Runtime::default());
+    for name in ["vl_geo_points_albersUsa", "vl_geo_points_layers"] {
+        let (spec, options) = spec_and_options(&read_json(&root().join(format!("expected/{name}.json"))));
+        let client = serde_json::to_value(pre_transform_spec(runtime.clone(), &spec, options).await.expect("pretransforms").0).unwrap();
+        let projection = &client["projections"][0];
+        assert!(projection["scale"].is_number() && projection["translate"].is_array() && projection.get("fit").is_none(), "{name}: {projection}");
+        let signals: Vec<&str> = client["signals"].as_array().into_iter().flatten().filter_map(|s| s["name"].as_str()).collect();
+        assert!(!signals.iter().any(|s| s.contains("geojson")), "{name}: {signals:?}");
+    }
+}

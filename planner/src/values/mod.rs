@@ -26,6 +26,7 @@ pub const SHORTEST_LIST_METADATA: &str = "vegalake:shortest";
 pub mod d3format;
 pub mod d3time;
 pub mod date_parse;
+pub mod geo;
 pub mod number;
 pub mod regression;
 pub mod statistics;

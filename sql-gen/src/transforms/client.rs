@@ -9,7 +9,7 @@ const fn client(name: &'static str, rows: Rows, why: &'static str) -> TransformD
 }
 
 const LAYOUT: &str = "layout transforms are evaluated on the client";
-const GEO: &str = "geographic transforms are evaluated on the client";
+const GEO: &str = "geographic shapes and layouts are evaluated on the client";
 const HIERARCHY: &str = "hierarchy transforms are evaluated on the client";
 const CROSSFILTER: &str = "crossfilter indexes are evaluated on the client";
 const NOT_YET: &str = "not yet lowered";
@@ -26,9 +26,7 @@ pub(super) const DEFS: &[TransformDef] = &[
     client("label", Whole, LAYOUT),
     client("linkpath", Whole, LAYOUT),
     client("pie", Whole, LAYOUT),
-    client("geojson", Whole, GEO),
     client("geopath", Whole, GEO),
-    client("geopoint", Whole, GEO),
     client("geoshape", Whole, GEO),
     client("graticule", Whole, GEO),
     client("contour", Whole, GEO),

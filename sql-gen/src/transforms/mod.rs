@@ -24,6 +24,7 @@ mod flatten;
 mod fold;
 mod formula;
 mod generated;
+mod geo;
 mod identifier;
 mod impute;
 mod joinaggregate;
@@ -42,6 +43,7 @@ mod stack;
 mod timeunit;
 mod window;
 
+pub use geo::fitted_projection;
 pub use params::{field_name, Params};
 
 use crate::env::Environment;
@@ -234,6 +236,8 @@ fn registry() -> &'static HashMap<&'static str, TransformDef> {
             flatten::DEF,
             fold::DEF,
             formula::DEF,
+            geo::GEOJSON,
+            geo::GEOPOINT,
             identifier::DEF,
             impute::DEF,
             joinaggregate::DEF,

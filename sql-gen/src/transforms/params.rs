@@ -84,18 +84,7 @@ impl<'a> Params<'a> {
     }
 
     fn resolve(&self, v: &Json) -> Result<Json> {
-        match v {
-            Json::Object(o) if o.len() == 1 && o.contains_key("signal") => {
-                let Some(src) = o["signal"].as_str() else { return invalid("'signal' must be an expression string") };
-                let schema = DFSchema::empty();
-                let lowerer = Lowerer::new(&schema, self.env);
-                let ast = vegalake_planner::expr::parse(src).map_err(|e| LowerError::Invalid(format!("{e} in {src:?}")))?;
-                let lowered = lowerer.lower(&ast)?;
-                lowered.to_json().ok_or_else(|| LowerError::Unsupported(format!("signal expression {src:?} is not a constant")))
-            }
-            Json::Array(items) => Ok(Json::Array(items.iter().map(|i| self.resolve(i)).collect::<Result<_>>()?)),
-            other => Ok(other.clone()),
-        }
+        resolve_signals(v, self.env)
     }
 
     fn typed<T>(&self, name: &str, what: &str, f: impl Fn(&Json) -> Option<T>) -> Result<Option<T>> {
@@ -171,6 +160,23 @@ impl<'a> Params<'a> {
     /// A list of field references; nulls are kept (aggregate's `count` has none).
     pub fn fields(&self, name: &str) -> Result<Vec<Option<String>>> {
         self.list(name)?.iter().map(|v| if v.is_null() { Ok(None) } else { field_ref(v).map(Some) }).collect::<Result<_>>().map_err(|e| e.at(name))
+    }
+}
+
+/// A parameter's value with its `{"signal": expr}` parts evaluated to constants
+/// (unsupported where only the client knows them).
+pub(crate) fn resolve_signals(v: &Json, env: &dyn Environment) -> Result<Json> {
+    match v {
+        Json::Object(o) if o.len() == 1 && o.contains_key("signal") => {
+            let Some(src) = o["signal"].as_str() else { return invalid("'signal' must be an expression string") };
+            let schema = DFSchema::empty();
+            let lowerer = Lowerer::new(&schema, env);
+            let ast = vegalake_planner::expr::parse(src).map_err(|e| LowerError::Invalid(format!("{e} in {src:?}")))?;
+            let lowered = lowerer.lower(&ast)?;
+            lowered.to_json().ok_or_else(|| LowerError::Unsupported(format!("signal expression {src:?} is not a constant")))
+        }
+        Json::Array(items) => Ok(Json::Array(items.iter().map(|i| resolve_signals(i, env)).collect::<Result<_>>()?)),
+        other => Ok(other.clone()),
     }
 }
 

@@ -237,6 +237,25 @@ fn prepare_time_offset(c: &[Cell]) -> memo::Prepared {
     }
 }
 
+/// A point through the projection its parameters (`type` and vega's properties, as
+/// JSON text) define; the last projection built is kept per thread, since a
+/// column's rows all name the same one.
+fn geo_point(params: &str, lon: f64, lat: f64) -> Option<[f64; 2]> {
+    use vegalake_planner::values::geo::Projection;
+    thread_local! {
+        static LAST: std::cell::RefCell<Option<(String, Option<Projection>)>> = const { std::cell::RefCell::new(None) };
+    }
+    LAST.with(|last| {
+        let mut last = last.borrow_mut();
+        if last.as_ref().is_none_or(|(text, _)| text != params) {
+            let map: serde_json::Map<String, serde_json::Value> = serde_json::from_str(params).unwrap_or_default();
+            let kind = map.get("type").and_then(serde_json::Value::as_str).unwrap_or("mercator").to_string();
+            *last = Some((params.to_string(), Projection::new(&kind, &map).ok()));
+        }
+        last.as_ref().and_then(|(_, p)| p.as_ref()).and_then(|p| p.project(lon, lat))
+    })
+}
+
 fn build_all() -> Vec<ScalarUDF> {
     use DataType::{Float64 as F, Utf8 as S};
     vec![
@@ -263,6 +282,17 @@ fn build_all() -> Vec<ScalarUDF> {
             S,
             str_fn(|c| {
                 c[0].str().and_then(|s| vegalake_planner::values::d3format::parse(s).ok()).map(|s| vegalake_planner::values::d3format::format(&s, c[1].num()))
+            }),
+        ),
+        // vl_geo_point(projection parameters as JSON, axis, lon, lat): x (axis 0) or
+        // y of d3-geo's projection; null where Albers USA has no part for the point
+        row_udf(
+            "vl_geo_point",
+            vec![S, F, F, F],
+            F,
+            Arc::new(|c: &[Cell]| match geo_point(c[0].str().unwrap_or(""), c[2].num(), c[3].num()) {
+                Some(xy) => Out::Num(if c[1].num() == 0.0 { xy[0] } else { xy[1] }),
+                None => Out::NoNum,
             }),
         ),
         row_udf("vl_parse_float", vec![S], F, num_fn(|c| c[0].str().map_or(f64::NAN, js_parse_float))),
