@@ -36,6 +36,9 @@ pub struct SpecEnvironment {
     projections: Vec<Vec<Json>>,
 }
 
+/// The signals vega-parser declares in every view.
+const BUILTIN_SIGNALS: [&str; 5] = ["background", "autosize", "padding", "width", "height"];
+
 /// A name in a scope (by scope index).
 type Key = (usize, String);
 
@@ -74,6 +77,11 @@ impl SpecEnvironment {
         }
         for (name, v) in &graph.builtin_signals {
             signals.entry((0, name.clone())).or_insert_with(|| SignalState::Known(v.clone()));
+        }
+        // Vega declares these in every view; where the spec does not fix them (a
+        // `fit` autosize, a container's width) only the client knows their values.
+        for name in BUILTIN_SIGNALS {
+            signals.entry((0, name.to_string())).or_insert(SignalState::ClientOnly);
         }
         for (var, v) in overrides {
             let Some(scope) = paths.iter().position(|p| p == &var.scope) else { continue };

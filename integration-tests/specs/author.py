@@ -388,6 +388,10 @@ for kind, extra in [("albersUsa", {}), ("mercator", {}), ("equalEarth", {}), ("o
                     ("albers", {}), ("naturalEarth1", {}), ("equirectangular", {"center": [20, 10]}), ("conicEqualArea", {"parallels": [20, 50]})]:
     vl(f"vl_geo_points_{kind}", {"data": {"values": PLACES}, "width": 400, "height": 250, "projection": {"type": kind, **extra},
         "mark": "circle", "encoding": {"longitude": {"field": "lon", "type": "quantitative"}, "latitude": {"field": "lat", "type": "quantitative"}}})
+# A `fit` autosize sets width and height as it lays the view out: the browser's.
+vl("vl_geo_points_autosize_fit", {"data": {"values": PLACES[:6]}, "width": 300, "height": 200, "autosize": {"type": "fit"},
+    "projection": {"type": "albersUsa"}, "mark": "circle",
+    "encoding": {"longitude": {"field": "lon", "type": "quantitative"}, "latitude": {"field": "lat", "type": "quantitative"}}})
 # Layers fit one projection to the points of every layer; the second layer's own
 # points only come after the first's geopoint, which then stays with the client.
 vl("vl_geo_points_layers", {"width": 300, "height": 200, "projection": {"type": "albersUsa"}, "layer": [
