@@ -392,12 +392,8 @@ pub async fn pre_transform_datasets(runtime: &Runtime, spec: &Spec, names: &[Var
 /// that reads a client-driven signal, or points of a dataset interactions filter.
 fn with_fitted_projections(spec: &Spec, graph: &SpecGraph, first: &Pass) -> Spec {
     let interactive = graph.interaction_cuts();
-    let moving: HashSet<String> = graph
-        .datasets
-        .iter()
-        .filter(|d| d.client_owned || interactive.contains_key(&d.var))
-        .flat_map(|d| d.data.transforms().iter().filter_map(|t| t.param("signal").and_then(Json::as_str).map(str::to_string)))
-        .collect();
+    let moving: HashSet<String> =
+        graph.datasets.iter().filter(|d| d.client_owned || interactive.contains_key(&d.var)).flat_map(|d| d.defined_signals().map(str::to_string)).collect();
     let mut out = spec.clone();
     let Some(Json::Array(projections)) = out.extra.get_mut("projections") else { return out };
     for p in projections.iter_mut().filter(|p| p.get("fit").is_some()) {

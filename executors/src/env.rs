@@ -32,8 +32,8 @@ pub struct SpecEnvironment {
     order: Vec<String>,
     datasets: HashMap<Key, Vec<Map<String, Json>>>,
     plans: HashMap<Key, LogicalPlan>,
-    /// Each scope's projection definitions.
-    projections: Vec<Vec<Json>>,
+    /// Projection definitions by scope and name.
+    projections: HashMap<Key, Json>,
 }
 
 /// The signals vega-parser declares in every view.
@@ -69,10 +69,8 @@ impl SpecEnvironment {
         // A signal a transform defines (`extent`'s, `geojson`'s) exists before its
         // dataset runs: until then only the client would know it.
         for node in &graph.datasets {
-            for t in node.data.transforms() {
-                if let Some(name) = t.param("signal").and_then(Json::as_str) {
-                    signals.entry((node.scope, name.to_string())).or_insert(SignalState::ClientOnly);
-                }
+            for name in node.defined_signals() {
+                signals.entry((node.scope, name.to_string())).or_insert(SignalState::ClientOnly);
             }
         }
         for (name, v) in &graph.builtin_signals {
@@ -92,7 +90,9 @@ impl SpecEnvironment {
                 }
             }
         }
-        let projections = graph.scopes.iter().map(|s| s.projections.clone()).collect();
+        let projections = (graph.scopes.iter().enumerate())
+            .flat_map(|(i, s)| s.projections.iter().filter_map(move |p| Some(((i, p.get("name")?.as_str()?.to_string()), p.clone()))))
+            .collect();
         SpecEnvironment { zone, parents, paths, signals: Mutex::new(signals), order, datasets: HashMap::new(), plans: HashMap::new(), projections }
     }
 
@@ -234,13 +234,7 @@ impl Environment for ScopedEnvironment<'_> {
     }
 
     fn projection(&self, name: &str) -> Option<Json> {
-        let mut at = Some(self.scope);
-        while let Some(s) = at {
-            if let Some(p) = self.env.projections[s].iter().find(|p| p.get("name").and_then(Json::as_str) == Some(name)) {
-                return Some(p.clone());
-            }
-            at = self.env.parents[s];
-        }
-        None
+        let scope = self.env.resolve(&self.env.projections, name, self.scope)?;
+        self.env.projections.get(&(scope, name.to_string())).cloned()
     }
 }

@@ -97,6 +97,13 @@ pub struct DatasetNode {
     pub facet: bool,
 }
 
+impl DatasetNode {
+    /// The signals its transforms define (`extent`'s, `bin`'s, `geojson`'s `signal`).
+    pub fn defined_signals(&self) -> impl Iterator<Item = &str> {
+        self.data.transforms().iter().filter_map(|t| t.param("signal").and_then(Json::as_str))
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct SignalNode {
     pub var: Var,
